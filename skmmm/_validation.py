@@ -1,0 +1,1364 @@
+"""Input checks shared by every entry point of skmmm.
+
+Every estimator, the budget optimiser and the command line pass user data
+through this module before anything else touches it, so that every bad input
+fails early with a ``ValueError`` that names the column and the row at fault,
+says what is wrong, and says how to fix it.
+
+The rules are strict on purpose: nothing is silently coerced (strings are
+never parsed as numbers, a column-vector ``y`` is the only reshaping and it
+warns), and the caller's data is never modified (every returned array is a
+fresh ``float64`` copy).
+
+The module is pure NumPy/pandas: it knows nothing of JAX, NumPyro or the
+estimators that call it.
+"""
+
+from __future__ import annotations
+
+import decimal
+import difflib
+import numbers
+import warnings
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from pandas.api import types as pdt
+from pandas.tseries.frequencies import to_offset
+from scipy import sparse
+from sklearn.exceptions import DataConversionWarning
+
+__all__ = [
+    "PredictionData",
+    "TrainingData",
+    "check_target_scale",
+    "place_on_calendar",
+    "validate_media_prior",
+    "validate_prediction_data",
+    "validate_training_data",
+]
+
+_DEFAULT_ESTIMATOR = "BayesianMMMRegressor"
+_MAX_LISTED = 10  # how many names/rows a message lists before "..."
+
+
+# --- results ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Validated training data, ready for scaling and the model.
+
+    Attributes
+    ----------
+    media : ndarray of shape (n_times, n_channels), dtype float64
+        Media columns, in the order of ``media_names``; finite and ``>= 0``.
+    extra_features : ndarray of shape (n_times, n_extra), dtype float64
+        Control columns (``n_extra`` may be 0), finite.
+    target : ndarray of shape (n_times,), dtype float64
+        The KPI, finite.
+    index : pandas.Index
+        A ``DatetimeIndex`` when X carries dates (a ``date_column`` or a
+        ``DatetimeIndex``), else ``RangeIndex(n_times)``.
+    media_names : list of str
+        Channel names: the DataFrame's column names, or ``"media_0"``, ...
+        for arrays.
+    extra_names : list of str
+        Control names: the DataFrame's column names, or ``"extra_0"``, ...
+        for arrays.
+    media_positions : list of int
+        Positions of the media columns in X after removing the date column.
+    extra_positions : list of int
+        Positions of the control columns in X after removing the date column.
+    feature_names_in : ndarray of str objects or None
+        X's column names (including the date column) when X is a DataFrame
+        whose column names are all strings, else None.
+    n_features_in : int
+        Number of columns of X as passed (including the date column).
+    frequency : pandas.DateOffset or None
+        Regular frequency of the dates inferred by :func:`pandas.infer_freq`,
+        None without dates, with fewer than 3 dates or with irregular dates.
+    """
+
+    media: np.ndarray
+    extra_features: np.ndarray
+    target: np.ndarray
+    index: pd.Index
+    media_names: list[str]
+    extra_names: list[str]
+    media_positions: list[int]
+    extra_positions: list[int]
+    feature_names_in: np.ndarray | None
+    n_features_in: int
+    frequency: pd.DateOffset | None
+
+
+@dataclass(frozen=True)
+class PredictionData:
+    """Validated new rows for prediction.
+
+    Attributes
+    ----------
+    media : ndarray of shape (n_rows, n_channels), dtype float64
+        Media columns in the channel order of the fit; finite and ``>= 0``.
+    extra_features : ndarray of shape (n_rows, n_extra), dtype float64
+        Control columns in the order of the fit, finite.
+    index : pandas.Index
+        A ``DatetimeIndex`` when X carries dates, else ``RangeIndex(n_rows)``.
+    """
+
+    media: np.ndarray
+    extra_features: np.ndarray
+    index: pd.Index
+
+
+class _FittedColumns(Protocol):
+    """What :func:`validate_prediction_data` reads from the fit."""
+
+    media_positions: Sequence[int]
+    extra_positions: Sequence[int]
+    feature_names_in: np.ndarray | None
+    n_features_in: int
+    media_names: Sequence[str]
+    extra_names: Sequence[str]
+
+
+# --- formatting helpers ----------------------------------------------------
+
+
+def _plural(count: int, word: str) -> str:
+    """``'1 period'``, ``'3 periods'``."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _format_date(value: Any) -> str:
+    """A date as ``2021-02-01``, with the time only when it is not midnight."""
+    stamp = pd.Timestamp(value)
+    if stamp is pd.NaT:
+        return "NaT"
+    if stamp == stamp.normalize():
+        return stamp.strftime("%Y-%m-%d")
+    return str(stamp)
+
+
+def _format_label(label: Any) -> str:
+    """A column or index label as a user would type it."""
+    if isinstance(label, str):
+        return repr(str(label))
+    if isinstance(label, (pd.Timestamp, np.datetime64)):
+        return _format_date(label)
+    if isinstance(label, numbers.Integral) and not isinstance(label, bool):
+        return str(int(label))
+    if isinstance(label, numbers.Real) and not isinstance(label, bool):
+        return f"{float(label):g}"
+    return repr(label)
+
+
+def _format_value(value: Any) -> str:
+    """A cell value for a message."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, numbers.Real):
+        return f"{float(value):g}"
+    if isinstance(value, str):
+        return repr(str(value))
+    return repr(value)
+
+
+def _format_names(names: Sequence[Any]) -> str:
+    """``'tv', 'search', ...`` (at most ``_MAX_LISTED`` names)."""
+    shown = ", ".join(_format_label(name) for name in list(names)[:_MAX_LISTED])
+    return shown + (", ..." if len(names) > _MAX_LISTED else "")
+
+
+def _is_default_range(index: pd.Index) -> bool:
+    """True for ``RangeIndex(n)``: row labels that equal row positions."""
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+
+def _describe_row(position: int, labels: pd.Index | None) -> str:
+    """``'row 4'``, ``'row 4 (2021-02-01)'`` or ``"row 4 (index label 'a')"``."""
+    if labels is None or _is_default_range(labels):
+        return f"row {position}"
+    label = labels[position]
+    if isinstance(labels, pd.DatetimeIndex):
+        return f"row {position} ({_format_date(label)})"
+    return f"row {position} (index label {_format_label(label)})"
+
+
+def _close_matches(name: Any, candidates: Sequence[Any]) -> str:
+    """``"; did you mean 'tv'?"`` when a close string match exists."""
+    if not isinstance(name, str):
+        return ""
+    strings = [c for c in candidates if isinstance(c, str)]
+    matches = difflib.get_close_matches(name, strings, n=1)
+    return f"; did you mean {_format_label(matches[0])}?" if matches else ""
+
+
+# --- X as a table of columns -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Table:
+    """X as columns to pick from: a DataFrame or a 2-D ndarray, untouched."""
+
+    frame: pd.DataFrame | None
+    array: np.ndarray | None
+    n_rows: int
+    n_cols: int
+
+    @property
+    def labels(self) -> list[Any] | None:
+        """Column labels of a DataFrame, None for arrays."""
+        return None if self.frame is None else list(self.frame.columns)
+
+    @property
+    def feature_names(self) -> np.ndarray | None:
+        """Column names as sklearn's ``feature_names_in_`` (all-string only)."""
+        labels = self.labels
+        if labels is None or not labels:
+            return None
+        if not all(isinstance(label, str) for label in labels):
+            return None
+        return np.asarray([str(label) for label in labels], dtype=object)
+
+    def describe_column(self, position: int) -> str:
+        """``"column 'tv'"`` for a DataFrame, ``'column 2'`` for an array."""
+        if self.frame is None:
+            return f"column {position}"
+        return f"column {_format_label(self.frame.columns[position])}"
+
+    def column(self, position: int) -> pd.Series | np.ndarray:
+        """One column, as stored (no conversion)."""
+        if self.frame is None:
+            return self.array[:, position]
+        return self.frame.iloc[:, position]
+
+
+def _reject_sparse(data: Any, what: str) -> None:
+    """Sparse input would be densified silently; refuse it."""
+    is_pandas_sparse = isinstance(data, pd.DataFrame) and any(
+        isinstance(dtype, pd.SparseDtype) for dtype in data.dtypes
+    )
+    is_pandas_sparse = is_pandas_sparse or (
+        isinstance(data, pd.Series) and isinstance(data.dtype, pd.SparseDtype)
+    )
+    if sparse.issparse(data) or is_pandas_sparse:
+        raise ValueError(
+            f"Sparse data was passed for {what}, but dense data is required: "
+            f"sparse input is not supported. Convert it with {what}.toarray() "
+            "(scipy) or .sparse.to_dense() (pandas)."
+        )
+
+
+def _as_table(X: Any) -> _Table:
+    """Check that X is 2-D and wrap it, without converting its values."""
+    if X is None:
+        raise ValueError(
+            "X is None. Pass a 2-D array or DataFrame with one row per time "
+            "period and one column per media channel or control."
+        )
+    _reject_sparse(X, "X")
+    if isinstance(X, pd.DataFrame):
+        duplicated = X.columns[X.columns.duplicated()]
+        if len(duplicated):
+            name = duplicated[0]
+            positions = [i for i, c in enumerate(X.columns) if c == name]
+            raise ValueError(
+                f"X has duplicate column names: {_format_label(name)} appears "
+                f"at positions {positions}. Give every column a unique name."
+            )
+        return _Table(frame=X, array=None, n_rows=X.shape[0], n_cols=X.shape[1])
+    if isinstance(X, pd.Series):
+        raise ValueError(
+            "Expected 2D array, got 1D array instead (a pandas Series). Reshape "
+            "your data either using X.to_frame() (or array.reshape(-1, 1)) if "
+            "your data has a single feature or array.reshape(1, -1) if it "
+            "contains a single sample."
+        )
+    try:
+        array = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"X could not be read as a 2-D array ({exc}). Pass a rectangular "
+            "array or a DataFrame: every row must have the same number of "
+            "columns."
+        ) from exc
+    if array.ndim == 0:
+        raise ValueError(
+            f"Expected 2D array, got scalar array instead: X={X!r}. Pass a 2-D "
+            "array or DataFrame with one row per time period."
+        )
+    if array.ndim == 1:
+        raise ValueError(
+            f"Expected 2D array, got 1D array instead (shape {array.shape}). "
+            "Reshape your data either using array.reshape(-1, 1) if your data "
+            "has a single feature or array.reshape(1, -1) if it contains a "
+            "single sample."
+        )
+    if array.ndim > 2:
+        raise ValueError(
+            f"Found array with dim {array.ndim} (shape {array.shape}); X must "
+            "be 2-D with rows = time periods and columns = media and control "
+            "features. For data with several geos pass a long-format DataFrame "
+            "with a geo column."
+        )
+    return _Table(frame=None, array=array, n_rows=array.shape[0], n_cols=array.shape[1])
+
+
+# --- numeric columns -------------------------------------------------------
+
+
+def _not_numeric_error(
+    what: str, values: Sequence[Any], mask: np.ndarray, labels: pd.Index | None
+) -> ValueError:
+    """The error for a column holding something other than numbers."""
+    position = int(np.flatnonzero(mask)[0]) if mask.any() else 0
+    detail = (
+        f": {_describe_row(position, labels)} holds {_format_value(values[position])}"
+        if len(values)
+        else ""
+    )
+    advice = (
+        "Pass the KPI as numbers."
+        if what.startswith("y")
+        else "Every media and control column must hold numbers; encode "
+        "categories as numbers (e.g. pd.get_dummies) or drop the column."
+    )
+    return ValueError(f"{what} is not numeric{detail}. {advice}")
+
+
+def _complex_error(what: str) -> ValueError:
+    return ValueError(
+        f"{what} holds complex numbers. Complex data not supported; pass real "
+        "numbers (e.g. the real part, or the absolute value)."
+    )
+
+
+def _dates_in_features_error(what: str, date_hint: str) -> ValueError:
+    return ValueError(f"{what} holds dates or times, not numbers. {date_hint}")
+
+
+def _object_to_float(
+    values: np.ndarray, what: str, labels: pd.Index | None
+) -> np.ndarray:
+    """Numbers of an object column as float64; None/pd.NA become NaN.
+
+    Strings are never parsed: ``"1.5"`` is not a number here.
+    """
+    out = np.empty(len(values), dtype=np.float64)
+    for i, value in enumerate(values):
+        if value is None or value is pd.NA:
+            out[i] = np.nan
+        elif isinstance(value, (bool, np.bool_, numbers.Real, decimal.Decimal)):
+            out[i] = float(value)
+        elif isinstance(value, numbers.Complex):
+            raise _complex_error(what)
+        else:
+            mask = np.zeros(len(values), dtype=bool)
+            mask[i] = True
+            raise _not_numeric_error(what, values, mask, labels)
+    return out
+
+
+def _to_float(
+    values: pd.Series | np.ndarray,
+    what: str,
+    labels: pd.Index | None,
+    date_hint: str = "Convert it to numbers or drop it.",
+) -> np.ndarray:
+    """One column as a fresh float64 array; NaN marks missing values.
+
+    Numbers and booleans are accepted; strings, categories, dates and complex
+    numbers raise a ``ValueError`` naming ``what`` and the first bad row.
+    """
+    if isinstance(values, pd.Series):
+        dtype = values.dtype
+        if isinstance(dtype, pd.SparseDtype):
+            raise ValueError(f"{what} is sparse; sparse input is not supported.")
+        if isinstance(dtype, pd.CategoricalDtype):
+            raise ValueError(
+                f"{what} is categorical, not numeric. Encode it as numbers "
+                "(e.g. pd.get_dummies) or drop the column."
+            )
+        if pdt.is_bool_dtype(dtype):
+            return np.array(values.to_numpy(dtype=np.float64, na_value=np.nan))
+        if pdt.is_complex_dtype(dtype):
+            raise _complex_error(what)
+        if pdt.is_numeric_dtype(dtype):
+            return np.array(values.to_numpy(dtype=np.float64, na_value=np.nan))
+        if (
+            pdt.is_datetime64_any_dtype(dtype)
+            or pdt.is_timedelta64_dtype(dtype)
+            or isinstance(dtype, pd.PeriodDtype)
+        ):
+            raise _dates_in_features_error(what, date_hint)
+        raw = values.to_numpy(dtype=object)
+        if pdt.is_object_dtype(dtype):
+            return _object_to_float(raw, what, labels)
+        raise _not_numeric_error(what, raw, ~pd.isna(raw), labels)
+    kind = values.dtype.kind
+    if kind in "biuf":
+        return values.astype(np.float64)  # astype copies
+    if kind == "c":
+        raise _complex_error(what)
+    if kind == "O":
+        return _object_to_float(values, what, labels)
+    if kind in "Mm":
+        raise _dates_in_features_error(what, date_hint)
+    raise _not_numeric_error(what, values, np.ones(len(values), dtype=bool), labels)
+
+
+def _check_finite(
+    matrix: np.ndarray, names: Sequence[str], labels: pd.Index | None
+) -> None:
+    """Raise on the first column (in order) with NaN or infinite values.
+
+    ``names`` describes the columns of ``matrix`` (``"column 'tv'"``, ``"y"``).
+    """
+    bad = ~np.isfinite(matrix)
+    bad_columns = np.flatnonzero(bad.any(axis=0))
+    if not len(bad_columns):
+        return
+    first = int(bad_columns[0])
+    column = matrix[:, first]
+    n_nan = int(np.isnan(column).sum())
+    n_inf = int(np.isinf(column).sum())
+    row = int(np.flatnonzero(bad[:, first])[0])
+    counts = []
+    if n_nan:
+        counts.append(f"{n_nan} NaN/missing")
+    if n_inf:
+        counts.append(f"{n_inf} infinite (inf)")
+    message = (
+        f"{names[first]} has {' and '.join(counts)} value(s) out of "
+        f"{len(column)}, first at {_describe_row(row, labels)}: "
+        f"{_format_value(column[row])}."
+    )
+    others = [
+        f"{names[i]} ({int(bad[:, i].sum())})" for i in bad_columns[1:_MAX_LISTED]
+    ]
+    if others:
+        more = ", ..." if len(bad_columns) > _MAX_LISTED else ""
+        message += f" Also with NaN or inf: {', '.join(others)}{more}."
+    raise ValueError(
+        message + " NaN and inf are not allowed: fill or drop those rows first."
+    )
+
+
+def _check_non_negative(
+    media: np.ndarray, names: Sequence[str], labels: pd.Index | None
+) -> None:
+    """Raise on the first media column (in order) with a negative value."""
+    negative = media < 0
+    bad_columns = np.flatnonzero(negative.any(axis=0))
+    if not len(bad_columns):
+        return
+    first = int(bad_columns[0])
+    row = int(np.flatnonzero(negative[:, first])[0])
+    count = int(negative[:, first].sum())
+    raise ValueError(
+        f"media {names[first]} has {_plural(count, 'negative value')}, first at "
+        f"{_describe_row(row, labels)}: {_format_value(media[row, first])}. "
+        "Media (spend, impressions, clicks, ...) must be >= 0: fix the data, "
+        "or treat the column as a control by leaving it out of media_columns."
+    )
+
+
+def _matrix(
+    table: _Table, positions: Sequence[int], labels: pd.Index | None
+) -> tuple[np.ndarray, list[str]]:
+    """Columns at ``positions`` (in X) as a fresh float64 matrix + descriptions."""
+    descriptions = [table.describe_column(p) for p in positions]
+    columns = [
+        _to_float(table.column(p), what, labels, _date_hint(table, p))
+        for p, what in zip(positions, descriptions, strict=True)
+    ]
+    if not columns:
+        return np.empty((table.n_rows, 0), dtype=np.float64), descriptions
+    return np.column_stack(columns).astype(np.float64, copy=False), descriptions
+
+
+# --- dates -----------------------------------------------------------------
+
+
+def _date_hint(table: _Table, position: int) -> str:
+    """How to use a date-typed column found among the features."""
+    if table.frame is None:
+        return "Convert it to numbers or drop it."
+    label = _format_label(table.frame.columns[position])
+    return f"Pass date_column={label} to use it as the time index, or drop it."
+
+
+def _parse_date_column(
+    series: pd.Series, what: str, labels: pd.Index
+) -> pd.DatetimeIndex:
+    """A date column as a DatetimeIndex; strings are parsed, numbers refused."""
+    dtype = series.dtype
+    if pdt.is_datetime64_any_dtype(dtype):
+        return pd.DatetimeIndex(series)
+    if isinstance(dtype, pd.PeriodDtype):
+        return pd.DatetimeIndex(series.dt.to_timestamp())
+    if pdt.is_numeric_dtype(dtype) or pdt.is_bool_dtype(dtype):
+        raise ValueError(
+            f"{what} holds numbers ({dtype}), not dates. Convert it first, "
+            "e.g. X[col] = pd.to_datetime(X[col], format='%Y%m%d') or with "
+            "the right unit=."
+        )
+    raw = series.to_numpy(dtype=object)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            parsed = pd.to_datetime(pd.Series(raw, dtype=object), errors="coerce")
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{what} could not be read as dates ({exc}). Convert it with "
+            "pd.to_datetime(..., format=...) first."
+        ) from exc
+    unreadable = parsed.isna().to_numpy() & ~pd.isna(raw)
+    if unreadable.any():
+        row = int(np.flatnonzero(unreadable)[0])
+        raise ValueError(
+            f"{what} has {_plural(int(unreadable.sum()), 'value')} that cannot "
+            f"be read as a date (in the format of the first date), first at "
+            f"{_describe_row(row, labels)}: {_format_value(raw[row])}. Fix it, "
+            "or convert the column with pd.to_datetime(..., format=...) first."
+        )
+    return pd.DatetimeIndex(parsed)
+
+
+def _check_dates(dates: pd.DatetimeIndex, what: str, date_column: Any = None) -> None:
+    """Dates must be present, unique and strictly increasing."""
+    missing = np.asarray(dates.isna())
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"{what} has {_plural(int(missing.sum()), 'missing date')} (NaT), "
+            f"first at row {row}. Every row of X needs a date: fill or drop "
+            "those rows."
+        )
+    duplicated = np.asarray(dates.duplicated(keep=False))
+    if duplicated.any():
+        date = dates[int(np.flatnonzero(duplicated)[0])]
+        rows = np.flatnonzero(np.asarray(dates == date)).tolist()
+        raise ValueError(
+            f"{what} has duplicate dates: {_format_date(date)} appears in rows "
+            f"{rows}. X needs exactly one row per time period: aggregate the "
+            "rows of each date (e.g. with groupby(...).sum()), or use a geo "
+            "model (geo_column=) for data with one row per date and geo."
+        )
+    if len(dates) > 1:
+        backwards = np.asarray(dates[1:] < dates[:-1])
+        if backwards.any():
+            row = int(np.flatnonzero(backwards)[0]) + 1
+            how = (
+                "X.sort_index()"
+                if date_column is None
+                else f"X.sort_values({_format_label(date_column)})"
+            )
+            raise ValueError(
+                f"{what} is not in time order; dates are not sorted: row {row} "
+                f"({_format_date(dates[row])}) comes before row {row - 1} "
+                f"({_format_date(dates[row - 1])}); sort X by date ({how}, and "
+                "y in the same order)."
+            )
+
+
+def _resolve_dates(
+    table: _Table, date_column: Hashable | None
+) -> tuple[pd.DatetimeIndex | None, int | None]:
+    """The dates of X (checked) and the position of its date column, if any."""
+    if date_column is not None:
+        if table.frame is None:
+            raise ValueError(
+                f"date_column={_format_label(date_column)} needs X to be a "
+                "DataFrame with that column, but X is an array. Pass a "
+                "DataFrame, or leave date_column=None."
+            )
+        columns = list(table.frame.columns)
+        if date_column not in columns:
+            raise ValueError(
+                f"date_column={_format_label(date_column)} is not a column of "
+                f"X{_close_matches(date_column, columns)} X has columns "
+                f"{_format_names(columns)}."
+            )
+        position = columns.index(date_column)
+        what = f"date column {_format_label(date_column)}"
+        dates = _parse_date_column(
+            table.frame.iloc[:, position], what, table.frame.index
+        )
+        dates = dates.rename(date_column)
+        _check_dates(dates, what, date_column)
+        return dates, position
+    if table.frame is not None:
+        index = table.frame.index
+        if isinstance(index, pd.PeriodIndex):
+            index = index.to_timestamp()
+        if isinstance(index, pd.DatetimeIndex):
+            _check_dates(index, "the DatetimeIndex of X")
+            return index, None
+    return None, None
+
+
+def _infer_frequency(dates: pd.DatetimeIndex | None) -> pd.DateOffset | None:
+    """The regular frequency of ``dates`` (pd.infer_freq), or None."""
+    if dates is None or len(dates) < 3:
+        return None
+    try:
+        with warnings.catch_warnings():
+            # pandas 3 announces that infer_freq will return an offset;
+            # to_offset below accepts both.
+            warnings.filterwarnings("ignore", message=".*infer_freq.*")
+            freq = pd.infer_freq(dates)
+    except (TypeError, ValueError):
+        return None
+    return None if freq is None else to_offset(freq)
+
+
+# --- media columns ---------------------------------------------------------
+
+
+def _resolve_media_columns(
+    media_columns: Any, table: _Table, date_position: int | None
+) -> list[int]:
+    """Positions in X (as passed) of the media columns, in the order given.
+
+    Strings are column names; integers are positions (negative ones count
+    from the end, as in NumPy).
+    """
+    if media_columns is None:
+        return [p for p in range(table.n_cols) if p != date_position]
+    if isinstance(media_columns, (str, numbers.Integral)) and not isinstance(
+        media_columns, bool
+    ):
+        entries = [media_columns]
+    else:
+        try:
+            entries = list(media_columns)
+        except TypeError:
+            raise ValueError(
+                f"media_columns must be None, a column name, or a list of column "
+                f"names or integer positions; got {media_columns!r}."
+            ) from None
+    if not entries:
+        raise ValueError(
+            "media_columns is empty: name at least one media column, or pass "
+            "media_columns=None to treat every column as media."
+        )
+    labels = table.labels
+    positions: list[int] = []
+    for entry in entries:
+        if isinstance(entry, (bool, np.bool_)):
+            raise ValueError(
+                f"media_columns holds the boolean {entry!r}; boolean masks are "
+                "not supported. Pass column names or integer positions."
+            )
+        if isinstance(entry, numbers.Integral):
+            position = int(entry)
+            if not -table.n_cols <= position < table.n_cols:
+                raise ValueError(
+                    f"media column position {position} is out of range: X has "
+                    f"{_plural(table.n_cols, 'column')} (positions 0 to "
+                    f"{table.n_cols - 1})."
+                )
+            position %= table.n_cols
+            what = f"media column position {int(entry)}"
+        else:
+            if labels is None:
+                raise ValueError(
+                    f"media_columns names the column {_format_label(entry)}, "
+                    "but X is an array without column names. Pass integer "
+                    "positions, or X as a DataFrame."
+                )
+            if entry not in labels:
+                raise ValueError(
+                    f"media column {_format_label(entry)} is not a column of X"
+                    f"{_close_matches(entry, labels)} X has columns "
+                    f"{_format_names(labels)}."
+                )
+            position = labels.index(entry)
+            what = f"media column {_format_label(entry)}"
+        if position == date_position:
+            raise ValueError(
+                f"{what} is the date column; the date column cannot be a "
+                "media channel. Remove it from media_columns."
+            )
+        if position in positions:
+            raise ValueError(
+                f"media_columns lists {table.describe_column(position)} more "
+                "than once; list each media column once."
+            )
+        positions.append(position)
+    return positions
+
+
+def _without_date(position: int, date_position: int | None) -> int:
+    """A position in X as passed -> its position once the date column is gone."""
+    if date_position is not None and position > date_position:
+        return position - 1
+    return position
+
+
+# --- y ---------------------------------------------------------------------
+
+
+def _as_target(y: Any, estimator_name: str) -> tuple[pd.Series | np.ndarray, str]:
+    """y as a 1-D Series or ndarray (values untouched) and its description."""
+    if y is None:
+        raise ValueError(
+            f"{estimator_name} requires y to be passed, but the target y is "
+            "None. Pass the KPI (e.g. sales) as a 1-D array or Series with one "
+            "value per row of X."
+        )
+    _reject_sparse(y, "y")
+    column_vector_warning = (
+        "A column-vector y was passed when a 1d array was expected. Please "
+        "change the shape of y to (n_samples, ), for example using ravel()."
+    )
+    if isinstance(y, pd.DataFrame):
+        if y.shape[1] != 1:
+            raise ValueError(
+                f"y should be a 1d array, got a DataFrame with {y.shape[1]} "
+                "columns. Pass the single KPI column, e.g. y=df['sales']."
+            )
+        warnings.warn(column_vector_warning, DataConversionWarning, stacklevel=4)
+        y = y.iloc[:, 0]
+    if isinstance(y, pd.Series):
+        name = "y" if y.name is None else f"y ({_format_label(y.name)})"
+        return y, name
+    try:
+        values = np.asarray(y)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"y could not be read as a 1-D array ({exc}). Pass one KPI value "
+            "per row of X."
+        ) from exc
+    if values.ndim == 2 and values.shape[1] == 1:
+        warnings.warn(column_vector_warning, DataConversionWarning, stacklevel=4)
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise ValueError(
+            f"y should be a 1d array, got an array of shape {values.shape}. "
+            "Pass one KPI value per row of X (a single target)."
+        )
+    return values, "y"
+
+
+# --- public API ------------------------------------------------------------
+
+
+def validate_training_data(
+    X: ArrayLike | pd.DataFrame,
+    y: ArrayLike | pd.Series | pd.DataFrame,
+    *,
+    media_columns: Hashable | Sequence[Hashable] | None = None,
+    date_column: Hashable | None = None,
+    min_periods: int = 5,
+    estimator_name: str = _DEFAULT_ESTIMATOR,
+) -> TrainingData:
+    """Check the training data of an MMM and split it into media and controls.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_times, n_columns) or DataFrame
+        One row per time period, in time order. Media columns must be finite
+        and ``>= 0``; control columns finite. Boolean columns count as 0/1.
+    y : array-like of shape (n_times,), Series or one-column DataFrame
+        The KPI, finite. A column vector is accepted with a
+        ``DataConversionWarning``, as in scikit-learn.
+    media_columns : str, int, list of str or int, or None, default=None
+        Which columns are media: names (DataFrame X) or integer positions in X
+        as passed (negative positions count from the end). None means every
+        column except the date column. The other columns are controls. The
+        media keep the order given here.
+    date_column : hashable, default=None
+        Name of a DataFrame column holding the dates (datetime values, or
+        strings parsed with :func:`pandas.to_datetime`); it becomes the index
+        and is not a feature. Without it, a ``DatetimeIndex`` (or
+        ``PeriodIndex``) of X is used when present.
+    min_periods : int, default=5
+        Fewest rows accepted.
+    estimator_name : str, default="BayesianMMMRegressor"
+        Name used in error messages.
+
+    Returns
+    -------
+    TrainingData
+        Fresh float64 arrays, names, positions and the time index.
+
+    Raises
+    ------
+    ValueError
+        For every bad input, with a message naming the column and the row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame(
+    ...     {"tv": [1.0, 2, 3, 4, 5], "search": [0.0, 1, 0, 1, 0],
+    ...      "price": [9.0, 9, 8, 8, 9]},
+    ...     index=pd.date_range("2024-01-01", periods=5, freq="W-MON"),
+    ... )
+    >>> data = validate_training_data(X, [10.0, 12, 13, 15, 14],
+    ...                               media_columns=["tv", "search"])
+    >>> data.media_names, data.extra_names, data.frequency
+    (['tv', 'search'], ['price'], <Week: weekday=0>)
+    >>> data.media.shape, data.extra_features.shape
+    ((5, 2), (5, 1))
+    """
+    if isinstance(min_periods, bool) or not isinstance(min_periods, numbers.Integral):
+        raise ValueError(f"min_periods must be an integer >= 1, got {min_periods!r}.")
+    if min_periods < 1:
+        raise ValueError(f"min_periods must be an integer >= 1, got {min_periods}.")
+
+    table = _as_table(X)
+    y_values, y_name = _as_target(y, estimator_name)
+    if len(y_values) != table.n_rows:
+        raise ValueError(
+            "Found input variables with inconsistent numbers of samples: "
+            f"[{table.n_rows}, {len(y_values)}]. X has {table.n_rows} rows "
+            f"(time periods) but y has {len(y_values)} values; pass one KPI "
+            "value per row of X."
+        )
+
+    dates, date_position = _resolve_dates(table, date_column)
+    n_features = table.n_cols - (date_position is not None)
+    if n_features == 0:
+        besides = "" if date_position is None else " besides the date column"
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape=({table.n_rows}, 0)) while "
+            f"a minimum of 1 is required. {estimator_name} needs at least one "
+            f"media column; X has no columns{besides}."
+        )
+    if table.n_rows < min_periods:
+        raise ValueError(
+            f"{estimator_name} needs at least {min_periods} periods (time rows) "
+            f"to fit, got {table.n_rows} sample(s). Pass more rows in X and y."
+        )
+
+    if dates is not None and isinstance(y_values, pd.Series):
+        y_index = y_values.index
+        if isinstance(y_index, pd.DatetimeIndex) and not y_index.equals(dates):
+            try:
+                mismatch = np.flatnonzero(np.asarray(y_index != dates))
+            except TypeError:  # time-zone aware against naive
+                mismatch = np.zeros(1, dtype=np.int64)
+            row = int(mismatch[0]) if len(mismatch) else 0
+            raise ValueError(
+                f"y's dates do not match X's dates: at row {row} X has "
+                f"{_format_date(dates[row])} but y has "
+                f"{_format_date(y_index[row])}. Align y with X first "
+                "(e.g. y = y.reindex(X.index))."
+            )
+
+    media_in_x = _resolve_media_columns(media_columns, table, date_position)
+    extra_in_x = [
+        p for p in range(table.n_cols) if p != date_position and p not in media_in_x
+    ]
+    row_labels = (
+        dates
+        if dates is not None
+        else (table.frame.index if table.frame is not None else None)
+    )
+    media, media_desc = _matrix(table, media_in_x, row_labels)
+    extra, extra_desc = _matrix(table, extra_in_x, row_labels)
+    _check_finite(np.hstack([media, extra]), media_desc + extra_desc, row_labels)
+    target = _to_float(y_values, y_name, row_labels)
+    _check_finite(target[:, None], [y_name], row_labels)
+    _check_non_negative(media, media_desc, row_labels)
+
+    if table.frame is not None:
+        media_names = [str(table.frame.columns[p]) for p in media_in_x]
+        extra_names = [str(table.frame.columns[p]) for p in extra_in_x]
+    else:
+        media_names = [f"media_{i}" for i in range(len(media_in_x))]
+        extra_names = [f"extra_{i}" for i in range(len(extra_in_x))]
+
+    return TrainingData(
+        media=media,
+        extra_features=extra,
+        target=target,
+        index=dates if dates is not None else pd.RangeIndex(table.n_rows),
+        media_names=media_names,
+        extra_names=extra_names,
+        media_positions=[_without_date(p, date_position) for p in media_in_x],
+        extra_positions=[_without_date(p, date_position) for p in extra_in_x],
+        feature_names_in=table.feature_names,
+        n_features_in=table.n_cols,
+        frequency=_infer_frequency(dates),
+    )
+
+
+def _check_feature_names(
+    table: _Table, fitted_names: np.ndarray | None, estimator_name: str
+) -> None:
+    """scikit-learn's feature-name rules between fit and predict."""
+    names = table.feature_names
+    if fitted_names is None and names is None:
+        return
+    if fitted_names is None:
+        warnings.warn(
+            f"X has feature names, but {estimator_name} was fitted without "
+            "feature names",
+            UserWarning,
+            stacklevel=4,
+        )
+        return
+    if names is None:
+        warnings.warn(
+            f"X does not have valid feature names, but {estimator_name} was "
+            "fitted with feature names",
+            UserWarning,
+            stacklevel=4,
+        )
+        return
+    fitted_list = [str(name) for name in fitted_names]
+    names_list = [str(name) for name in names]
+    if fitted_list == names_list:
+        return
+    unexpected = sorted(set(names_list) - set(fitted_list))
+    missing = sorted(set(fitted_list) - set(names_list))
+
+    def listing(header: str, items: list[str]) -> str:
+        lines = "".join(f"- {item}\n" for item in items[:5])
+        return f"{header}\n{lines}" + ("- ...\n" if len(items) > 5 else "")
+
+    message = "The feature names should match those that were passed during fit.\n"
+    if unexpected:
+        message += listing("Feature names unseen at fit time:", unexpected)
+    if missing:
+        message += listing("Feature names seen at fit time, yet now missing:", missing)
+    if not unexpected and not missing:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(
+        message + "Pass X with the columns of the training data, in the same "
+        f"order: {_format_names(fitted_list)}."
+    )
+
+
+def validate_prediction_data(
+    X: ArrayLike | pd.DataFrame,
+    *,
+    fitted: _FittedColumns,
+    date_column: Hashable | None = None,
+    estimator_name: str = _DEFAULT_ESTIMATOR,
+) -> PredictionData:
+    """Check new rows of X against the columns seen at fit.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_rows, n_features_in) or DataFrame
+        New rows, in time order, with the columns of the training X (the date
+        column included).
+    fitted : TrainingData or any object with the same column attributes
+        ``media_positions``, ``extra_positions``, ``feature_names_in``,
+        ``n_features_in``, ``media_names`` and ``extra_names`` of the fit.
+    date_column : hashable, default=None
+        The date column of the fit, if any.
+    estimator_name : str, default="BayesianMMMRegressor"
+        Name used in error messages.
+
+    Returns
+    -------
+    PredictionData
+        Fresh float64 media and control arrays and the time index.
+
+    Raises
+    ------
+    ValueError
+        For every bad input, with a message naming the column and the row.
+
+    Warns
+    -----
+    UserWarning
+        When X has feature names and the fit had none, or the reverse (as in
+        scikit-learn); the columns are then matched by position.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fit = validate_training_data(np.ones((6, 3)), np.ones(6), media_columns=[0, 2])
+    >>> new = validate_prediction_data(np.ones((2, 3)), fitted=fit)
+    >>> new.media.shape, new.extra_features.shape, list(new.index)
+    ((2, 2), (2, 1), [0, 1])
+    """
+    table = _as_table(X)
+    _check_feature_names(table, fitted.feature_names_in, estimator_name)
+    n_expected = int(fitted.n_features_in)
+    if table.n_cols != n_expected:
+        raise ValueError(
+            f"X has {table.n_cols} features, but {estimator_name} is expecting "
+            f"{n_expected} features as input. Pass the columns used at fit "
+            "(the date column included)."
+        )
+    if table.n_rows == 0:
+        raise ValueError(
+            f"X has 0 rows (0 sample(s)); {estimator_name} needs at least 1 "
+            "row to predict."
+        )
+    dates, date_position = _resolve_dates(table, date_column)
+    media_positions = [int(p) for p in fitted.media_positions]
+    extra_positions = [int(p) for p in fitted.extra_positions]
+    n_features = table.n_cols - (date_position is not None)
+    if max(media_positions + extra_positions, default=-1) >= n_features:
+        raise ValueError(
+            f"X has {n_features} feature columns besides its date column, but "
+            f"{estimator_name} was fitted on "
+            f"{len(media_positions) + len(extra_positions)}; pass the same "
+            "date_column as at fit."
+        )
+
+    def in_x(position: int) -> int:
+        """A position without the date column -> its position in X."""
+        if date_position is not None and position >= date_position:
+            return position + 1
+        return position
+
+    row_labels = (
+        dates
+        if dates is not None
+        else (table.frame.index if table.frame is not None else None)
+    )
+    media, media_desc = _matrix(table, [in_x(p) for p in media_positions], row_labels)
+    extra, extra_desc = _matrix(table, [in_x(p) for p in extra_positions], row_labels)
+    _check_finite(np.hstack([media, extra]), media_desc + extra_desc, row_labels)
+    _check_non_negative(media, media_desc, row_labels)
+    return PredictionData(
+        media=media,
+        extra_features=extra,
+        index=dates if dates is not None else pd.RangeIndex(table.n_rows),
+    )
+
+
+def validate_media_prior(
+    media_prior: ArrayLike | pd.Series | Mapping[str, float],
+    n_channels: int,
+    media_names: Sequence[str],
+) -> np.ndarray:
+    """Check the per-channel media prior (total cost of each channel).
+
+    Parameters
+    ----------
+    media_prior : array-like of shape (n_channels,), Series or mapping
+        One positive, finite value per media channel. A Series whose index
+        labels are all strings, or a mapping, is matched to the channels by
+        name; anything else by position.
+    n_channels : int
+        Number of media channels.
+    media_names : sequence of str
+        Channel names, in the model's channel order.
+
+    Returns
+    -------
+    ndarray of shape (n_channels,), dtype float64
+        A fresh copy in channel order.
+
+    Raises
+    ------
+    ValueError
+        Wrong length, names that do not match the channels, non-numeric,
+        non-finite or non-positive values; the message names the channel.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> validate_media_prior(pd.Series({"search": 2.0, "tv": 5.0}), 2, ["tv", "search"])
+    array([5., 2.])
+    """
+    names = [str(name) for name in media_names]
+    if len(names) != n_channels:
+        raise ValueError(
+            f"media_names has {len(names)} names but n_channels is {n_channels}."
+        )
+    listed = ", ".join(names[:_MAX_LISTED]) + (
+        ", ..." if n_channels > _MAX_LISTED else ""
+    )
+    channels = f"{_plural(n_channels, 'media channel')} ({listed})"
+    if media_prior is None:
+        raise ValueError(
+            f"media_prior is None; pass one positive cost per channel for the "
+            f"{channels}."
+        )
+    _reject_sparse(media_prior, "media_prior")
+    by_name = isinstance(media_prior, Mapping) or (
+        isinstance(media_prior, pd.Series)
+        and len(media_prior)
+        and all(isinstance(label, str) for label in media_prior.index)
+    )
+    if by_name:
+        keys = list(media_prior.keys())
+        key_names = [str(key) for key in keys]
+        missing = [name for name in names if name not in key_names]
+        unexpected = [key for key in key_names if key not in names]
+        if missing or unexpected or len(set(key_names)) != len(key_names):
+            problems = []
+            if missing:
+                problems.append(f"missing {_format_names(missing)}")
+            if unexpected:
+                problems.append(f"unexpected {_format_names(unexpected)}")
+            if len(set(key_names)) != len(key_names):
+                problems.append("duplicate names")
+            raise ValueError(
+                "media_prior is given by channel name but its names do not match "
+                f"the {channels}: {'; '.join(problems)}. Give exactly one value "
+                "per channel."
+            )
+        lookup = dict(zip(key_names, keys, strict=True))
+        values = [media_prior[lookup[name]] for name in names]
+        raw = pd.Series(values, index=names, dtype=object)
+    else:
+        if isinstance(media_prior, (pd.DataFrame, str)):
+            raise ValueError(
+                "media_prior must be a 1-D array-like, Series or mapping with "
+                f"one value per channel for the {channels}; got "
+                f"{type(media_prior).__name__}."
+            )
+        array = np.asarray(media_prior)
+        if array.ndim == 0:
+            raise ValueError(
+                f"media_prior is a single number but there are {channels}; give "
+                f"one value per channel (e.g. np.full({n_channels}, value))."
+            )
+        if array.ndim != 1:
+            raise ValueError(
+                f"media_prior must be 1-D with one value per channel, got shape "
+                f"{array.shape}; there are {channels}."
+            )
+        if len(array) != n_channels:
+            raise ValueError(
+                f"media_prior has {len(array)} values but there are {channels}."
+            )
+        raw = pd.Series(list(array), index=names, dtype=object)
+    prior = np.empty(n_channels, dtype=np.float64)
+    for i, (name, value) in enumerate(raw.items()):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (numbers.Real, decimal.Decimal)
+        ):
+            raise ValueError(
+                f"media_prior for channel {name!r} is {_format_value(value)}, "
+                "not a number; pass each channel's total cost as a number."
+            )
+        prior[i] = float(value)
+    bad = ~(np.isfinite(prior) & (prior > 0))
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        others = int(bad.sum()) - 1
+        also = f" ({others} other channel(s) too)" if others else ""
+        raise ValueError(
+            f"media_prior for channel {names[first]!r} is "
+            f"{_format_value(prior[first])}{also}; every channel's prior (its "
+            "total cost) must be a positive, finite number. Drop a channel "
+            "without cost, or pass a small positive value for it."
+        )
+    return prior
+
+
+def place_on_calendar(
+    train_index: pd.DatetimeIndex,
+    frequency: pd.DateOffset | str,
+    new_index: pd.DatetimeIndex,
+    media_gap_rows: int = 0,
+) -> np.ndarray:
+    """Number each new row by its period on the training calendar.
+
+    Period 0 is the first training date; training dates follow ``frequency``
+    regularly. Rows inside the training range must be training dates and
+    keep their training position; rows after it continue the calendar, and
+    the first one must come right after the ``media_gap_rows`` periods of the
+    gap (the media the caller supplies between the end of training and X).
+
+    Parameters
+    ----------
+    train_index : DatetimeIndex
+        The training dates (regular, strictly increasing).
+    frequency : DateOffset or str
+        Their frequency (``TrainingData.frequency``).
+    new_index : DatetimeIndex
+        The dates of the new rows: sorted, unique, consecutive periods.
+    media_gap_rows : int, default=0
+        Number of periods of media supplied between the end of training and
+        the first new row.
+
+    Returns
+    -------
+    ndarray of shape (n_new,), dtype int64
+        The period number of each new row (consecutive integers).
+
+    Raises
+    ------
+    ValueError
+        When a new row is not on the calendar, precedes the training data,
+        leaves a gap that ``media_gap_rows`` does not fill, or when the new
+        rows are not consecutive; the message names the row and the dates.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> train = pd.date_range("2024-01-01", periods=4, freq="W-MON")
+    >>> new = pd.date_range("2024-01-22", periods=3, freq="W-MON")
+    >>> place_on_calendar(train, "W-MON", new, 0)
+    array([3, 4, 5])
+    """
+    if not isinstance(train_index, pd.DatetimeIndex) or not len(train_index):
+        raise ValueError("train_index must be a non-empty DatetimeIndex.")
+    if not isinstance(new_index, pd.DatetimeIndex):
+        raise ValueError(
+            "X has no dates but the model was fitted on dates; pass X with a "
+            "DatetimeIndex (or the date column) to place it on the calendar."
+        )
+    if frequency is None:
+        raise ValueError(
+            "The training dates have no regular frequency, so new rows cannot "
+            "be placed on their calendar. Fit on regularly spaced dates (e.g. "
+            "one row per week)."
+        )
+    offset = to_offset(frequency)
+    if (
+        isinstance(media_gap_rows, bool)
+        or not isinstance(media_gap_rows, numbers.Integral)
+        or media_gap_rows < 0
+    ):
+        raise ValueError(
+            f"media_gap_rows must be an integer >= 0, got {media_gap_rows!r}."
+        )
+    gap = int(media_gap_rows)
+    if (train_index.tz is None) != (new_index.tz is None):
+        kinds = {True: "time-zone aware", False: "time-zone naive"}
+        raise ValueError(
+            f"The dates of X are {kinds[new_index.tz is not None]} but the "
+            f"training dates are {kinds[train_index.tz is not None]}; use the "
+            "same kind of dates as at fit."
+        )
+    n_train = len(train_index)
+    start, end = train_index[0], train_index[-1]
+    calendar = pd.date_range(start, periods=n_train, freq=offset)
+    if not calendar.equals(train_index):
+        raise ValueError(
+            f"The training dates do not follow the frequency {offset.freqstr} "
+            f"(from {_format_date(start)} to {_format_date(end)})."
+        )
+    _check_dates(new_index, "the dates of X")
+    if not len(new_index):
+        return np.empty(0, dtype=np.int64)
+
+    first = new_index[0]
+    if first < start:
+        raise ValueError(
+            f"X starts on {_format_date(first)}, before the training data starts "
+            f"({_format_date(start)}); rows before the training period cannot "
+            "be predicted (their media history is unknown). Drop them."
+        )
+    if first <= end:
+        position = int(train_index.get_indexer([first])[0])
+        if position < 0:
+            raise ValueError(
+                f"row 0 of X ({_format_date(first)}) falls inside the training "
+                f"period but is not one of its dates (frequency "
+                f"{offset.freqstr}); use the training dates."
+            )
+        if gap:
+            raise ValueError(
+                f"media_gap has {_plural(gap, 'row')}, but X starts on "
+                f"{_format_date(first)}, inside the training period, so there "
+                "is no gap to fill; pass media_gap=None."
+            )
+        first_period = position
+    else:
+        steps = pd.date_range(end, first, freq=offset)
+        if steps[-1] != first:
+            raise ValueError(
+                f"X starts on {_format_date(first)}, which is not on the "
+                f"calendar of the training data (frequency {offset.freqstr}, "
+                f"last date {_format_date(end)}, next "
+                f"{_format_date(end + offset)}); use dates of that calendar."
+            )
+        after = len(steps) - 1  # periods from the end of training to X
+        between = after - 1
+        if between != gap:
+            where = (
+                f"X starts on {_format_date(first)}, "
+                f"{_plural(after, 'period')} after the end of the training "
+                f"data ({_format_date(end)})"
+            )
+            if gap == 0:
+                message = (
+                    f"{where}; pass the media of the {_plural(between, 'period')} "
+                    f"in between as media_gap= (one row per period, from "
+                    f"{_format_date(end + offset)}), or start X on "
+                    f"{_format_date(end + offset)}."
+                )
+            elif between == 0:
+                message = (
+                    f"media_gap has {_plural(gap, 'row')}, but {where}, so no "
+                    "period lies in between; pass media_gap=None."
+                )
+            else:
+                message = (
+                    f"media_gap has {_plural(gap, 'row')}, but {where}, so "
+                    f"{_plural(between, 'period')} lie in between; pass the media "
+                    f"of exactly those {_plural(between, 'period')} as media_gap=."
+                )
+            raise ValueError(message)
+        first_period = n_train - 1 + after
+
+    periods = first_period + np.arange(len(new_index), dtype=np.int64)
+    last_period = int(periods[-1])
+    if last_period >= n_train:
+        extension = pd.date_range(end, periods=last_period - n_train + 2, freq=offset)
+        calendar = train_index.append(extension[1:])
+    else:
+        calendar = train_index
+    expected = calendar[periods]
+    off_calendar = np.asarray(new_index != expected)
+    if off_calendar.any():
+        row = int(np.flatnonzero(off_calendar)[0])
+        raise ValueError(
+            f"The rows of X are not consecutive periods: row {row} is "
+            f"{_format_date(new_index[row])} but the period after row {row - 1} "
+            f"({_format_date(new_index[row - 1])}) is "
+            f"{_format_date(expected[row])} (frequency {offset.freqstr}). X must "
+            "hold consecutive periods without gaps: add the missing periods or "
+            "predict each block separately."
+        )
+    return periods
+
+
+def check_target_scale(target: ArrayLike) -> None:
+    """Check that the KPI can be scaled by its mean.
+
+    The model divides the target by its mean, so the mean must be a positive,
+    finite number.
+
+    Parameters
+    ----------
+    target : array-like of shape (n_times,)
+        The validated KPI (e.g. ``TrainingData.target``).
+
+    Raises
+    ------
+    ValueError
+        When the mean of the target is not positive.
+
+    Examples
+    --------
+    >>> check_target_scale([3.0, 5.0, 4.0])
+    >>> check_target_scale([-1.0, 0.5])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: y has mean -0.25, ...
+    """
+    values = np.asarray(target)
+    if values.dtype.kind not in "biuf":
+        raise ValueError(f"y must be numeric, got dtype {values.dtype}.")
+    mean = float(np.mean(values)) if values.size else float("nan")
+    if not (np.isfinite(mean) and mean > 0):
+        raise ValueError(
+            f"y has mean {mean:g}, but the model scales the KPI by its mean "
+            "(LightweightMMM's scaling), so y must have a positive mean. Pass "
+            "the KPI in levels (e.g. sales or conversions), not as changes or "
+            "a centred/standardised series."
+        )

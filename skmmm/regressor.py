@@ -1,0 +1,803 @@
+"""Bayesian media mix models as scikit-learn regressors."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from functools import partial
+from numbers import Integral, Real
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from skmmm import _validation
+from skmmm._sampling import SamplerSettings, sample_nuts, should_show_progress
+from skmmm.models import (
+    LEVEL_SITES,
+    MODEL_NAMES,
+    ModelSpec,
+    mean_components,
+    national_model,
+    site_shapes,
+)
+from skmmm.priors import (
+    COEF_MEDIA,
+    DEFAULT_PRIORS,
+    LIGHTWEIGHT_MMM_PRIORS,
+    resolve_priors,
+)
+
+__all__ = [
+    "AdstockRegressor",
+    "BayesianMMMRegressor",
+    "CarryoverRegressor",
+    "HillAdstockRegressor",
+]
+
+MIN_PERIODS = 5
+RHAT_THRESHOLD = 1.05
+PARAMETRIZATIONS = ("skmmm", "lightweight_mmm")
+
+
+@partial(jax.jit, static_argnums=0)
+def _components_over_draws(spec, params, media, extra_features, time_index):
+    """Mean components for every posterior draw (leading axis of ``params``)."""
+    return jax.vmap(
+        lambda draw: mean_components(spec, draw, media, extra_features, time_index)
+    )(params)
+
+
+def _prior_fingerprint(priors: dict) -> str:
+    """A stable digest of resolved priors (class and parameter values)."""
+    digest = hashlib.sha256()
+    for name, prior in priors.items():
+        digest.update(name.encode())
+        if prior is None:
+            continue
+        digest.update(type(prior).__name__.encode())
+        for param in sorted(getattr(prior, "arg_constraints", {})):
+            value = getattr(prior, param, None)
+            if value is not None:
+                digest.update(np.asarray(value, dtype=np.float64).tobytes())
+        digest.update(str(prior.batch_shape).encode())
+    return digest.hexdigest()
+
+
+class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
+    """Bayesian media mix model (LightweightMMM's three models) as a regressor.
+
+    The KPI is modelled as intercept + trend + Fourier seasonality + the
+    transformed media times their coefficients + linear controls + Gaussian
+    noise, and fitted with NUTS (NumPyro). Media, controls and the KPI are
+    scaled internally by their means; every output is in the user's units.
+
+    Parameters
+    ----------
+    model : {"hill_adstock", "adstock", "carryover"}, default="hill_adstock"
+        Media transform: geometric adstock followed by a Hill curve, adstock
+        raised to a power, or delayed carryover raised to a power.
+    media_columns : list of str or int, default=None
+        Columns of ``X`` that are media (names for DataFrames, positions for
+        either). The remaining columns are controls (extra features). None
+        means every column is media.
+    media_prior : array-like of shape (n_channels,), default=None
+        Total cost of each channel: the scale of each media coefficient's
+        prior, as in LightweightMMM. None uses the column sums of the media
+        (media given as spend).
+    degrees_seasonality : int, default=2
+        Number of Fourier harmonics of the seasonality.
+    seasonality_frequency : int, default=52
+        Periods per seasonal cycle (52 for yearly seasonality of weekly data).
+    weekday_seasonality : bool, default=False
+        Add a day-of-week effect (daily data).
+    custom_priors : dict, default=None
+        Overrides of the default priors by parameter name: a NumPyro
+        distribution, or the default distribution's parameters as a dict,
+        sequence or float. See ``skmmm.priors``.
+    date_column : str, default=None
+        Column of ``X`` holding the dates. Without it, a DatetimeIndex of
+        ``X`` is used when present.
+    parametrization : {"skmmm", "lightweight_mmm"}, default="skmmm"
+        "skmmm" uses the reparametrisations and priors that make the sampler
+        converge (docs/model.md); "lightweight_mmm" reproduces LightweightMMM
+        0.1.9's model and priors exactly.
+    number_warmup : int, default=1000
+        Warm-up (adaptation) iterations per chain.
+    number_samples : int, default=1000
+        Posterior draws kept per chain.
+    number_chains : int, default=2
+        Number of chains, run in parallel over devices when there are enough.
+    target_accept_prob : float, default=0.85
+        NUTS target acceptance probability.
+    dense_mass : bool, default=None
+        Adapt a dense mass matrix. None means True for "skmmm" and False for
+        "lightweight_mmm".
+    max_tree_depth : int, default=10
+        NUTS maximum tree depth.
+    random_state : int, default=None
+        Seed of the sampler. None draws a seed from NumPy's global generator.
+    progress_bar : bool or "auto", default="auto"
+        Show a progress bar while sampling; "auto" shows it when a person is
+        watching (a terminal or a notebook).
+
+    Attributes
+    ----------
+    posterior_ : dict of ndarray
+        Posterior draws by parameter name, each with a leading axis of
+        ``number_chains * number_samples`` draws.
+    n_media_channels_ : int
+        Number of media channels.
+    n_geos_ : int
+        Number of geos (1 for a national model).
+    media_names_ : list of str
+        Channel names.
+    extra_feature_names_ : list of str
+        Control names.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X`` when it was a DataFrame with string columns.
+    n_features_in_ : int
+        Number of columns of ``X``.
+    divergences_ : int
+        Number of divergent transitions after warm-up.
+    rhat_ : dict of ndarray
+        Split r_hat of every parameter.
+    ess_ : dict of ndarray
+        Bulk effective sample size of every parameter.
+    sampling_info_ : dict
+        Compile and sampling seconds, chain method, device, mean NUTS steps.
+
+    See Also
+    --------
+    AdstockRegressor, HillAdstockRegressor, CarryoverRegressor
+
+    Examples
+    --------
+    >>> from skmmm import HillAdstockRegressor, load_example
+    >>> data = load_example()
+    >>> mmm = HillAdstockRegressor(media_columns=data.media_columns,
+    ...                            number_warmup=50, number_samples=50,
+    ...                            random_state=0, progress_bar=False)
+    >>> mmm.fit(data.X, data.y).predict(data.X).shape  # doctest: +SKIP
+    (156,)
+    """
+
+    _parameter_constraints: dict = {
+        "model": [StrOptions(set(MODEL_NAMES))],
+        "media_columns": ["array-like", str, None],
+        "media_prior": ["array-like", None],
+        "degrees_seasonality": [Interval(Integral, 0, None, closed="left")],
+        "seasonality_frequency": [Interval(Real, 0, None, closed="neither")],
+        "weekday_seasonality": ["boolean"],
+        "custom_priors": [dict, None],
+        "date_column": [str, None],
+        "parametrization": [StrOptions(set(PARAMETRIZATIONS))],
+        "number_warmup": [Interval(Integral, 1, None, closed="left")],
+        "number_samples": [Interval(Integral, 1, None, closed="left")],
+        "number_chains": [Interval(Integral, 1, None, closed="left")],
+        "target_accept_prob": [Interval(Real, 0, 1, closed="neither")],
+        "dense_mass": ["boolean", None],
+        "max_tree_depth": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "progress_bar": ["boolean", StrOptions({"auto"})],
+    }
+
+    def __init__(
+        self,
+        model: str = "hill_adstock",
+        *,
+        media_columns: list | None = None,
+        media_prior: Any = None,
+        degrees_seasonality: int = 2,
+        seasonality_frequency: float = 52,
+        weekday_seasonality: bool = False,
+        custom_priors: dict | None = None,
+        date_column: str | None = None,
+        parametrization: str = "skmmm",
+        number_warmup: int = 1000,
+        number_samples: int = 1000,
+        number_chains: int = 2,
+        target_accept_prob: float = 0.85,
+        dense_mass: bool | None = None,
+        max_tree_depth: int = 10,
+        random_state: int | None = None,
+        progress_bar: bool | str = "auto",
+    ) -> None:
+        self.model = model
+        self.media_columns = media_columns
+        self.media_prior = media_prior
+        self.degrees_seasonality = degrees_seasonality
+        self.seasonality_frequency = seasonality_frequency
+        self.weekday_seasonality = weekday_seasonality
+        self.custom_priors = custom_priors
+        self.date_column = date_column
+        self.parametrization = parametrization
+        self.number_warmup = number_warmup
+        self.number_samples = number_samples
+        self.number_chains = number_chains
+        self.target_accept_prob = target_accept_prob
+        self.dense_mass = dense_mass
+        self.max_tree_depth = max_tree_depth
+        self.random_state = random_state
+        self.progress_bar = progress_bar
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X, y) -> BayesianMMMRegressor:
+        """Sample the posterior of the model given media, controls and KPI.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_periods, n_features)
+            One row per time period, in time order: media (>= 0) and controls.
+        y : array-like of shape (n_periods,)
+            The KPI.
+
+        Returns
+        -------
+        self : BayesianMMMRegressor
+            The fitted estimator.
+        """
+        self._validate_params()
+        data = _validation.validate_training_data(
+            X,
+            y,
+            media_columns=self.media_columns,
+            date_column=self.date_column,
+            min_periods=MIN_PERIODS,
+            estimator_name=type(self).__name__,
+        )
+        _validation.check_target_scale(data.target)
+        media_prior = self._resolve_media_prior(data)
+
+        self.media_scale_ = _safe_scale(data.media.mean(axis=0))
+        self.extra_scale_ = _safe_scale(np.abs(data.extra_features).mean(axis=0))
+        self.target_scale_ = float(data.target.mean())
+        self.media_prior_ = media_prior
+        scaled_media = data.media / self.media_scale_
+        scaled_extra = data.extra_features / self.extra_scale_
+        scaled_target = data.target / self.target_scale_
+        scaled_prior = media_prior / media_prior.mean()
+
+        n_times, n_channels = data.media.shape
+        self.spec_ = self._model_spec(n_times)
+        priors = resolve_priors(
+            self.custom_priors,
+            site_shapes(self.spec_, n_channels, data.extra_features.shape[1]),
+            LIGHTWEIGHT_MMM_PRIORS
+            if self.parametrization == "lightweight_mmm"
+            else DEFAULT_PRIORS,
+        )
+        spec = self._with_level_reparametrization(self.spec_, priors)
+        model = partial(national_model, spec=spec, priors=priors)
+        settings = SamplerSettings(
+            num_warmup=self.number_warmup,
+            num_samples=self.number_samples,
+            num_chains=self.number_chains,
+            target_accept_prob=float(self.target_accept_prob),
+            dense_mass=self._dense_mass(),
+            max_tree_depth=self.max_tree_depth,
+        )
+        float_dtype = jnp.result_type(float)
+        model_args = tuple(
+            jnp.asarray(a, dtype=float_dtype)
+            for a in (
+                scaled_media,
+                scaled_extra,
+                np.arange(n_times),
+                scaled_prior,
+                scaled_target,
+            )
+        )
+        result = sample_nuts(
+            model,
+            model_args,
+            settings,
+            cache_key=("national", spec, _prior_fingerprint(priors)),
+            seed=self._seed(),
+            progress_bar=should_show_progress(self.progress_bar),
+        )
+
+        by_chain = {
+            name: value
+            for name, value in result.samples.items()
+            if name not in LEVEL_SITES
+        }
+        self.posterior_ = {
+            name: value.reshape((-1,) + value.shape[2:])
+            for name, value in by_chain.items()
+        }
+        self.rhat_ = {
+            name: np.asarray(split_gelman_rubin(value))
+            if value.shape[0] > 1
+            else np.full(value.shape[2:], np.nan)
+            for name, value in by_chain.items()
+        }
+        self.ess_ = {
+            name: np.asarray(effective_sample_size(value))
+            for name, value in by_chain.items()
+        }
+        self.divergences_ = int(result.diverging.sum())
+        self.sampling_info_ = {
+            "compile_seconds": result.compile_seconds,
+            "sampling_seconds": result.sampling_seconds,
+            "chain_method": result.chain_method,
+            "device": result.device,
+            "mean_num_steps": float(result.num_steps.mean()),
+            "diverging": result.diverging,
+        }
+
+        self.media_names_ = list(data.media_names)
+        self.extra_feature_names_ = list(data.extra_names)
+        self.n_media_channels_ = n_channels
+        self.n_geos_ = 1
+        self.n_features_in_ = data.n_features_in
+        if data.feature_names_in is not None:
+            self.feature_names_in_ = data.feature_names_in
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.training_data_ = data
+        self.n_train_periods_ = n_times
+        self._device_posterior = None
+        self._warn_on_convergence()
+        return self
+
+    def _model_spec(self, n_times: int) -> ModelSpec:
+        lightweight = self.parametrization == "lightweight_mmm"
+        return ModelSpec(
+            model_name=self.model,
+            degrees_seasonality=int(self.degrees_seasonality),
+            seasonality_frequency=float(self.seasonality_frequency),
+            weekday_seasonality=bool(self.weekday_seasonality),
+            trend_time_scale=1.0 if lightweight else float(n_times),
+            normalise_hill=not lightweight,
+        )
+
+    def _with_level_reparametrization(self, spec: ModelSpec, priors: dict) -> ModelSpec:
+        """Use the level-on-a-simplex coordinates when both priors are positive."""
+        if self.parametrization == "lightweight_mmm":
+            return spec
+        intercept_prior, coef_prior = priors["intercept"], priors[COEF_MEDIA]
+        positive = all(
+            prior is None or _has_positive_support(prior)
+            for prior in (intercept_prior, coef_prior)
+        )
+        if not positive:
+            return spec
+        return ModelSpec(**{**spec.__dict__, "simplex_level": True})
+
+    def _dense_mass(self) -> bool:
+        if self.dense_mass is None:
+            return self.parametrization == "skmmm"
+        return bool(self.dense_mass)
+
+    def _seed(self) -> int:
+        if self.random_state is None:
+            return int(np.random.randint(0, 2**31 - 1))
+        if isinstance(self.random_state, np.random.RandomState):
+            return int(self.random_state.randint(0, 2**31 - 1))
+        return int(self.random_state)
+
+    def _resolve_media_prior(self, data) -> np.ndarray:
+        zero_channels = [
+            name
+            for name, total in zip(
+                data.media_names, data.media.sum(axis=0), strict=False
+            )
+            if total == 0
+        ]
+        if zero_channels:
+            warnings.warn(
+                f"Media channel(s) {zero_channels} are zero in every period; their "
+                "effect cannot be estimated and their contribution will be 0.",
+                UserWarning,
+                stacklevel=3,
+            )
+        if self.media_prior is not None:
+            return _validation.validate_media_prior(
+                self.media_prior, data.media.shape[1], data.media_names
+            )
+        totals = data.media.sum(axis=0)
+        fallback = totals[totals > 0].mean() if np.any(totals > 0) else 1.0
+        return np.where(totals > 0, totals, fallback)
+
+    def _warn_on_convergence(self) -> None:
+        n_draws = next(iter(self.posterior_.values())).shape[0]
+        messages = []
+        if self.divergences_:
+            messages.append(
+                f"{self.divergences_} of {n_draws} draws were divergent transitions"
+            )
+        worst = self._worst_rhat(3)
+        if worst and worst[0][1] > RHAT_THRESHOLD:
+            listed = ", ".join(f"{name} ({value:.3f})" for name, value in worst)
+            messages.append(f"r_hat exceeds {RHAT_THRESHOLD}; worst: {listed}")
+        if messages:
+            warnings.warn(
+                "The sampler did not converge: "
+                + "; ".join(messages)
+                + ". Increase number_warmup/number_samples, raise target_accept_prob, "
+                "or revisit the priors.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _worst_rhat(self, n: int) -> list[tuple[str, float]]:
+        entries = []
+        for name, values in self.rhat_.items():
+            flat = np.atleast_1d(values).ravel()
+            for position, value in enumerate(flat):
+                if np.isfinite(value):
+                    label = self._element_label(name, position, np.shape(values))
+                    entries.append((label, float(value)))
+        return sorted(entries, key=lambda item: -item[1])[:n]
+
+    def _element_label(self, name: str, position: int, shape: tuple) -> str:
+        if not shape:
+            return name
+        if (
+            len(shape) == 1
+            and shape[0] == self.n_media_channels_
+            and name in _CHANNEL_SITES
+        ):
+            return f"{name}[{self.media_names_[position]}]"
+        if name == "coef_extra_features":
+            return f"{name}[{self.extra_feature_names_[position]}]"
+        index = np.unravel_index(position, shape)
+        return f"{name}[{','.join(str(i) for i in index)}]"
+
+    # ------------------------------------------------------------ predict
+
+    def _device_params(self) -> dict:
+        if getattr(self, "_device_posterior", None) is None:
+            self._device_posterior = {
+                name: jnp.asarray(value) for name, value in self.posterior_.items()
+            }
+        return self._device_posterior
+
+    def _timeline(self, X=None, media_gap=None):
+        """Scaled media/controls timeline and the positions of ``X``'s rows.
+
+        Returns the media and controls of every period from the first
+        training period to the last row of ``X`` (training history, then
+        ``media_gap``, then ``X``), their period numbers, and the positions of
+        ``X``'s rows in it.
+        """
+        train = self.training_data_
+        if X is None:
+            positions = np.arange(self.n_train_periods_)
+            return (
+                train.media / self.media_scale_,
+                train.extra_features / self.extra_scale_,
+                positions.astype(float),
+                positions,
+            )
+        new = _validation.validate_prediction_data(
+            X,
+            fitted=train,
+            date_column=self.date_column,
+            estimator_name=type(self).__name__,
+        )
+        gap = self._validate_media_gap(media_gap)
+        if isinstance(train.index, pd.DatetimeIndex) and isinstance(
+            new.index, pd.DatetimeIndex
+        ):
+            positions = _validation.place_on_calendar(
+                train.index, train.frequency, new.index, len(gap)
+            )
+        else:
+            positions = self.n_train_periods_ + len(gap) + np.arange(len(new.media))
+        n_total = max(self.n_train_periods_ + len(gap), int(positions.max()) + 1)
+        media = np.zeros((n_total, self.n_media_channels_))
+        extra = np.zeros((n_total, len(self.extra_feature_names_)))
+        media[: self.n_train_periods_] = train.media
+        extra[: self.n_train_periods_] = train.extra_features
+        media[self.n_train_periods_ : self.n_train_periods_ + len(gap)] = gap
+        media[positions] = new.media
+        extra[positions] = new.extra_features
+        return (
+            media / self.media_scale_,
+            extra / self.extra_scale_,
+            np.arange(n_total, dtype=float),
+            positions,
+        )
+
+    def _validate_media_gap(self, media_gap) -> np.ndarray:
+        if media_gap is None:
+            return np.zeros((0, self.n_media_channels_))
+        if isinstance(media_gap, pd.DataFrame):
+            missing = [
+                name for name in self.media_names_ if name not in media_gap.columns
+            ]
+            if missing:
+                raise ValueError(
+                    f"media_gap lacks the media column(s) {missing}; it must hold the "
+                    f"media {self.media_names_} of the periods between training and X."
+                )
+            media_gap = media_gap[self.media_names_]
+        gap = np.asarray(media_gap, dtype=float)
+        if gap.ndim == 1 and self.n_media_channels_ == 1:
+            gap = gap[:, None]
+        if gap.ndim != 2 or gap.shape[1] != self.n_media_channels_:
+            raise ValueError(
+                f"media_gap must have shape (n_gap_periods, {self.n_media_channels_}) "
+                f"(one column per media channel), got shape {gap.shape}."
+            )
+        bad = ~np.isfinite(gap) | (gap < 0)
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise ValueError(
+                f"media_gap has an invalid value {gap[row, column]} in row {row}, "
+                f"channel {self.media_names_[column]!r}: media must be finite and >= 0."
+            )
+        return gap
+
+    def _posterior_components(self, X=None, media_gap=None) -> dict[str, np.ndarray]:
+        """Mean components per draw for the rows of ``X`` (or training), original units.
+
+        Returns a dict of arrays with a leading draw axis: ``media``
+        (n_draws, n_rows, n_channels), ``mu`` and the baseline parts
+        (n_draws, n_rows).
+        """
+        check_is_fitted(self, "posterior_")
+        media, extra, time_index, positions = self._timeline(X, media_gap)
+        dtype = jnp.result_type(float)
+        components = _components_over_draws(
+            self.spec_,
+            self._device_params(),
+            jnp.asarray(media, dtype),
+            jnp.asarray(extra, dtype),
+            jnp.asarray(time_index, dtype),
+        )
+        rows = jnp.asarray(positions)
+        return {
+            name: np.asarray(value[:, rows] * self.target_scale_)
+            for name, value in components.items()
+        }
+
+    def predict(self, X, return_std: bool = False, media_gap=None):
+        """Posterior mean of the KPI for the periods in ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_periods, n_features)
+            Media and controls with the columns seen in fit. Rows of a plain
+            array are the periods right after the training data; rows with
+            dates are placed on the training calendar.
+        return_std : bool, default=False
+            Also return the posterior predictive standard deviation (mean
+            uncertainty and noise), like ``BayesianRidge``.
+        media_gap : array-like of shape (n_gap, n_channels), default=None
+            Media of the periods between the end of training and the first
+            row of ``X``, so adstock carries over correctly.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_periods,)
+        y_std : ndarray of shape (n_periods,)
+            Only with ``return_std=True``.
+        """
+        mu = self._posterior_components(X, media_gap)["mu"]
+        mean = mu.mean(axis=0)
+        if not return_std:
+            return mean
+        sigma = self.posterior_["sigma"] * self.target_scale_
+        variance = mu.var(axis=0) + np.mean(sigma**2)
+        return mean, np.sqrt(variance)
+
+    def sample_posterior_predictive(
+        self, X, random_state=None, media_gap=None
+    ) -> np.ndarray:
+        """Draws of the KPI (mean plus noise), shape (n_draws, n_periods).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_periods, n_features)
+            As in :meth:`predict`.
+        random_state : int, default=None
+            Seed of the noise draws.
+        media_gap : array-like of shape (n_gap, n_channels), default=None
+            As in :meth:`predict`.
+
+        Returns
+        -------
+        ndarray of shape (n_draws, n_periods)
+        """
+        mu = self._posterior_components(X, media_gap)["mu"]
+        sigma = self.posterior_["sigma"] * self.target_scale_
+        rng = np.random.default_rng(random_state)
+        return mu + sigma[:, None] * rng.standard_normal(mu.shape)
+
+    # ----------------------------------------------------------- summaries
+
+    def summary(self, interval: float = 0.9) -> pd.DataFrame:
+        """Diagnostics table of every parameter (LightweightMMM's print_summary).
+
+        Parameters
+        ----------
+        interval : float, default=0.9
+            Width of the central credible interval.
+
+        Returns
+        -------
+        DataFrame
+            One row per parameter element with columns ``mean``, ``sd``, the
+            lower quantile, ``median``, the upper quantile, ``ess_bulk``, ``r_hat``.
+        """
+        check_is_fitted(self, "posterior_")
+        lower_q, upper_q = (1 - interval) / 2, 1 - (1 - interval) / 2
+        rows = {}
+        for name, draws in self.posterior_.items():
+            shape = draws.shape[1:]
+            flat = draws.reshape(draws.shape[0], -1)
+            rhat = np.atleast_1d(self.rhat_[name]).ravel()
+            ess = np.atleast_1d(self.ess_[name]).ravel()
+            for position in range(flat.shape[1]):
+                values = flat[:, position]
+                rows[self._element_label(name, position, shape)] = {
+                    "mean": values.mean(),
+                    "sd": values.std(ddof=1) if len(values) > 1 else np.nan,
+                    f"{lower_q:.0%}": np.quantile(values, lower_q),
+                    "median": np.median(values),
+                    f"{upper_q:.0%}": np.quantile(values, upper_q),
+                    "ess_bulk": ess[position],
+                    "r_hat": rhat[position],
+                }
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def reduce_trace(self, n_draws: int, random_state=None) -> BayesianMMMRegressor:
+        """Keep a random subset of ``n_draws`` posterior draws (in place).
+
+        Speeds up predict, attribution and optimisation; diagnostics are kept
+        from the full run.
+
+        Parameters
+        ----------
+        n_draws : int
+            Number of draws to keep.
+        random_state : int, default=None
+            Seed of the subset.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self, "posterior_")
+        total = next(iter(self.posterior_.values())).shape[0]
+        if not 1 <= n_draws <= total:
+            raise ValueError(f"n_draws must be between 1 and {total}, got {n_draws}.")
+        keep = np.sort(
+            np.random.default_rng(random_state).choice(total, n_draws, replace=False)
+        )
+        self.posterior_ = {name: value[keep] for name, value in self.posterior_.items()}
+        self._device_posterior = None
+        return self
+
+    # ------------------------------------------------------------ plumbing
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.target_tags.positive_only = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("_device_posterior", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._device_posterior = None
+
+
+_CHANNEL_SITES = {
+    COEF_MEDIA,
+    "lag_weight",
+    "exponent",
+    "half_max_effective_concentration",
+    "slope",
+    "ad_effect_retention_rate",
+    "peak_effect_delay",
+}
+
+
+def _safe_scale(values: np.ndarray) -> np.ndarray:
+    """Means used as divisors, with 1 where a column is all zero."""
+    return np.where(values > 0, values, 1.0)
+
+
+def _has_positive_support(prior) -> bool:
+    from numpyro.distributions import constraints
+
+    return (
+        prior.support is constraints.positive
+        or prior.support is constraints.nonnegative
+    )
+
+
+class _FixedModelRegressor(BayesianMMMRegressor):
+    """A BayesianMMMRegressor whose ``model`` is a class attribute, not a parameter."""
+
+    model: str
+
+    _parameter_constraints: dict = {
+        k: v
+        for k, v in BayesianMMMRegressor._parameter_constraints.items()
+        if k != "model"
+    }
+
+    def __init__(
+        self,
+        *,
+        media_columns: list | None = None,
+        media_prior: Any = None,
+        degrees_seasonality: int = 2,
+        seasonality_frequency: float = 52,
+        weekday_seasonality: bool = False,
+        custom_priors: dict | None = None,
+        date_column: str | None = None,
+        parametrization: str = "skmmm",
+        number_warmup: int = 1000,
+        number_samples: int = 1000,
+        number_chains: int = 2,
+        target_accept_prob: float = 0.85,
+        dense_mass: bool | None = None,
+        max_tree_depth: int = 10,
+        random_state: int | None = None,
+        progress_bar: bool | str = "auto",
+    ) -> None:
+        self.media_columns = media_columns
+        self.media_prior = media_prior
+        self.degrees_seasonality = degrees_seasonality
+        self.seasonality_frequency = seasonality_frequency
+        self.weekday_seasonality = weekday_seasonality
+        self.custom_priors = custom_priors
+        self.date_column = date_column
+        self.parametrization = parametrization
+        self.number_warmup = number_warmup
+        self.number_samples = number_samples
+        self.number_chains = number_chains
+        self.target_accept_prob = target_accept_prob
+        self.dense_mass = dense_mass
+        self.max_tree_depth = max_tree_depth
+        self.random_state = random_state
+        self.progress_bar = progress_bar
+
+
+class AdstockRegressor(_FixedModelRegressor):
+    """Media mix model with adstock raised to a power (``model="adstock"``).
+
+    Same parameters, attributes and methods as :class:`BayesianMMMRegressor`,
+    without the ``model`` parameter.
+    """
+
+    model = "adstock"
+
+
+class HillAdstockRegressor(_FixedModelRegressor):
+    """Media mix model with adstock then a Hill curve (``model="hill_adstock"``).
+
+    Same parameters, attributes and methods as :class:`BayesianMMMRegressor`,
+    without the ``model`` parameter.
+    """
+
+    model = "hill_adstock"
+
+
+class CarryoverRegressor(_FixedModelRegressor):
+    """Media mix model with delayed carryover raised to a power (``model="carryover"``).
+
+    Same parameters, attributes and methods as :class:`BayesianMMMRegressor`,
+    without the ``model`` parameter.
+    """
+
+    model = "carryover"
