@@ -1,8 +1,9 @@
 """skmmm: Bayesian media mix modeling as scikit-learn estimators (JAX + NumPyro)."""
 
-from skmmm._compat import configure_host_devices
+from skmmm._compat import configure_host_devices, enable_compilation_cache
 
 configure_host_devices()
+enable_compilation_cache()
 
 from skmmm.datasets import load_example, simulate_dummy_data  # noqa: E402
 from skmmm.preprocessing import CustomScaler  # noqa: E402

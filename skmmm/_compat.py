@@ -34,3 +34,32 @@ def _jax_backend_started() -> bool:
         return bool(getattr(xla_bridge, "_backends", {}))
     except ImportError:  # pragma: no cover - layout of a future JAX
         return True
+
+
+def enable_compilation_cache() -> None:
+    """Keep compiled XLA programs on disk so a new process skips recompiling.
+
+    Sampling programs take 10-20 s to compile; JAX's persistent cache makes
+    the next process load them in about a second. Nothing is changed when the
+    user configured a cache directory, or set ``SKMMM_COMPILATION_CACHE=0``;
+    ``SKMMM_COMPILATION_CACHE=/path`` chooses the directory.
+    """
+    setting = os.environ.get("SKMMM_COMPILATION_CACHE", "")
+    if setting == "0":
+        return
+    import jax
+
+    if jax.config.jax_compilation_cache_dir:
+        return
+    directory = setting or os.path.join(
+        os.environ.get(
+            "XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache")
+        ),
+        "skmmm",
+        "jax",
+    )
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError:
+        return
+    jax.config.update("jax_compilation_cache_dir", directory)

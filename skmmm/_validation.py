@@ -462,7 +462,8 @@ def _check_non_negative(
     row = int(np.flatnonzero(negative[:, first])[0])
     count = int(negative[:, first].sum())
     raise ValueError(
-        f"media {names[first]} has {_plural(count, 'negative value')}, first at "
+        f"Negative values in data: media {names[first]} has "
+        f"{_plural(count, 'negative value')}, first at "
         f"{_describe_row(row, labels)}: {_format_value(media[row, first])}. "
         "Media (spend, impressions, clicks, ...) must be >= 0: fix the data, "
         "or treat the column as a control by leaving it out of media_columns."

@@ -157,8 +157,11 @@ def mean_components(
     if spec.weekday_seasonality:
         parts["weekday"] = params["weekday"][time_index.astype(jnp.int32) % WEEKDAYS]
     baseline = sum(parts.values())
-    parts["media"] = media_transform(spec, media, params) * params[COEF_MEDIA]
-    parts["mu"] = baseline + parts["media"].sum(axis=1)
+    transformed = media_transform(spec, media, params)
+    parts["media"] = transformed * params[COEF_MEDIA]
+    # A dot product rather than parts["media"].sum(axis=1): XLA on CPU runs
+    # small reductions (and their gradients) several times slower.
+    parts["mu"] = baseline + transformed @ params[COEF_MEDIA]
     return parts
 
 

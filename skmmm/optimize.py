@@ -1,0 +1,658 @@
+"""Budget optimisation on a fitted media mix model.
+
+:class:`BudgetOptimizer` finds the split of a budget over channels that
+maximises the posterior-mean KPI summed over a future horizon, as
+LightweightMMM's ``find_optimal_budgets``, with exact JAX gradients (no
+finite differences), a feasibility check before solving, bounds matched by
+channel name, fixed channels and a KPI-target mode. It works on a fitted
+estimator through its fitted attributes and never imports
+:mod:`skmmm.regressor`.
+
+The horizon continues the training history: its media follow the training
+media (and ``media_gap``), so adstock and carryover carry over. The
+objective is evaluated in float64 (``jax.enable_x64``) so SLSQP's stopping
+tolerance is not swamped by rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from sklearn.utils.validation import check_is_fitted
+
+from skmmm.models import mean_components
+
+__all__ = ["BudgetOptimizer", "OptimizationResult"]
+
+
+@dataclass
+class OptimizationResult:
+    """Outcome of :meth:`BudgetOptimizer.optimize`.
+
+    Attributes
+    ----------
+    optimal_allocation : Series
+        Spend per channel (currency, whole horizon) maximising the KPI.
+    starting_allocation : Series
+        The budget split by historical spend share.
+    kpi_optimal, kpi_starting : float
+        Posterior mean of the KPI summed over the horizon.
+    kpi_optimal_interval, kpi_starting_interval : tuple of float
+        Central credible interval (lower, upper) of the same.
+    budget : float
+        The total budget.
+    n_time_periods : int
+        Length of the horizon.
+    success : bool
+        Whether the solver converged.
+    message : str
+        The solver's message (and any note of skmmm's).
+    n_iterations : int
+        SLSQP iterations.
+    bounds_lower, bounds_upper : Series
+        The per-channel bounds used.
+    """
+
+    optimal_allocation: pd.Series
+    starting_allocation: pd.Series
+    kpi_optimal: float
+    kpi_starting: float
+    kpi_optimal_interval: tuple[float, float]
+    kpi_starting_interval: tuple[float, float]
+    budget: float
+    n_time_periods: int
+    success: bool
+    message: str
+    n_iterations: int
+    bounds_lower: pd.Series = field(repr=False)
+    bounds_upper: pd.Series = field(repr=False)
+
+    @property
+    def kpi_uplift(self) -> float:
+        """Relative KPI gain of the optimal over the starting allocation."""
+        return self.kpi_optimal / self.kpi_starting - 1.0
+
+
+def _horizon_kpi_draws(spec, n_hist, params, timeline, weekly_scaled):
+    """KPI (internal scale) summed over the horizon, per draw.
+
+    ``timeline`` holds (media, extra, time_index) of history + horizon; the
+    horizon's media rows (after ``n_hist``) are replaced by ``weekly_scaled``.
+    """
+    media, extra, time_index = timeline
+    n_horizon = media.shape[0] - n_hist
+    horizon = jnp.broadcast_to(weekly_scaled, (n_horizon, media.shape[1]))
+    media = jnp.concatenate([media[:n_hist], horizon], axis=0)
+
+    def one_draw(draw):
+        mu = mean_components(spec, draw, media, extra, time_index)["mu"]
+        return mu[n_hist:].sum()
+
+    return jax.vmap(one_draw)(params)
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _kpi_draws(spec, n_hist, params, timeline, weekly_scaled):
+    return _horizon_kpi_draws(spec, n_hist, params, timeline, weekly_scaled)
+
+
+def _negative_scaled_kpi(x, spec, n_hist, params, timeline, to_weekly, reference):
+    """-mean KPI / reference as a function of the free allocation share ``x``."""
+    weekly = to_weekly[0] + x @ to_weekly[1]
+    return -_horizon_kpi_draws(spec, n_hist, params, timeline, weekly).mean() / (
+        reference
+    )
+
+
+_objective_and_gradient = jax.jit(
+    jax.value_and_grad(_negative_scaled_kpi), static_argnums=(1, 2)
+)
+
+
+class BudgetOptimizer:
+    """Optimal split of a media budget for a fitted media mix model.
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        The model (national).
+    bounds_lower_pct : float, default=0.2
+        Lower bound of each channel: ``(1 - bounds_lower_pct)`` times its
+        historical average weekly spend times the horizon times its price.
+    bounds_upper_pct : float, default=0.2
+        Upper bound: ``(1 + bounds_upper_pct)`` times the same.
+    max_iterations : int, default=200
+        SLSQP iteration limit.
+    solver_tol : float, default=1e-10
+        SLSQP ``ftol`` on the KPI relative to the starting KPI.
+    interval : float, default=0.9
+        Width of the credible intervals of the KPI.
+
+    Examples
+    --------
+    >>> optimizer = BudgetOptimizer(fitted_mmm)  # doctest: +SKIP
+    >>> result = optimizer.optimize(budget=1e6, n_time_periods=10)  # doctest: +SKIP
+    >>> result.optimal_allocation  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        bounds_lower_pct: float = 0.2,
+        bounds_upper_pct: float = 0.2,
+        max_iterations: int = 200,
+        solver_tol: float = 1e-10,
+        interval: float = 0.9,
+    ) -> None:
+        check_is_fitted(estimator, "posterior_")
+        if not 0 <= bounds_lower_pct <= 1:
+            raise ValueError(
+                f"bounds_lower_pct must be in [0, 1], got {bounds_lower_pct}."
+            )
+        if bounds_upper_pct < 0:
+            raise ValueError(f"bounds_upper_pct must be >= 0, got {bounds_upper_pct}.")
+        if not 0 < interval < 1:
+            raise ValueError(f"interval must be in (0, 1), got {interval}.")
+        self.estimator = estimator
+        self.bounds_lower_pct = bounds_lower_pct
+        self.bounds_upper_pct = bounds_upper_pct
+        self.max_iterations = max_iterations
+        self.solver_tol = solver_tol
+        self.interval = interval
+        self._params = None
+
+    # ------------------------------------------------------------ helpers
+
+    @property
+    def channels(self) -> list[str]:
+        return list(self.estimator.media_names_)
+
+    def _device_params(self):
+        if self._params is None:
+            with jax.enable_x64(True):
+                self._params = {
+                    name: jnp.asarray(value, dtype=jnp.float64)
+                    for name, value in self.estimator.posterior_.items()
+                }
+        return self._params
+
+    def _by_channel(self, values, name: str, default: float | None = None):
+        """A per-channel vector from None, a scalar, a dict/Series by name or an array."""
+        channels = self.channels
+        if values is None:
+            return None if default is None else np.full(len(channels), default)
+        if isinstance(values, dict | pd.Series):
+            values = dict(values)
+            missing = [c for c in channels if c not in values]
+            unknown = [c for c in values if c not in channels]
+            if missing or unknown:
+                raise ValueError(
+                    f"{name} must name every channel {channels}; missing {missing}, "
+                    f"unknown {unknown}."
+                )
+            array = np.array([float(values[c]) for c in channels])
+        else:
+            array = np.asarray(values, dtype=float)
+            if array.ndim == 0:
+                array = np.full(len(channels), float(array))
+            if array.shape != (len(channels),):
+                raise ValueError(
+                    f"{name} must have one value per channel ({len(channels)}, in the "
+                    f"order {channels}), got shape {array.shape}."
+                )
+        if not np.all(np.isfinite(array)) or np.any(array < 0):
+            raise ValueError(f"{name} must be finite and >= 0, got {array}.")
+        return array
+
+    def _rows(self, values, name: str, n_rows: int, columns: list[str]) -> np.ndarray:
+        if isinstance(values, pd.DataFrame):
+            missing = [c for c in columns if c not in values.columns]
+            if missing:
+                raise ValueError(f"{name} lacks the column(s) {missing}.")
+            values = values[columns]
+        array = np.asarray(values, dtype=float)
+        if array.ndim == 1 and len(columns) == 1:
+            array = array[:, None]
+        if array.shape != (n_rows, len(columns)):
+            raise ValueError(
+                f"{name} must have shape ({n_rows}, {len(columns)}) (columns "
+                f"{columns}), got shape {array.shape}."
+            )
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} must be finite.")
+        return array
+
+    def _timeline(self, n_time_periods, extra_features, media_gap):
+        est = self.estimator
+        train = est.training_data_
+        n_extra = len(est.extra_feature_names_)
+        gap = (
+            np.zeros((0, len(self.channels)))
+            if media_gap is None
+            else self._rows(
+                media_gap,
+                "media_gap",
+                len(media_gap),
+                self.channels,
+            )
+        )
+        if np.any(gap < 0):
+            raise ValueError("media_gap must be >= 0.")
+        mean_extra = train.extra_features.mean(axis=0)
+        if extra_features is None:
+            horizon_extra = np.tile(mean_extra, (n_time_periods, 1))
+        else:
+            horizon_extra = self._rows(
+                extra_features,
+                "extra_features",
+                n_time_periods,
+                list(est.extra_feature_names_),
+            )
+        n_hist = est.n_train_periods_ + len(gap)
+        media = np.concatenate(
+            [train.media, gap, np.zeros((n_time_periods, len(self.channels)))]
+        )
+        extra = np.concatenate(
+            [
+                train.extra_features,
+                np.tile(mean_extra, (len(gap), 1)).reshape(len(gap), n_extra),
+                horizon_extra,
+            ]
+        )
+        with jax.enable_x64(True):
+            timeline = (
+                jnp.asarray(media / est.media_scale_, jnp.float64),
+                jnp.asarray(extra / est.extra_scale_, jnp.float64),
+                jnp.arange(len(media), dtype=jnp.float64),
+            )
+        return n_hist, timeline
+
+    def _kpi(self, n_hist, timeline, weekly_media) -> np.ndarray:
+        """KPI draws (original units) for weekly media (media units, (n_channels,))."""
+        est = self.estimator
+        with jax.enable_x64(True):
+            draws = _kpi_draws(
+                est.spec_,
+                n_hist,
+                self._device_params(),
+                timeline,
+                jnp.asarray(weekly_media / est.media_scale_, jnp.float64),
+            )
+            return np.asarray(draws, dtype=float) * est.target_scale_
+
+    def _interval(self, draws: np.ndarray) -> tuple[float, float]:
+        tail = (1 - self.interval) / 2
+        return (float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail)))
+
+    def _bounds(self, n_time_periods, prices, bounds_lower, bounds_upper):
+        historical = self.estimator.training_data_.media.mean(axis=0)
+        base = historical * n_time_periods * prices
+        lower = self._by_channel(bounds_lower, "bounds_lower")
+        upper = self._by_channel(bounds_upper, "bounds_upper")
+        lower = (1 - self.bounds_lower_pct) * base if lower is None else lower
+        upper = (1 + self.bounds_upper_pct) * base if upper is None else upper
+        if np.any(lower > upper):
+            bad = [
+                c
+                for c, lo, up in zip(self.channels, lower, upper, strict=True)
+                if lo > up
+            ]
+            raise ValueError(f"bounds_lower exceeds bounds_upper for {bad}.")
+        return base, lower, upper
+
+    # ------------------------------------------------------------ public
+
+    def optimize(
+        self,
+        budget: float,
+        n_time_periods: int,
+        prices=None,
+        extra_features=None,
+        media_gap=None,
+        fixed_channels=None,
+        bounds_lower=None,
+        bounds_upper=None,
+    ) -> OptimizationResult:
+        """Split ``budget`` over channels to maximise the KPI over the horizon.
+
+        Parameters
+        ----------
+        budget : float
+            Total spend (currency) over the horizon, spent exactly.
+        n_time_periods : int
+            Length of the horizon; each channel spends its allocation evenly:
+            weekly media = allocation / n_time_periods / price.
+        prices : array-like, dict or Series, default=None
+            Price of one media unit per channel (default 1: media are spend).
+        extra_features : array-like of shape (n_time_periods, n_extra), default=None
+            Controls over the horizon; None uses each control's training mean.
+        media_gap : array-like of shape (n_gap, n_channels), default=None
+            Media between the end of training and the horizon.
+        fixed_channels : list of str or dict, default=None
+            Channels kept at their starting (historical share) spend, or a
+            dict channel -> spend (currency over the horizon).
+        bounds_lower, bounds_upper : array-like, dict or Series, default=None
+            Per-channel bounds (currency over the horizon), by channel name or
+            in the estimator's channel order; override the ``*_pct`` bounds.
+
+        Returns
+        -------
+        OptimizationResult
+
+        Raises
+        ------
+        ValueError
+            If the bounds cannot add up to the budget (checked before solving).
+        """
+        n_time_periods = self._check_periods(n_time_periods)
+        budget = float(budget)
+        if not np.isfinite(budget) or budget <= 0:
+            raise ValueError(f"budget must be a positive number, got {budget}.")
+        prices = self._by_channel(prices, "prices", default=1.0)
+        if np.any(prices <= 0):
+            raise ValueError("prices must be > 0.")
+        base, lower, upper = self._bounds(
+            n_time_periods, prices, bounds_lower, bounds_upper
+        )
+        if base.sum() <= 0:
+            raise ValueError("Every channel has zero historical spend.")
+        start = budget * base / base.sum()
+        fixed = self._fixed(fixed_channels, start)
+        free = np.array([c not in fixed for c in self.channels])
+        lower, upper = lower.copy(), upper.copy()
+        for c, value in fixed.items():
+            position = self.channels.index(c)
+            lower[position] = upper[position] = value
+        self._check_feasible(budget, lower, upper, free)
+
+        n_hist, timeline = self._timeline(n_time_periods, extra_features, media_gap)
+        to_weekly = 1.0 / (n_time_periods * prices * 1.0)
+        start_draws = self._kpi(n_hist, timeline, start * to_weekly)
+        kpi_start = float(start_draws.mean())
+        start_feasible = bool(
+            np.all(start >= lower - 1e-9 * budget)
+            and np.all(start <= upper + 1e-9 * budget)
+        )
+        guess = start if start_feasible else _project(start, lower, upper, budget)
+        allocation, n_iterations, success, message = self._solve(
+            budget,
+            guess,
+            lower,
+            upper,
+            free,
+            n_hist,
+            timeline,
+            to_weekly,
+            (abs(kpi_start) or 1.0) / self.estimator.target_scale_,
+        )
+        draws = self._kpi(n_hist, timeline, allocation * to_weekly)
+        guess_draws = start_draws if start_feasible else None
+        if guess_draws is None:
+            guess_draws = self._kpi(n_hist, timeline, guess * to_weekly)
+        if draws.mean() < guess_draws.mean():
+            allocation, draws, success = guess, guess_draws, False
+            message = (
+                f"The solver ended below the starting KPI ({message}); "
+                "returning the starting allocation."
+            )
+        if not start_feasible:
+            message += (
+                " Note: the historical-share starting allocation lies outside "
+                "the bounds; the solver started from its projection onto them."
+            )
+        return OptimizationResult(
+            optimal_allocation=pd.Series(allocation, index=self.channels, name="spend"),
+            starting_allocation=pd.Series(start, index=self.channels, name="spend"),
+            kpi_optimal=float(draws.mean()),
+            kpi_starting=kpi_start,
+            kpi_optimal_interval=self._interval(draws),
+            kpi_starting_interval=self._interval(start_draws),
+            budget=budget,
+            n_time_periods=n_time_periods,
+            success=success,
+            message=message,
+            n_iterations=n_iterations,
+            bounds_lower=pd.Series(lower, index=self.channels, name="lower"),
+            bounds_upper=pd.Series(upper, index=self.channels, name="upper"),
+        )
+
+    def optimize_for_target(
+        self,
+        target_kpi: float,
+        n_time_periods: int,
+        prices=None,
+        extra_features=None,
+        media_gap=None,
+        fixed_channels=None,
+        bounds_lower=None,
+        bounds_upper=None,
+        budget_rtol: float = 1e-6,
+    ) -> OptimizationResult:
+        """The smallest budget (and its allocation) whose optimised KPI reaches a target.
+
+        Bisection on the budget between the sums of the lower and upper
+        bounds, optimising the allocation at each step (the optimised KPI
+        grows with the budget for skmmm's models).
+
+        Parameters
+        ----------
+        target_kpi : float
+            KPI (posterior mean, summed over the horizon) to reach.
+        n_time_periods, prices, extra_features, media_gap, fixed_channels, bounds_lower, bounds_upper
+            As in :meth:`optimize`.
+        budget_rtol : float, default=1e-6
+            Relative precision of the budget.
+
+        Returns
+        -------
+        OptimizationResult
+            At the smallest budget found whose ``kpi_optimal >= target_kpi``.
+
+        Raises
+        ------
+        ValueError
+            If even the largest budget the bounds allow falls short.
+        """
+        kwargs = dict(
+            n_time_periods=n_time_periods,
+            prices=prices,
+            extra_features=extra_features,
+            media_gap=media_gap,
+            fixed_channels=fixed_channels,
+            bounds_lower=bounds_lower,
+            bounds_upper=bounds_upper,
+        )
+        n_time_periods = self._check_periods(n_time_periods)
+        price_vector = self._by_channel(prices, "prices", default=1.0)
+        base, lower, upper = self._bounds(
+            n_time_periods, price_vector, bounds_lower, bounds_upper
+        )
+        low_budget, high_budget = float(lower.sum()), float(upper.sum())
+        if isinstance(fixed_channels, dict):
+            # Explicit fixed spends replace those channels' bounds.
+            for c, value in fixed_channels.items():
+                position = self.channels.index(c)
+                low_budget += value - lower[position]
+                high_budget += value - upper[position]
+        high = self.optimize(high_budget, **kwargs)
+        if high.kpi_optimal < target_kpi:
+            raise ValueError(
+                f"The bounds cannot reach a KPI of {target_kpi:.6g}: the largest "
+                f"budget they allow ({high_budget:.6g}) reaches at most "
+                f"{high.kpi_optimal:.6g}. Widen bounds_upper or lower the target."
+            )
+        low_budget = max(low_budget, 1e-12 * high_budget)
+        try:
+            low = self.optimize(low_budget, **kwargs)
+        except ValueError:
+            low = None
+        if low is not None and low.kpi_optimal >= target_kpi:
+            return low
+        best = high
+        while high_budget - low_budget > budget_rtol * high_budget:
+            middle = 0.5 * (low_budget + high_budget)
+            try:
+                result = self.optimize(middle, **kwargs)
+            except ValueError:
+                low_budget = middle
+                continue
+            if result.kpi_optimal >= target_kpi:
+                high_budget, best = middle, result
+            else:
+                low_budget = middle
+        return best
+
+    # ------------------------------------------------------------ internals
+
+    @staticmethod
+    def _check_periods(n_time_periods) -> int:
+        if int(n_time_periods) != n_time_periods or n_time_periods < 1:
+            raise ValueError(
+                f"n_time_periods must be a positive integer, got {n_time_periods}."
+            )
+        return int(n_time_periods)
+
+    def _fixed(self, fixed_channels, start) -> dict[str, float]:
+        if fixed_channels is None:
+            return {}
+        if isinstance(fixed_channels, str):
+            fixed_channels = [fixed_channels]
+        unknown = [c for c in fixed_channels if c not in self.channels]
+        if unknown:
+            raise ValueError(
+                f"fixed_channels names unknown channel(s) {unknown}; the channels "
+                f"are {self.channels}."
+            )
+        if isinstance(fixed_channels, dict):
+            fixed = {c: float(v) for c, v in fixed_channels.items()}
+            if any(not np.isfinite(v) or v < 0 for v in fixed.values()):
+                raise ValueError("Fixed spends must be finite and >= 0.")
+            return fixed
+        return {c: float(start[self.channels.index(c)]) for c in fixed_channels}
+
+    def _check_feasible(self, budget, lower, upper, free) -> None:
+        low_sum, high_sum = float(lower.sum()), float(upper.sum())
+        tolerance = 1e-9 * budget
+        if low_sum - tolerance <= budget <= high_sum + tolerance:
+            return
+        if budget < low_sum:
+            binding = [c for c, lo in zip(self.channels, lower, strict=True) if lo > 0]
+            raise ValueError(
+                f"The budget {budget:.6g} is below the sum of the lower bounds "
+                f"({low_sum:.6g}): the channels' minimum spends "
+                + ", ".join(
+                    f"{c}={lo:.6g}"
+                    for c, lo in zip(self.channels, lower, strict=True)
+                    if lo > 0
+                )
+                + f" cannot all be met. Binding channels: {binding}. Raise the "
+                "budget, lower bounds_lower(_pct) or unfix channels."
+            )
+        binding = [
+            c for c, f in zip(self.channels, free, strict=True) if f
+        ] or self.channels
+        raise ValueError(
+            f"The budget {budget:.6g} is above the sum of the upper bounds "
+            f"({high_sum:.6g}): the channels' maximum spends "
+            + ", ".join(
+                f"{c}={up:.6g}" for c, up in zip(self.channels, upper, strict=True)
+            )
+            + f" cannot absorb it. Binding channels: {binding}. Lower the budget "
+            "or raise bounds_upper(_pct)."
+        )
+
+    def _solve(
+        self,
+        budget,
+        guess,
+        lower,
+        upper,
+        free,
+        n_hist,
+        timeline,
+        to_weekly,
+        reference,
+    ):
+        """SLSQP over the free channels' allocation divided by the budget.
+
+        ``reference`` is the starting KPI on the internal scale: the objective
+        is -KPI / reference (about -1) for conditioning.
+        """
+        if not free.any():
+            return guess.copy(), 0, True, "Every channel is fixed; nothing to solve."
+        fixed_total = float(guess[~free].sum())
+        free_target = (budget - fixed_total) / budget
+        est = self.estimator
+        # weekly scaled media = offset + x @ matrix, x = free allocation / budget.
+        weekly_per_unit = to_weekly / est.media_scale_
+        offset = np.where(free, 0.0, guess * weekly_per_unit)
+        matrix = np.zeros((int(free.sum()), len(free)))
+        matrix[np.arange(int(free.sum())), np.flatnonzero(free)] = (
+            budget * weekly_per_unit[free]
+        )
+        with jax.enable_x64(True):
+            weekly_map = (
+                jnp.asarray(offset, jnp.float64),
+                jnp.asarray(matrix, jnp.float64),
+            )
+            params = self._device_params()
+            spec = est.spec_
+
+            def fun(x):
+                value, gradient = _objective_and_gradient(
+                    jnp.asarray(x, jnp.float64),
+                    spec,
+                    n_hist,
+                    params,
+                    timeline,
+                    weekly_map,
+                    float(reference),
+                )
+                return float(value), np.asarray(gradient, dtype=float)
+
+            result = minimize(
+                fun,
+                guess[free] / budget,
+                jac=True,
+                method="SLSQP",
+                bounds=list(
+                    zip(lower[free] / budget, upper[free] / budget, strict=True)
+                ),
+                constraints=[
+                    {
+                        "type": "eq",
+                        "fun": lambda x: np.array([x.sum() - free_target]),
+                        "jac": lambda x: np.ones((1, x.size)),
+                    }
+                ],
+                options={"maxiter": self.max_iterations, "ftol": self.solver_tol},
+            )
+        allocation = guess.copy()
+        allocation[free] = result.x * budget
+        allocation = _project(allocation, lower, upper, budget, free)
+        n_iterations = int(result.get("nit", 0))
+        return allocation, n_iterations, bool(result.success), str(result.message)
+
+
+def _project(allocation, lower, upper, budget, free=None, n_rounds: int = 50):
+    """Clip to the bounds and spread any shortfall/excess over channels with room."""
+    allocation = np.clip(np.asarray(allocation, dtype=float), lower, upper)
+    free = np.ones(allocation.size, bool) if free is None else free
+    for _ in range(n_rounds):
+        residual = budget - allocation.sum()
+        if abs(residual) <= 1e-12 * budget:
+            break
+        room = (upper - allocation) if residual > 0 else (allocation - lower)
+        room = np.where(free, room, 0.0)
+        if room.sum() <= 0:
+            break
+        step = residual * room / room.sum()
+        allocation = np.clip(allocation + step, lower, upper)
+    return allocation

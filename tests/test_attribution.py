@@ -1,0 +1,160 @@
+"""Tests for ``skmmm.attribution`` on a small real fit with known truth."""
+
+import copy
+import dataclasses
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from _mmm_fits import fitted, fitted_with_zero_channel, simulated
+
+from skmmm import attribution
+
+ROI_TOLERANCE = 0.35  # median absolute relative error of the posterior median ROI
+
+
+@pytest.fixture(scope="module")
+def est():
+    return fitted()
+
+
+@pytest.fixture(scope="module")
+def data():
+    return simulated()
+
+
+def test_contributions_add_up_to_predict_on_training_rows(est, data):
+    frame = attribution.contributions(est)
+    assert list(frame.columns) == data.media_columns + ["baseline"]
+    assert frame.index.equals(data.X.index)
+    np.testing.assert_allclose(
+        frame.sum(axis=1).to_numpy(), est.predict(data.X), rtol=1e-5
+    )
+
+
+def test_contributions_add_up_to_predict_on_new_rows(est, data):
+    new = data.X.iloc[-8:].copy()
+    new.index = new.index + pd.Timedelta(weeks=8)
+    frame = attribution.contributions(est, new)
+    assert frame.index.equals(new.index)
+    np.testing.assert_allclose(
+        frame.sum(axis=1).to_numpy(), est.predict(new), rtol=1e-5
+    )
+    # Plain arrays: a RangeIndex continuing after the training periods.
+    array_frame = attribution.contributions(est, new.to_numpy())
+    assert array_frame.index.equals(pd.RangeIndex(156, 164))
+
+
+def test_shares_and_baseline_add_up_to_one_per_draw(est):
+    shares = attribution.contribution_share(est, include_baseline=True)
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0, rtol=1e-6)
+    components = est._posterior_components()
+    expected = components["media"].sum(axis=1) / components["mu"].sum(axis=1)[:, None]
+    np.testing.assert_allclose(shares.drop(columns="baseline"), expected, rtol=1e-6)
+
+
+def test_roi_is_contribution_over_cost(est):
+    table = attribution.roi(est)
+    share = attribution.contribution_share(est)
+    mu_total = est._posterior_components()["mu"].sum(axis=1)
+    expected = share.to_numpy() * mu_total[:, None] / est.media_prior_
+    np.testing.assert_allclose(table.to_numpy(), expected, rtol=1e-5)
+
+
+def test_roi_recovers_the_truth(est, data):
+    estimate = attribution.roi(est).median()
+    error = (estimate / data.true_roi - 1).abs()
+    assert error.median() < ROI_TOLERANCE, error
+
+
+def test_zero_spend_channel_has_zero_contribution_and_roi():
+    est, X = fitted_with_zero_channel()
+    zero = est.media_names_[-1]
+    frame = attribution.contributions(est)
+    assert (frame[zero] == 0).all()
+    for table in (
+        attribution.roi(est),
+        attribution.contribution_share(est),
+        attribution.marginal_roi(est),
+    ):
+        assert np.isfinite(table.to_numpy()).all()
+        assert (table[zero] == 0).all()
+    assert not attribution.summary(est).isna().any().any()
+
+
+def _total_kpi_with_scaled_channel(est, channel, factor):
+    """Summed training KPI per draw with one channel's media scaled, via predict's path."""
+    scaled = copy.copy(est)
+    media = est.training_data_.media.copy()
+    media[:, channel] *= factor
+    scaled.training_data_ = dataclasses.replace(est.training_data_, media=media)
+    scaled._device_posterior = None
+    return scaled._posterior_components()["mu"].astype(float).sum(axis=1)
+
+
+def test_marginal_roi_matches_finite_differences(est):
+    exact = attribution.marginal_roi(est)
+    step = 0.05
+    for channel, name in enumerate(est.media_names_):
+        up = _total_kpi_with_scaled_channel(est, channel, 1 + step)
+        down = _total_kpi_with_scaled_channel(est, channel, 1 - step)
+        central = (up - down) / (2 * step) / est.media_prior_[channel]
+        np.testing.assert_allclose(
+            exact[name].mean(), central.mean(), rtol=2e-2, err_msg=name
+        )
+    incremental = attribution.marginal_roi(est, delta=1e-2)
+    np.testing.assert_allclose(incremental.mean(), exact.mean(), rtol=5e-2)
+
+
+def test_summary_columns_and_consistency(est):
+    table = attribution.summary(est, interval=0.8)
+    assert list(table.index) == est.media_names_
+    for column in (
+        "share_mean",
+        "share_lower",
+        "share_upper",
+        "roi_mean",
+        "roi_lower",
+        "roi_upper",
+        "mroi_mean",
+    ):
+        assert column in table
+    np.testing.assert_allclose(table["roi_mean"], attribution.roi(est).mean())
+    assert (table["roi_lower"] <= table["roi_upper"]).all()
+    with pytest.raises(ValueError, match="interval"):
+        attribution.summary(est, interval=1.5)
+
+
+def test_response_curves_shape_and_monotone(est):
+    curves = attribution.response_curves(est, n_points=11)
+    assert list(curves.columns) == [
+        "channel",
+        "spend",
+        "kpi_mean",
+        "kpi_lower",
+        "kpi_upper",
+    ]
+    assert len(curves) == 11 * len(est.media_names_)
+    for name, curve in curves.groupby("channel"):
+        assert curve["kpi_mean"].iloc[0] == 0
+        assert np.all(np.diff(curve["kpi_mean"]) >= -1e-6)
+        maximum = est.training_data_.media[:, est.media_names_.index(name)].max()
+        assert curve["spend"].iloc[-1] == pytest.approx(2 * maximum)
+    assert (curves["kpi_lower"] <= curves["kpi_upper"] + 1e-9).all()
+
+
+def test_response_curve_steady_state_matches_constant_spend_prediction(est, data):
+    """At a constant spend s, the curve equals coef * transform of the long-run level."""
+    spend = float(est.training_data_.media[:, 0].mean())
+    curves = attribution.response_curves(est, spend_grid=[spend])
+    first = curves[curves["channel"] == est.media_names_[0]]
+    coef = est.posterior_["coef_media"][:, 0]
+    exponent = est.posterior_["exponent"][:, 0]
+    # adstock of a long constant series converges to the series itself.
+    expected = coef * (spend / est.media_scale_[0]) ** exponent * est.target_scale_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_allclose(
+            first["kpi_mean"].iloc[0], expected.mean(), rtol=1e-3
+        )

@@ -1,0 +1,150 @@
+"""Tests for ``skmmm.optimize`` on the small real fit shared with attribution."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from _mmm_fits import fitted
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skmmm.optimize import BudgetOptimizer
+
+N_PERIODS = 10
+
+
+@pytest.fixture(scope="module")
+def optimizer():
+    return BudgetOptimizer(fitted())
+
+
+@pytest.fixture(scope="module")
+def budget(optimizer):
+    return N_PERIODS * float(
+        optimizer.estimator.training_data_.media.mean(axis=0).sum()
+    )
+
+
+def test_optimize_improves_and_spends_the_budget(optimizer, budget):
+    result = optimizer.optimize(budget, N_PERIODS)
+    assert result.success, result.message
+    assert result.optimal_allocation.sum() == pytest.approx(budget, rel=1e-9)
+    assert result.kpi_optimal >= result.kpi_starting
+    assert list(result.optimal_allocation.index) == optimizer.channels
+    historical = optimizer.estimator.training_data_.media.mean(axis=0)
+    np.testing.assert_allclose(
+        result.starting_allocation, budget * historical / historical.sum()
+    )
+    lower, upper = result.kpi_optimal_interval
+    assert lower <= result.kpi_optimal <= upper
+
+
+def test_optimum_matches_brute_force_grid(optimizer, budget):
+    """One channel fixed, two free: a 1-D grid over their split is the truth."""
+    fixed = optimizer.channels[-1]
+    result = optimizer.optimize(budget, N_PERIODS, fixed_channels=[fixed])
+    lower, upper = result.bounds_lower.to_numpy(), result.bounds_upper.to_numpy()
+    free_budget = budget - result.starting_allocation[fixed]
+    first = np.linspace(
+        max(lower[0], free_budget - upper[1]),
+        min(upper[0], free_budget - lower[1]),
+        401,
+    )
+    n_hist, timeline = optimizer._timeline(N_PERIODS, None, None)
+    kpis = []
+    for spend in first:
+        allocation = np.array(
+            [spend, free_budget - spend, result.starting_allocation[fixed]]
+        )
+        kpis.append(optimizer._kpi(n_hist, timeline, allocation / N_PERIODS).mean())
+    best = int(np.argmax(kpis))
+    assert result.kpi_optimal >= kpis[best] - 1e-7 * abs(kpis[best])
+    step = first[1] - first[0]
+    assert abs(result.optimal_allocation.iloc[0] - first[best]) <= 2 * step
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    budget_factor=st.floats(0.0, 1.0),
+    lower_pct=st.floats(0.0, 0.9),
+    upper_pct=st.floats(0.0, 1.0),
+)
+def test_property_budget_bounds_and_improvement(
+    optimizer, budget_factor, lower_pct, upper_pct
+):
+    opt = BudgetOptimizer(
+        optimizer.estimator, bounds_lower_pct=lower_pct, bounds_upper_pct=upper_pct
+    )
+    opt._params = optimizer._device_params()
+    base = N_PERIODS * optimizer.estimator.training_data_.media.mean(axis=0)
+    low, high = (1 - lower_pct) * base.sum(), (1 + upper_pct) * base.sum()
+    budget = low + budget_factor * (high - low)
+    result = opt.optimize(budget, N_PERIODS)
+    allocation = result.optimal_allocation.to_numpy()
+    assert allocation.sum() == pytest.approx(budget, rel=1e-6)
+    tolerance = 1e-9 * budget
+    assert np.all(allocation >= result.bounds_lower.to_numpy() - tolerance)
+    assert np.all(allocation <= result.bounds_upper.to_numpy() + tolerance)
+    assert result.kpi_optimal >= result.kpi_starting - 1e-9 * abs(result.kpi_starting)
+
+
+def test_infeasible_budget_raises_before_solving(optimizer, budget, monkeypatch):
+    def no_solve(*args, **kwargs):
+        raise AssertionError("solver called")
+
+    monkeypatch.setattr(optimizer, "_solve", no_solve)
+    with pytest.raises(ValueError, match="below the sum of the lower bounds"):
+        optimizer.optimize(0.5 * budget, N_PERIODS)
+    with pytest.raises(ValueError, match="above the sum of the upper bounds"):
+        optimizer.optimize(2 * budget, N_PERIODS)
+
+
+def test_fixed_channels_stay_fixed(optimizer, budget):
+    channel = optimizer.channels[0]
+    result = optimizer.optimize(budget, N_PERIODS, fixed_channels=[channel])
+    assert result.optimal_allocation[channel] == pytest.approx(
+        result.starting_allocation[channel], rel=1e-12
+    )
+    value = 0.3 * budget
+    base = N_PERIODS * optimizer.estimator.training_data_.media.mean(axis=0)
+    result = optimizer.optimize(
+        budget,
+        N_PERIODS,
+        fixed_channels={channel: value},
+        bounds_lower=0.5 * base,
+        bounds_upper=2 * base,
+    )
+    assert result.optimal_allocation[channel] == pytest.approx(value, rel=1e-12)
+    assert result.optimal_allocation.sum() == pytest.approx(budget, rel=1e-9)
+
+
+def test_bounds_matched_by_channel_name(optimizer, budget):
+    base = N_PERIODS * optimizer.estimator.training_data_.media.mean(axis=0)
+    names = optimizer.channels
+    lower = pd.Series(0.9 * base, index=names)[::-1]  # reversed order on purpose
+    upper = {name: 1.1 * b for name, b in zip(names, base, strict=True)}
+    upper[names[0]] = 1.5 * base[0]
+    result = optimizer.optimize(
+        base.sum(), N_PERIODS, bounds_lower=lower, bounds_upper=upper
+    )
+    assert result.bounds_upper[names[0]] == pytest.approx(1.5 * base[0])
+    np.testing.assert_allclose(result.bounds_lower[names], 0.9 * base)
+
+
+def test_optimize_for_target(optimizer, budget):
+    reference = optimizer.optimize(budget, N_PERIODS)
+    target = reference.kpi_optimal * 1.005
+    result = optimizer.optimize_for_target(target, N_PERIODS)
+    assert result.kpi_optimal >= target
+    smaller = optimizer.optimize(result.budget * (1 - 1e-3), N_PERIODS)
+    assert smaller.kpi_optimal < target
+    with pytest.raises(ValueError, match="cannot reach"):
+        optimizer.optimize_for_target(reference.kpi_optimal * 10, N_PERIODS)
+
+
+def test_second_call_is_warm(optimizer, budget):
+    import time
+
+    optimizer.optimize(budget, N_PERIODS + 1)
+    start = time.perf_counter()
+    optimizer.optimize(budget, N_PERIODS + 1)
+    assert time.perf_counter() - start < 2.0
