@@ -42,6 +42,7 @@ def bench_model(model: str, args) -> dict:
         number_chains=args.chains,
         random_state=args.seed,
         progress_bar=False,
+        custom_priors=json.loads(args.custom_priors) if args.custom_priors else None,
     )
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -94,6 +95,7 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
+    parser.add_argument("--custom-priors", help="JSON dict of custom_priors")
     parser.add_argument("--lmmm", help="python of a LightweightMMM 0.1.9 virtualenv")
     args = parser.parse_args()
     import jax

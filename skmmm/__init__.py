@@ -6,6 +6,8 @@ configure_host_devices()
 enable_compilation_cache()
 
 from skmmm.datasets import load_example, simulate_dummy_data  # noqa: E402
+from skmmm.io import load_model, save_model  # noqa: E402
+from skmmm.optimize import BudgetOptimizer  # noqa: E402
 from skmmm.preprocessing import CustomScaler  # noqa: E402
 from skmmm.regressor import (  # noqa: E402
     AdstockRegressor,
@@ -19,10 +21,13 @@ __version__ = "0.1.0"
 __all__ = [
     "AdstockRegressor",
     "BayesianMMMRegressor",
+    "BudgetOptimizer",
     "CarryoverRegressor",
     "CustomScaler",
     "HillAdstockRegressor",
     "__version__",
     "load_example",
+    "load_model",
+    "save_model",
     "simulate_dummy_data",
 ]

@@ -79,6 +79,7 @@ LIGHTWEIGHT_MMM_PRIORS: dict[str, PriorSpec] = {
 DEFAULT_PRIORS: dict[str, PriorSpec] = {
     **LIGHTWEIGHT_MMM_PRIORS,
     "lag_weight": PriorSpec(dist.Beta, {"concentration1": 1.0, "concentration0": 3.0}),
+    "slope": PriorSpec(dist.Gamma, {"concentration": 3.0, "rate": 3.0}),
 }
 
 MEDIA_TRANSFORM_PRIORS: dict[str, tuple[str, ...]] = {

@@ -16,7 +16,7 @@ from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from skmmm import _validation
 from skmmm._sampling import SamplerSettings, sample_nuts, should_show_progress
@@ -311,7 +311,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             if name not in LEVEL_SITES
         }
         self.posterior_ = {
-            name: value.reshape((-1,) + value.shape[2:])
+            name: value.reshape((value.shape[0] * value.shape[1],) + value.shape[2:])
             for name, value in by_chain.items()
         }
         self.rhat_ = {
@@ -379,11 +379,10 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         return bool(self.dense_mass)
 
     def _seed(self) -> int:
-        if self.random_state is None:
-            return int(np.random.randint(0, 2**31 - 1))
-        if isinstance(self.random_state, np.random.RandomState):
-            return int(self.random_state.randint(0, 2**31 - 1))
-        return int(self.random_state)
+        if isinstance(self.random_state, Integral):
+            return int(self.random_state)
+        # None draws from NumPy's global generator, as sklearn does.
+        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
 
     def _resolve_media_prior(self, data) -> np.ndarray:
         zero_channels = [

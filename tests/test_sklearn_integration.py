@@ -2,9 +2,9 @@
 
 Every fit compiles one NUTS program per (model, data shape, settings) and
 reuses it for the rest of the process, so the tests share one small
-configuration (``FAST``) and one simulated data set whose
-``TimeSeriesSplit(3)`` folds (20, 40 and 60 training weeks) give the only
-shapes fitted outside the estimator checks.
+configuration (``FAST``) and one simulated data set (80 weeks) split by
+``TimeSeriesSplit(3, max_train_size=20)``: every fold trains on 20 weeks, so
+the tests outside the estimator checks compile one program per model.
 """
 
 import functools
@@ -43,6 +43,7 @@ FAST = dict(
 N_PERIODS = 80
 N_CHANNELS = 3
 MEDIA = list(range(N_CHANNELS))
+CV = TimeSeriesSplit(n_splits=3, max_train_size=20)
 REGRESSORS = [AdstockRegressor, HillAdstockRegressor, CarryoverRegressor]
 
 # Rows are consecutive time periods and predict() continues the adstock of the
@@ -112,7 +113,7 @@ def _simulated():
 
 def _folds():
     X, _ = _simulated()
-    return list(TimeSeriesSplit(n_splits=3).split(X))
+    return list(CV.split(X))
 
 
 def _fit_quietly(est, X, y):
@@ -150,10 +151,12 @@ def test_time_series_split_fold_prediction_continues_training_media():
 
     predicted = est.predict(X[test])
 
-    test_end = test[-1] + 1
-    over_timeline = _mean_prediction(est, X[:test_end], first_period=0)
+    # The fold's timeline: its training weeks (periods 0.. of the fit), then
+    # the test weeks right after them.
+    timeline = X[train[0] : test[-1] + 1]
+    over_timeline = _mean_prediction(est, timeline, first_period=0)
     np.testing.assert_allclose(predicted, over_timeline[-len(test) :], rtol=1e-5)
-    restarted = _mean_prediction(est, X[test], first_period=test[0])
+    restarted = _mean_prediction(est, X[test], first_period=len(train))
     assert np.max(np.abs(predicted - restarted)) > 1e-3 * np.abs(predicted).mean()
 
 
@@ -167,7 +170,7 @@ def test_time_series_split_fold_prediction_matches_in_sample_rows():
         X[train],
         y[train],
     )
-    over_timeline = _mean_prediction(est, X[: test[-1] + 1], first_period=0)
+    over_timeline = _mean_prediction(est, X[train[0] : test[-1] + 1], first_period=0)
     in_sample = est._posterior_components()["mu"].mean(axis=0)
     np.testing.assert_allclose(in_sample, over_timeline[: len(train)], rtol=1e-5)
 
@@ -199,7 +202,7 @@ def test_grid_search_over_model_picks_a_model():
     search = GridSearchCV(
         BayesianMMMRegressor(media_columns=MEDIA, **FAST),
         {"model": ["adstock", "hill_adstock", "carryover"]},
-        cv=TimeSeriesSplit(n_splits=3),
+        cv=CV,
         refit=False,
         error_score="raise",
     )
@@ -212,14 +215,10 @@ def test_grid_search_over_model_picks_a_model():
 
 def test_cross_val_score_runs_with_time_series_split():
     X, y = _simulated()
-    est = BayesianMMMRegressor(
-        "hill_adstock", media_columns=MEDIA, **FAST
-    )
+    est = BayesianMMMRegressor("hill_adstock", media_columns=MEDIA, **FAST)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        scores = cross_val_score(
-            est, X, y, cv=TimeSeriesSplit(n_splits=3), error_score="raise"
-        )
+        scores = cross_val_score(est, X, y, cv=CV, error_score="raise")
     assert scores.shape == (3,)
     assert np.all(np.isfinite(scores))
 
@@ -246,7 +245,9 @@ def test_bayesian_mmm_regressor_set_params_changes_model():
 def test_clone_of_fitted_regressor_is_unfitted():
     X, y = _simulated()
     train, _ = _folds()[0]
-    est = _fit_quietly(HillAdstockRegressor(media_columns=MEDIA, **FAST), X[train], y[train])
+    est = _fit_quietly(
+        HillAdstockRegressor(media_columns=MEDIA, **FAST), X[train], y[train]
+    )
 
     cloned = clone(est)
 
@@ -258,7 +259,9 @@ def test_clone_of_fitted_regressor_is_unfitted():
 def test_fitted_regressor_is_picklable_with_identical_predictions(tmp_path):
     X, y = _simulated()
     train, test = _folds()[0]
-    est = _fit_quietly(HillAdstockRegressor(media_columns=MEDIA, **FAST), X[train], y[train])
+    est = _fit_quietly(
+        HillAdstockRegressor(media_columns=MEDIA, **FAST), X[train], y[train]
+    )
     expected = est.predict(X[test])
 
     path = tmp_path / "mmm.joblib"
