@@ -5,7 +5,7 @@ program at every ``run``. skmmm fits many models of the same shape (grid
 searches, refits, backtests with equal folds), so this module drives NumPyro's
 functional NUTS kernel itself: one jitted program per (model, shapes,
 settings), cached for the life of the process, with chains mapped over devices
-(``pmap``) when there are enough of them and vectorised otherwise.
+(``pmap``) when there are enough of them and run one after another otherwise.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class SamplingResult:
         Per-draw sampler statistics.
     compile_seconds, sampling_seconds : float
         Time spent compiling the program (0 when it was cached) and running it.
-    chain_method : {"parallel", "vectorized"}
+    chain_method : {"parallel", "sequential"}
         How chains were run.
     device : str
         The platform the program ran on ("cpu", "gpu", ...).
@@ -81,7 +81,7 @@ class _Compiled:
 
 _PROGRAMS: OrderedDict[Hashable, _Compiled] = OrderedDict()
 _LOCK = threading.Lock()
-_INIT_DRAWS = 15
+_INIT_RADIUS = 2.0
 
 
 def should_show_progress(progress_bar: bool | str) -> bool:
@@ -131,12 +131,20 @@ def _unconstrained_prior_draw(model: Callable, model_args: tuple, rng_key) -> di
     }
 
 
-def _initial_point(model: Callable, model_args: tuple, rng_key) -> dict:
-    """Median of a few prior draws in unconstrained space (init_to_median)."""
-    draws = jax.vmap(lambda key: _unconstrained_prior_draw(model, model_args, key))(
-        jax.random.split(rng_key, _INIT_DRAWS)
-    )
-    return jax.tree.map(lambda values: jnp.median(values, axis=0), draws)
+def _initial_point(unconstrained_shapes: dict, rng_key) -> dict:
+    """A uniform draw on (-2, 2) in unconstrained space (NumPyro's init_to_uniform).
+
+    Only the shapes of the latent sites are needed, so no prior sampler is
+    compiled: Beta, Gamma and Dirichlet samplers are rejection loops that
+    doubled the program's compile time when used for initialisation.
+    """
+    keys = jax.random.split(rng_key, len(unconstrained_shapes))
+    return {
+        name: jax.random.uniform(
+            key, shape.shape, shape.dtype, -_INIT_RADIUS, _INIT_RADIUS
+        )
+        for key, (name, shape) in zip(keys, unconstrained_shapes.items(), strict=True)
+    }
 
 
 def _build_program(
@@ -155,7 +163,10 @@ def _build_program(
 
     def one_chain(rng_key, model_args):
         init_key, sample_key = jax.random.split(rng_key)
-        init_z = _initial_point(model, model_args, init_key)
+        shapes = jax.eval_shape(
+            lambda: _unconstrained_prior_draw(model, model_args, jax.random.PRNGKey(0))
+        )
+        init_z = _initial_point(shapes, init_key)
         state = init_kernel(
             init_z,
             settings.num_warmup,
@@ -209,8 +220,14 @@ def _program_for(
         run = jax.pmap(one_chain, in_axes=(0, None))
         chain_method = "parallel"
     else:
-        run = jax.jit(jax.vmap(one_chain, in_axes=(0, None)))
-        chain_method = "vectorized"
+        # Chains one after another: vmap would batch NUTS's while loops, which
+        # costs ~20 s of tracing and makes every chain wait for the slowest.
+        run = jax.jit(
+            lambda keys, model_args: jax.lax.map(
+                lambda key: one_chain(key, model_args), keys
+            )
+        )
+        chain_method = "sequential"
     compiled = _Compiled(run, chain_method)
     with _LOCK:
         _PROGRAMS[key] = compiled

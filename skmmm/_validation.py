@@ -313,6 +313,14 @@ def _as_table(X: Any) -> _Table:
 # --- numeric columns -------------------------------------------------------
 
 
+class NonNumericDataError(ValueError, TypeError):
+    """Data that should be numbers holds something else.
+
+    A ValueError like every other bad input, and also a TypeError, which is
+    what scikit-learn (and NumPy's ``float()``) raise for non-numeric data.
+    """
+
+
 def _not_numeric_error(
     what: str, values: Sequence[Any], mask: np.ndarray, labels: pd.Index | None
 ) -> ValueError:
@@ -329,7 +337,10 @@ def _not_numeric_error(
         else "Every media and control column must hold numbers; encode "
         "categories as numbers (e.g. pd.get_dummies) or drop the column."
     )
-    return ValueError(f"{what} is not numeric{detail}. {advice}")
+    return NonNumericDataError(
+        f"{what} is not numeric{detail}: the argument must be a string or a real "
+        f"number. {advice}"
+    )
 
 
 def _complex_error(what: str) -> ValueError:

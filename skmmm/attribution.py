@@ -49,7 +49,7 @@ def _check_fitted(est) -> None:
 
 
 def _device_params(est) -> dict[str, jax.Array]:
-    return {name: jnp.asarray(value) for name, value in est.posterior_.items()}
+    return est._device_params()
 
 
 def _check_interval(interval: float) -> tuple[float, float]:

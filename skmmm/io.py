@@ -729,7 +729,6 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
             f"Invalid fitted attribute name {name!r} in the model file.",
         )
         setattr(estimator, name, value)
-    estimator._device_posterior = None
     return estimator
 
 

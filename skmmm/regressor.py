@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+import weakref
 from functools import partial
 from numbers import Integral, Real
 from typing import Any
@@ -45,6 +46,7 @@ __all__ = [
 MIN_PERIODS = 5
 RHAT_THRESHOLD = 1.05
 PARAMETRIZATIONS = ("skmmm", "lightweight_mmm")
+_DEVICE_POSTERIORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @partial(jax.jit, static_argnums=0)
@@ -345,7 +347,6 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             del self.feature_names_in_
         self.training_data_ = data
         self.n_train_periods_ = n_times
-        self._device_posterior = None
         self._warn_on_convergence()
         return self
 
@@ -455,11 +456,19 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
     # ------------------------------------------------------------ predict
 
     def _device_params(self) -> dict:
-        if getattr(self, "_device_posterior", None) is None:
-            self._device_posterior = {
+        """The posterior as device arrays, converted once per ``posterior_``.
+
+        Cached outside the instance so predict leaves ``__dict__`` unchanged
+        and pickles carry no device arrays.
+        """
+        cached = _DEVICE_POSTERIORS.get(self)
+        if cached is None or cached[0] is not self.posterior_:
+            arrays = {
                 name: jnp.asarray(value) for name, value in self.posterior_.items()
             }
-        return self._device_posterior
+            cached = (self.posterior_, arrays)
+            _DEVICE_POSTERIORS[self] = cached
+        return cached[1]
 
     def _timeline(self, X=None, media_gap=None):
         """Scaled media/controls timeline and the positions of ``X``'s rows.
@@ -676,7 +685,6 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             np.random.default_rng(random_state).choice(total, n_draws, replace=False)
         )
         self.posterior_ = {name: value[keep] for name, value in self.posterior_.items()}
-        self._device_posterior = None
         return self
 
     # ------------------------------------------------------------ plumbing
@@ -687,15 +695,6 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.positive_only = True
         tags.non_deterministic = self.random_state is None
         return tags
-
-    def __getstate__(self) -> dict:
-        state = super().__getstate__()
-        state.pop("_device_posterior", None)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        self._device_posterior = None
 
 
 _CHANNEL_SITES = {

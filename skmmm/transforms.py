@@ -167,14 +167,18 @@ def carryover(
     weights = retention ** ((lags - delay) ** 2)
     weights = weights / jnp.sum(weights, axis=0, keepdims=True)
     n_times = data.shape[0]
-    weights = jnp.broadcast_to(weights, (number_lags,) + data.shape[1:]).astype(data.dtype)
+    weights = jnp.broadcast_to(weights, (number_lags,) + data.shape[1:]).astype(
+        data.dtype
+    )
     padding = jnp.zeros((number_lags - 1,) + data.shape[1:], dtype=data.dtype)
     padded = jnp.concatenate([padding, data], axis=0)
     # shifted[l, t] = x_{t-l}, gathered with static indices; the weighted sum
     # over lags is then a dot product, which XLA runs (and differentiates)
     # far faster on CPU than a sum of shifted slices or a grouped convolution.
     lag_index = (
-        np.arange(n_times)[None, :] + (number_lags - 1) - np.arange(number_lags)[:, None]
+        np.arange(n_times)[None, :]
+        + (number_lags - 1)
+        - np.arange(number_lags)[:, None]
     )
     shifted = padded[lag_index]
     return jnp.einsum("lt...,l...->t...", shifted, weights)

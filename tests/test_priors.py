@@ -73,15 +73,19 @@ def test_resolve_priors_defaults_follow_design_table(model):
 
 
 @pytest.mark.parametrize("model", MODEL_NAMES)
-def test_resolve_priors_skmmm_defaults_differ_only_in_lag_weight(model):
+def test_resolve_priors_skmmm_defaults_use_default_priors(model):
     shapes = _shapes(model)
     priors = resolve_priors(None, shapes)
+    assert list(priors) == list(shapes)
     for name, shape in shapes.items():
         if name == "coef_media":
             continue
-        cls, parameters = DESIGN_TABLE[name]
         if name == "lag_weight":
-            parameters = {"concentration1": 1.0, "concentration0": 3.0}
+            cls, parameters = dist.Beta, {"concentration1": 1.0, "concentration0": 3.0}
+        else:
+            # skmmm may deliberately change other defaults (docs/model.md).
+            spec = DEFAULT_PRIORS[name]
+            cls, parameters = spec.distribution, spec.parameters
         _assert_is(priors[name], cls, parameters, shape)
 
 
