@@ -29,6 +29,7 @@ __all__ = [
     "mean_components",
     "media_transform",
     "national_model",
+    "response_at_average",
     "site_shapes",
 ]
 
@@ -55,13 +56,10 @@ class ModelSpec:
         The trend is ``coef_trend * (t / trend_time_scale) ** expo_trend``;
         1 reproduces LightweightMMM, the number of training periods keeps the
         trend's coefficients on the KPI's scale.
-    normalise_hill : bool
-        Divide the Hill curve by its value at the average media level (1 on
-        the internal scale), so ``coef_media`` is the effect at average spend
-        rather than the saturation level.
     simplex_level : bool
-        Sample ``intercept`` and ``coef_media`` as a total level times shares
-        on a simplex (same priors, same posterior; see :func:`national_model`).
+        Sample the intercept and the media effects at average spend as a total
+        level times shares on a simplex (same priors, same posterior; see
+        :func:`national_model`).
     """
 
     model_name: str
@@ -69,7 +67,6 @@ class ModelSpec:
     seasonality_frequency: float = 52.0
     weekday_seasonality: bool = False
     trend_time_scale: float = 1.0
-    normalise_hill: bool = False
     simplex_level: bool = False
 
 
@@ -103,11 +100,7 @@ def media_transform(
         adstocked = transforms.adstock(media, params["lag_weight"])
         half_max = params["half_max_effective_concentration"]
         slope = params["slope"]
-        saturated = transforms.hill(adstocked, half_max, slope)
-        if spec.normalise_hill:
-            at_average = transforms.hill(jnp.ones_like(half_max), half_max, slope)
-            saturated = saturated / at_average
-        return saturated
+        return transforms.hill(adstocked, half_max, slope)
     if spec.model_name == "carryover":
         carried = transforms.carryover(
             media,
@@ -166,39 +159,66 @@ def mean_components(
 
 
 LEVEL_SITES = ("level", "level_shares")
+_LEVEL_BASE = dist.LogNormal(0.0, 2.0)
 
 
-def _sample_level_on_simplex(
-    intercept_prior: dist.Distribution, coef_media_prior: dist.Distribution
+def response_at_average(spec: ModelSpec, params: Mapping[str, jax.Array]) -> jax.Array:
+    """Media transform of a channel held at its average level, in steady state.
+
+    Media are scaled to mean 1, and adstock and carryover of a constant 1 are
+    1, so this is ``hill(1)`` for "hill_adstock" and 1 for the other models
+    (``1 ** exponent``).
+    """
+    if spec.model_name == "hill_adstock":
+        half_max = params["half_max_effective_concentration"]
+        return transforms.hill(jnp.ones_like(half_max), half_max, params["slope"])
+    return jnp.ones_like(params["exponent"])
+
+
+def _sample_with_level_on_simplex(
+    spec: ModelSpec,
+    priors: Mapping[str, dist.Distribution | None],
+    intercept_prior: dist.Distribution,
+    coef_media_prior: dist.Distribution,
 ) -> dict[str, jax.Array]:
-    """Sample the intercept and media coefficients as a level split on a simplex.
+    """Sample every parameter, with the level split on a simplex.
 
-    When media barely vary, the data fix ``intercept + sum(coef_media)`` tightly
-    but not how it splits; in the default coordinates (each a log) that is a
-    curved ridge on which NUTS needs its maximum tree depth. Sampling
-    ``level = intercept + sum(coef_media)`` and the shares on a simplex makes
-    the ridge a coordinate axis. The priors are unchanged: their densities
-    are added at the implied values, with the Jacobian ``level ** n_channels``
-    and the base densities of ``level`` and the shares removed.
+    When media barely vary, the data fix the KPI's level, ``intercept`` plus
+    each channel's effect at average spend (``coef_media * response at
+    average``), to a fraction of a percent, but say little about how it
+    splits or how the Hill curve bends. In LightweightMMM's coordinates (each
+    positive parameter on a log scale) that is a curved ridge, made worse by
+    ``coef_media`` trading off against the Hill half-max point, and NUTS
+    needs its maximum tree depth. Here the sampler moves ``level`` and the
+    shares ``(intercept, effects) / level`` on a simplex, and ``coef_media``
+    is derived as ``effect / response_at_average``. The priors are unchanged:
+    the densities of ``intercept`` and ``coef_media`` are added at the implied
+    values, with the log Jacobian of the map (``n_channels * log(level)`` for
+    the simplex, ``-sum(log(response_at_average))`` for the division), and
+    the base density of ``level`` removed (Dirichlet(1, ..., 1) is flat).
     """
     n_channels = coef_media_prior.batch_shape[-1]
-    level_base = dist.LogNormal(0.0, 2.0)
-    level = numpyro.sample("level", level_base)
+    level = numpyro.sample("level", _LEVEL_BASE)
     shares = numpyro.sample(
         "level_shares", dist.Dirichlet(jnp.ones(n_channels + 1, dtype=level.dtype))
     )
+    params = {
+        name: numpyro.sample(name, prior)
+        for name, prior in priors.items()
+        if name not in ("intercept", COEF_MEDIA)
+    }
+    at_average = response_at_average(spec, params)
     intercept = numpyro.deterministic("intercept", level * shares[0])
-    coef_media = numpyro.deterministic(COEF_MEDIA, level * shares[1:])
-    # Dirichlet(1, ..., 1) has a constant density on the simplex, so only the
-    # level's base density needs removing.
+    coef_media = numpyro.deterministic(COEF_MEDIA, level * shares[1:] / at_average)
     numpyro.factor(
         "level_prior",
         intercept_prior.log_prob(intercept)
         + coef_media_prior.log_prob(coef_media).sum()
+        - jnp.log(at_average).sum()
         + n_channels * jnp.log(level)
-        - level_base.log_prob(level),
+        - _LEVEL_BASE.log_prob(level),
     )
-    return {"intercept": intercept, COEF_MEDIA: coef_media}
+    return {**params, "intercept": intercept, COEF_MEDIA: coef_media}
 
 
 def national_model(
@@ -233,12 +253,16 @@ def national_model(
     coef_media_prior = priors[COEF_MEDIA]
     if coef_media_prior is None:
         coef_media_prior = dist.HalfNormal(media_prior)
-    params = {}
     if spec.simplex_level:
-        params.update(_sample_level_on_simplex(priors["intercept"], coef_media_prior))
-    for name, prior in priors.items():
-        if name not in params:
-            prior = coef_media_prior if name == COEF_MEDIA else prior
-            params[name] = numpyro.sample(name, prior)
+        params = _sample_with_level_on_simplex(
+            spec, priors, priors["intercept"], coef_media_prior
+        )
+    else:
+        params = {
+            name: numpyro.sample(
+                name, coef_media_prior if name == COEF_MEDIA else prior
+            )
+            for name, prior in priors.items()
+        }
     mu = mean_components(spec, params, media, extra_features, time_index)["mu"]
     numpyro.sample("target", dist.Normal(mu, params["sigma"]), obs=target)

