@@ -342,6 +342,8 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             "device": result.device,
             "mean_num_steps": float(result.num_steps.mean()),
             "diverging": result.diverging,
+            "energy": result.energy,
+            "n_steps": result.num_steps,
         }
 
         self.media_names_ = list(data.media_names)

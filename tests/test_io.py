@@ -451,9 +451,10 @@ def test_to_inference_data_groups_and_coords(fitted):
     np.testing.assert_array_equal(
         posterior["coef_media"].values.reshape(60, 2), fitted.posterior_["coef_media"]
     )
-    np.testing.assert_array_equal(
-        idata.sample_stats["diverging"].values, fitted.sampling_info_["diverging"]
-    )
+    for stat in ("diverging", "energy", "n_steps"):
+        np.testing.assert_array_equal(
+            idata.sample_stats[stat].values, fitted.sampling_info_[stat]
+        )
     observed = idata.observed_data["y"]
     np.testing.assert_array_equal(observed.values, fitted.training_data_.target)
     assert pd.DatetimeIndex(observed.coords["time"].values).equals(
