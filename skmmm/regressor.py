@@ -526,6 +526,13 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             positions,
         )
 
+    def _device_timeline(self, X=None, media_gap=None):
+        """:meth:`_timeline` as device arrays: ((media, extra, time), rows)."""
+        media, extra, time_index, positions = self._timeline(X, media_gap)
+        dtype = jnp.result_type(float)
+        inputs = tuple(jnp.asarray(a, dtype) for a in (media, extra, time_index))
+        return inputs, jnp.asarray(positions)
+
     def _validate_media_gap(self, media_gap) -> np.ndarray:
         if media_gap is None:
             return np.zeros((0, self.n_media_channels_))
@@ -564,16 +571,8 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         (n_draws, n_rows).
         """
         check_is_fitted(self, "posterior_")
-        media, extra, time_index, positions = self._timeline(X, media_gap)
-        dtype = jnp.result_type(float)
-        components = _components_over_draws(
-            self.spec_,
-            self._device_params(),
-            jnp.asarray(media, dtype),
-            jnp.asarray(extra, dtype),
-            jnp.asarray(time_index, dtype),
-        )
-        rows = jnp.asarray(positions)
+        inputs, rows = self._device_timeline(X, media_gap)
+        components = _components_over_draws(self.spec_, self._device_params(), *inputs)
         return {
             name: np.asarray(value[:, rows] * self.target_scale_)
             for name, value in components.items()
@@ -602,18 +601,10 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             Only with ``return_std=True``.
         """
         check_is_fitted(self, "posterior_")
-        media, extra, time_index, positions = self._timeline(X, media_gap)
-        dtype = jnp.result_type(float)
+        inputs, rows = self._device_timeline(X, media_gap)
         # Only the moments leave the device: copying every draw of every
         # component to the host would dominate a warm predict.
-        mean, variance = _mu_moments(
-            self.spec_,
-            self._device_params(),
-            jnp.asarray(media, dtype),
-            jnp.asarray(extra, dtype),
-            jnp.asarray(time_index, dtype),
-            jnp.asarray(positions),
-        )
+        mean, variance = _mu_moments(self.spec_, self._device_params(), *inputs, rows)
         mean = np.asarray(mean, dtype=float) * self.target_scale_
         if not return_std:
             return mean
