@@ -21,7 +21,7 @@ import difflib
 import numbers
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,10 +33,15 @@ from scipy import sparse
 from sklearn.exceptions import DataConversionWarning
 
 __all__ = [
+    "GeoPredictionData",
+    "GeoTrainingData",
     "PredictionData",
     "TrainingData",
     "check_target_scale",
     "place_on_calendar",
+    "validate_geo_media_gap",
+    "validate_geo_prediction_data",
+    "validate_geo_training_data",
     "validate_media_prior",
     "validate_prediction_data",
     "validate_training_data",
@@ -1374,3 +1379,424 @@ def check_target_scale(target: ArrayLike) -> None:
             "the KPI in levels (e.g. sales or conversions), not as changes or "
             "a centred/standardised series."
         )
+
+
+# --- geo panels --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeoTrainingData(TrainingData):
+    """Validated long-format training panel, on a (date, geo) grid.
+
+    The fields of :class:`TrainingData` with a trailing geo axis: ``media``
+    (n_times, n_channels, n_geos), ``extra_features`` (n_times, n_extra,
+    n_geos), ``target`` (n_times, n_geos); ``index`` holds the n_times
+    distinct dates. ``media_positions``, ``extra_positions``,
+    ``feature_names_in`` and ``n_features_in`` describe X without its date
+    and geo columns.
+
+    Attributes
+    ----------
+    geo_names : list of str
+        The geos in order of first appearance in X.
+    """
+
+    geo_names: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GeoPredictionData:
+    """Validated long-format rows for prediction.
+
+    Attributes
+    ----------
+    media : ndarray of shape (n_rows, n_channels)
+    extra_features : ndarray of shape (n_rows, n_extra)
+    dates : DatetimeIndex
+        The distinct dates of X, sorted.
+    date_codes : ndarray of shape (n_rows,)
+        Position of each row's date in ``dates``.
+    geo_codes : ndarray of shape (n_rows,)
+        Position of each row's geo in the training geos.
+    index : MultiIndex
+        (date, geo) of every row, in X's row order.
+    """
+
+    media: np.ndarray
+    extra_features: np.ndarray
+    dates: pd.DatetimeIndex
+    date_codes: np.ndarray
+    geo_codes: np.ndarray
+    index: pd.MultiIndex
+
+
+def _panel_frame(X: Any, geo_column: Hashable, what: str) -> pd.DataFrame:
+    """X as a DataFrame holding ``geo_column``, or a clear error."""
+    if not isinstance(X, pd.DataFrame):
+        raise ValueError(
+            f"geo_column={_format_label(geo_column)} needs {what} to be a "
+            "long-format DataFrame (one row per date and geo) with that column, "
+            f"but got {type(X).__name__}."
+        )
+    columns = list(X.columns)
+    if geo_column not in columns:
+        raise ValueError(
+            f"geo_column={_format_label(geo_column)} is not a column of {what}"
+            f"{_close_matches(geo_column, columns)} {what} has columns "
+            f"{_format_names(columns)}."
+        )
+    return X
+
+
+def _panel_geos(frame: pd.DataFrame, geo_column: Hashable) -> np.ndarray:
+    """The geo of every row, as strings; missing geos are refused."""
+    raw = frame[geo_column]
+    missing = np.asarray(raw.isna())
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"geo column {_format_label(geo_column)} has "
+            f"{_plural(int(missing.sum()), 'missing value')}, first at row {row}. "
+            "Every row needs a geo: fill or drop those rows."
+        )
+    return np.asarray([str(value) for value in raw], dtype=object)
+
+
+def _panel_dates(
+    frame: pd.DataFrame, date_column: Hashable | None, geo_column: Hashable
+) -> pd.DatetimeIndex:
+    """The date of every row of a long panel (repeated across geos)."""
+    if date_column is not None:
+        if date_column not in frame.columns:
+            raise ValueError(
+                f"date_column={_format_label(date_column)} is not a column of X"
+                f"{_close_matches(date_column, list(frame.columns))} X has "
+                f"columns {_format_names(list(frame.columns))}."
+            )
+        if date_column == geo_column:
+            raise ValueError("date_column and geo_column must be different columns.")
+        what = f"date column {_format_label(date_column)}"
+        dates = _parse_date_column(frame[date_column], what, frame.index)
+    else:
+        index = frame.index
+        if isinstance(index, pd.PeriodIndex):
+            index = index.to_timestamp()
+        if not isinstance(index, pd.DatetimeIndex):
+            raise ValueError(
+                "A geo model needs the date of every row: pass date_column= "
+                "(a column of dates) or give X a DatetimeIndex."
+            )
+        dates, what = index, "the DatetimeIndex of X"
+    missing = np.asarray(dates.isna())
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"{what} has {_plural(int(missing.sum()), 'missing date')} (NaT), "
+            f"first at row {row}. Every row needs a date: fill or drop those rows."
+        )
+    return pd.DatetimeIndex(dates)
+
+
+def _check_unique_pairs(dates: pd.DatetimeIndex, geos: np.ndarray) -> None:
+    """One row per (date, geo)."""
+    pairs = pd.MultiIndex.from_arrays([dates, geos])
+    duplicated = np.asarray(pairs.duplicated(keep=False))
+    if duplicated.any():
+        first = int(np.flatnonzero(duplicated)[0])
+        same = np.flatnonzero(
+            np.asarray(dates == dates[first]) & (geos == geos[first])
+        ).tolist()
+        raise ValueError(
+            f"X has duplicate rows for geo {geos[first]!r} on "
+            f"{_format_date(dates[first])} (rows {same}). A panel needs exactly "
+            "one row per date and geo: aggregate them (e.g. with "
+            "groupby([date, geo]).sum())."
+        )
+
+
+def _check_complete_panel(
+    dates: pd.DatetimeIndex,
+    geos: np.ndarray,
+    all_dates: pd.DatetimeIndex,
+    geo_names: Sequence[str],
+    what: str,
+) -> None:
+    """Every geo has a row at every date (no ragged panel)."""
+    for geo in geo_names:
+        have = pd.DatetimeIndex(dates[geos == geo])
+        if len(have) == len(all_dates):
+            continue
+        if not len(have):
+            raise ValueError(
+                f"{what} has no rows for geo {geo!r}; every geo of the model "
+                f"must be present at every date of {what}."
+            )
+        lacking = all_dates.difference(have)
+        shown = ", ".join(_format_date(d) for d in lacking[:_MAX_LISTED])
+        more = ", ..." if len(lacking) > _MAX_LISTED else ""
+        raise ValueError(
+            f"{what} is a ragged panel: geo {geo!r} has no row for "
+            f"{_plural(len(lacking), 'date')} that other geos have ({shown}{more}). "
+            "Every geo needs a row at every date: add the missing rows (e.g. "
+            "with zero media) or drop those dates for every geo."
+        )
+
+
+def _panel_feature_frame(
+    frame: pd.DataFrame, date_column: Hashable | None, geo_column: Hashable
+) -> pd.DataFrame:
+    """X without its date and geo columns, with row positions as its index."""
+    dropped = [geo_column] + ([date_column] if date_column is not None else [])
+    return frame.drop(columns=dropped).reset_index(drop=True)
+
+
+def _media_names_without_panel_columns(
+    media_columns: Any, frame: pd.DataFrame, dropped: Sequence[Hashable]
+) -> Any:
+    """Integer media positions (in X as passed) -> names; the panel columns refused."""
+    if media_columns is None:
+        return None
+    single = isinstance(media_columns, (str, numbers.Integral)) and not isinstance(
+        media_columns, bool
+    )
+    entries = [media_columns] if single else list(media_columns)
+    names = []
+    for entry in entries:
+        if isinstance(entry, numbers.Integral) and not isinstance(entry, bool):
+            if -frame.shape[1] <= int(entry) < frame.shape[1]:
+                entry = frame.columns[int(entry)]
+        if entry in dropped:
+            raise ValueError(
+                f"media column {_format_label(entry)} is the date or geo column; "
+                "it cannot be a media channel. Remove it from media_columns."
+            )
+        names.append(entry)
+    return names
+
+
+def validate_geo_training_data(
+    X: pd.DataFrame,
+    y: ArrayLike | pd.Series,
+    *,
+    geo_column: Hashable,
+    media_columns: Hashable | Sequence[Hashable] | None = None,
+    date_column: Hashable | None = None,
+    min_periods: int = 5,
+    estimator_name: str = _DEFAULT_ESTIMATOR,
+) -> GeoTrainingData:
+    """Check a long-format geo panel and arrange it on a (date, geo) grid.
+
+    Parameters
+    ----------
+    X : DataFrame of shape (n_rows, n_columns)
+        One row per date and geo, in any order: ``geo_column``, the dates
+        (``date_column`` or a DatetimeIndex), media (finite, ``>= 0``) and
+        controls (finite).
+    y : array-like of shape (n_rows,)
+        The KPI of every row, finite.
+    geo_column : hashable
+        The column naming each row's geo.
+    media_columns, date_column, min_periods, estimator_name
+        As in :func:`validate_training_data`; ``min_periods`` counts dates.
+
+    Returns
+    -------
+    GeoTrainingData
+
+    Raises
+    ------
+    ValueError
+        For every bad input; a duplicate (date, geo) row or a geo missing a
+        date (a ragged panel) names the geo and the date.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"date": pd.to_datetime(["2024-01-01"] * 2 + ["2024-01-08"] * 2),
+    ...                   "geo": ["a", "b", "a", "b"], "tv": [1.0, 2, 3, 4]})
+    >>> data = validate_geo_training_data(X, [5.0, 6, 7, 8], geo_column="geo",
+    ...                                   date_column="date", min_periods=2)
+    >>> data.media.shape, data.geo_names, data.target[:, 1].tolist()
+    ((2, 1, 2), ['a', 'b'], [6.0, 8.0])
+    """
+    frame = _panel_frame(X, geo_column, "X")
+    geos = _panel_geos(frame, geo_column)
+    dates = _panel_dates(frame, date_column, geo_column)
+    _check_unique_pairs(dates, geos)
+    all_dates = pd.DatetimeIndex(np.unique(dates.to_numpy())).rename(dates.name)
+    if dates.tz is not None:
+        all_dates = all_dates.tz_localize("UTC").tz_convert(dates.tz)
+    geo_names = list(pd.unique(geos))
+    _check_complete_panel(dates, geos, all_dates, geo_names, "X")
+    if len(all_dates) < min_periods:
+        raise ValueError(
+            f"{estimator_name} needs at least {min_periods} dates per geo to "
+            f"fit, got {len(all_dates)}. Pass more periods."
+        )
+    dropped = [geo_column] + ([date_column] if date_column is not None else [])
+    rows = validate_training_data(
+        _panel_feature_frame(frame, date_column, geo_column),
+        y.reset_index(drop=True) if isinstance(y, (pd.Series, pd.DataFrame)) else y,
+        media_columns=_media_names_without_panel_columns(media_columns, frame, dropped),
+        min_periods=1,
+        estimator_name=estimator_name,
+    )
+    date_codes = all_dates.get_indexer(dates)
+    geo_codes = pd.Index(geo_names).get_indexer(geos)
+    shape = (len(all_dates), len(geo_names))
+    media = np.zeros((shape[0], rows.media.shape[1], shape[1]))
+    extra = np.zeros((shape[0], rows.extra_features.shape[1], shape[1]))
+    target = np.zeros(shape)
+    media[date_codes, :, geo_codes] = rows.media
+    extra[date_codes, :, geo_codes] = rows.extra_features
+    target[date_codes, geo_codes] = rows.target
+    return GeoTrainingData(
+        media=media,
+        extra_features=extra,
+        target=target,
+        index=all_dates,
+        media_names=rows.media_names,
+        extra_names=rows.extra_names,
+        media_positions=rows.media_positions,
+        extra_positions=rows.extra_positions,
+        feature_names_in=rows.feature_names_in,
+        n_features_in=rows.n_features_in,
+        frequency=_infer_frequency(all_dates),
+        geo_names=geo_names,
+    )
+
+
+def validate_geo_prediction_data(
+    X: pd.DataFrame,
+    *,
+    fitted: GeoTrainingData,
+    geo_column: Hashable,
+    date_column: Hashable | None = None,
+    estimator_name: str = _DEFAULT_ESTIMATOR,
+) -> GeoPredictionData:
+    """Check new long-format rows of a geo model.
+
+    Every row's geo must be a training geo, each (date, geo) must appear
+    once, and every training geo must have a row at every date of X.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Rows with the columns of the training X.
+    fitted : GeoTrainingData
+        The training panel.
+    geo_column, date_column, estimator_name
+        As at fit.
+
+    Returns
+    -------
+    GeoPredictionData
+
+    Raises
+    ------
+    ValueError
+        An unknown geo, a missing geo or date, duplicate rows, bad values;
+        the message names the geo, the date or the row.
+    """
+    frame = _panel_frame(X, geo_column, "X")
+    if not len(frame):
+        raise ValueError("X has 0 rows; pass at least one row to predict.")
+    geos = _panel_geos(frame, geo_column)
+    known = list(fitted.geo_names)
+    unknown = [geo for geo in pd.unique(geos) if geo not in known]
+    if unknown:
+        row = int(np.flatnonzero(geos == unknown[0])[0])
+        raise ValueError(
+            f"X has geo {unknown[0]!r} (first at row {row}) that the model was "
+            f"not fitted on{_close_matches(unknown[0], known)} The training geos "
+            f"are {_format_names(known)}."
+        )
+    dates = _panel_dates(frame, date_column, geo_column)
+    _check_unique_pairs(dates, geos)
+    all_dates = pd.DatetimeIndex(np.unique(dates.to_numpy()))
+    if dates.tz is not None:
+        all_dates = all_dates.tz_localize("UTC").tz_convert(dates.tz)
+    _check_complete_panel(dates, geos, all_dates, known, "X")
+    rows = validate_prediction_data(
+        _panel_feature_frame(frame, date_column, geo_column),
+        fitted=fitted,
+        estimator_name=estimator_name,
+    )
+    return GeoPredictionData(
+        media=rows.media,
+        extra_features=rows.extra_features,
+        dates=all_dates,
+        date_codes=all_dates.get_indexer(dates),
+        geo_codes=pd.Index(known).get_indexer(geos),
+        index=pd.MultiIndex.from_arrays(
+            [dates, geos], names=[dates.name or "date", str(geo_column)]
+        ),
+    )
+
+
+def validate_geo_media_gap(
+    media_gap: Any,
+    *,
+    media_names: Sequence[str],
+    geo_names: Sequence[str],
+    geo_column: Hashable,
+) -> np.ndarray:
+    """Media of the periods between the end of training and X, per geo.
+
+    Parameters
+    ----------
+    media_gap : None, array-like of shape (n_gap, n_channels, n_geos) or DataFrame
+        A long DataFrame has ``geo_column`` and the media columns, the same
+        number of rows for every geo, each geo's rows in time order.
+    media_names, geo_names : sequence of str
+        The model's channels and geos.
+    geo_column : hashable
+        The geo column's name.
+
+    Returns
+    -------
+    ndarray of shape (n_gap, n_channels, n_geos)
+    """
+    n_channels, n_geos = len(media_names), len(geo_names)
+    if media_gap is None:
+        return np.zeros((0, n_channels, n_geos))
+    if isinstance(media_gap, pd.DataFrame):
+        frame = _panel_frame(media_gap, geo_column, "media_gap")
+        missing = [name for name in media_names if name not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"media_gap lacks the media column(s) {_format_names(missing)}."
+            )
+        geos = _panel_geos(frame, geo_column)
+        unknown = [geo for geo in pd.unique(geos) if geo not in geo_names]
+        if unknown:
+            raise ValueError(
+                f"media_gap has geo {unknown[0]!r} that the model was not fitted on."
+            )
+        counts = {geo: int((geos == geo).sum()) for geo in geo_names}
+        if len(set(counts.values())) != 1:
+            geo = min(counts, key=counts.get)
+            raise ValueError(
+                f"media_gap has {counts[geo]} row(s) for geo {geo!r} but "
+                f"{max(counts.values())} for another; give every geo the same "
+                "periods."
+            )
+        values = frame[list(media_names)].to_numpy(dtype=float)
+        gap = np.stack([values[geos == geo] for geo in geo_names], axis=2)
+    else:
+        gap = np.asarray(media_gap, dtype=float)
+        if gap.ndim != 3 or gap.shape[1:] != (n_channels, n_geos):
+            raise ValueError(
+                f"media_gap must have shape (n_gap_periods, {n_channels}, {n_geos}) "
+                "(period, channel, geo) or be a long DataFrame with the geo "
+                f"column; got shape {gap.shape}."
+            )
+    bad = ~np.isfinite(gap) | (gap < 0)
+    if bad.any():
+        period, channel, geo = np.argwhere(bad)[0]
+        raise ValueError(
+            f"media_gap has an invalid value {gap[period, channel, geo]} in period "
+            f"{period}, channel {media_names[channel]!r}, geo {geo_names[geo]!r}: "
+            "media must be finite and >= 0."
+        )
+    return gap

@@ -17,6 +17,13 @@ over the training periods ``t``:
   derivatives.
 
 A channel with zero cost or zero spend has share, ROI and marginal ROI 0.
+
+Geo fits (``geo_column=``): every function reports the national total by
+default (KPI, contributions and costs summed over geos) and per geo with
+``by_geo=True``: per-period tables gain a geo level in their index, tables of
+draws get (geo, channel) columns, :func:`summary` is indexed by (geo,
+channel) and :func:`response_curves` gets a ``geo`` column. A geo's cost of a
+channel is ``est.media_prior_by_geo_``.
 """
 
 from __future__ import annotations
@@ -29,7 +36,12 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from skmmm.models import mean_components, media_transform
+from skmmm.models import (
+    GeoModelSpec,
+    geo_mean_components,
+    mean_components,
+    media_transform,
+)
 from skmmm.priors import COEF_MEDIA
 
 __all__ = [
@@ -50,6 +62,17 @@ def _check_fitted(est) -> None:
 
 def _device_params(est) -> dict[str, jax.Array]:
     return est._device_params()
+
+
+def _is_geo(est, by_geo: bool = False) -> bool:
+    """Whether ``est`` is a geo fit; ``by_geo=True`` on a national fit is an error."""
+    geo = isinstance(getattr(est, "spec_", None), GeoModelSpec)
+    if by_geo and not geo:
+        raise ValueError(
+            "by_geo=True needs a geo fit (an estimator fitted with geo_column=); "
+            "this model is national."
+        )
+    return geo
 
 
 def _check_interval(interval: float) -> tuple[float, float]:
@@ -76,7 +99,7 @@ def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.where(positive, numerator / safe, 0.0)
 
 
-def contributions(est, X=None, media_gap=None) -> pd.DataFrame:
+def contributions(est, X=None, media_gap=None, by_geo: bool = False) -> pd.DataFrame:
     """Posterior-mean contribution of each channel and of the baseline per period.
 
     Parameters
@@ -87,6 +110,9 @@ def contributions(est, X=None, media_gap=None) -> pd.DataFrame:
         New periods, as in ``est.predict``; None means the training periods.
     media_gap : array-like of shape (n_gap, n_channels), default=None
         Media between the end of training and the first row of ``X``.
+    by_geo : bool, default=False
+        Geo fits only: one row per (date, geo) (X's rows, in X's order)
+        instead of the national total per date.
 
     Returns
     -------
@@ -95,8 +121,12 @@ def contributions(est, X=None, media_gap=None) -> pd.DataFrame:
         seasonality and controls), in KPI units; each row adds up to
         ``est.predict(X)``. Indexed by the training index, ``X``'s index, or
         for arrays a RangeIndex of period numbers continuing after training.
+        Geo fits: indexed by date (summed over geos), or by (date, geo)
+        with ``by_geo=True``.
     """
     _check_fitted(est)
+    if _is_geo(est, by_geo):
+        return _geo_contributions(est, X, media_gap, by_geo)
     components = est._posterior_components(X, media_gap)
     media = components["media"].mean(axis=0)
     baseline = (components["mu"] - components["media"].sum(axis=2)).mean(axis=0)
@@ -107,7 +137,9 @@ def contributions(est, X=None, media_gap=None) -> pd.DataFrame:
     return frame
 
 
-def contribution_share(est, include_baseline: bool = False) -> pd.DataFrame:
+def contribution_share(
+    est, include_baseline: bool = False, by_geo: bool = False
+) -> pd.DataFrame:
     """Share of the training KPI explained by each channel, per posterior draw.
 
     Parameters
@@ -116,6 +148,8 @@ def contribution_share(est, include_baseline: bool = False) -> pd.DataFrame:
         The model.
     include_baseline : bool, default=False
         Add a ``"baseline"`` column; then every row sums to 1.
+    by_geo : bool, default=False
+        Geo fits only: each geo's shares, columns (geo, channel).
 
     Returns
     -------
@@ -123,6 +157,8 @@ def contribution_share(est, include_baseline: bool = False) -> pd.DataFrame:
         ``sum_t media_{t,c} / sum_t mu_t`` over the training periods.
     """
     _check_fitted(est)
+    if _is_geo(est, by_geo):
+        return _geo_contribution_share(est, include_baseline, by_geo)
     components = est._posterior_components()
     media_total = components["media"].sum(axis=1)
     mu_total = components["mu"].sum(axis=1)
@@ -134,13 +170,16 @@ def contribution_share(est, include_baseline: bool = False) -> pd.DataFrame:
     return frame
 
 
-def roi(est) -> pd.DataFrame:
+def roi(est, by_geo: bool = False) -> pd.DataFrame:
     """Return on investment of each channel over the training period, per draw.
 
     Parameters
     ----------
     est : fitted skmmm regressor
         The model.
+    by_geo : bool, default=False
+        Geo fits only: each geo's ROI (its contribution over its cost
+        ``est.media_prior_by_geo_``), columns (geo, channel).
 
     Returns
     -------
@@ -149,6 +188,9 @@ def roi(est) -> pd.DataFrame:
         ``cost = est.media_prior_``; 0 for a channel with no cost or no spend.
     """
     _check_fitted(est)
+    if _is_geo(est, by_geo):
+        media_total, _ = _geo_totals(est)
+        return _geo_per_cost(est, media_total, by_geo)
     media_total = est._posterior_components()["media"].sum(axis=1)
     cost = np.asarray(est.media_prior_, dtype=float)
     spent = est.training_data_.media.sum(axis=0) > 0
@@ -196,7 +238,7 @@ def _training_inputs(est):
     )
 
 
-def marginal_roi(est, delta: float | None = None) -> pd.DataFrame:
+def marginal_roi(est, delta: float | None = None, by_geo: bool = False) -> pd.DataFrame:
     """Extra KPI per extra unit of spend at the historical spend, per draw.
 
     The training spend of channel ``c`` is scaled by ``1 + s`` along its
@@ -213,6 +255,10 @@ def marginal_roi(est, delta: float | None = None) -> pd.DataFrame:
         None gives the exact derivative (JAX autodiff). A positive number
         gives the incremental ROI of a ``delta`` relative increase instead:
         ``(KPI(1 + delta) - KPI(1)) / (delta * cost_c)``.
+    by_geo : bool, default=False
+        Geo fits only: each geo's marginal ROI (its spend scaled alone),
+        columns (geo, channel). Without it, a geo fit scales the channel's
+        spend in every geo at once.
 
     Returns
     -------
@@ -220,6 +266,8 @@ def marginal_roi(est, delta: float | None = None) -> pd.DataFrame:
         KPI per unit of currency; 0 for a channel with no spend or cost.
     """
     _check_fitted(est)
+    if _is_geo(est, by_geo):
+        return _geo_per_cost(est, _geo_kpi_derivative(est, delta), by_geo)
     media, extra, time_index = _training_inputs(est)
     params = _device_params(est)
     n_channels = media.shape[1]
@@ -267,7 +315,7 @@ def marginal_roi(est, delta: float | None = None) -> pd.DataFrame:
     return frame
 
 
-def summary(est, interval: float = 0.9) -> pd.DataFrame:
+def summary(est, interval: float = 0.9, by_geo: bool = False) -> pd.DataFrame:
     """Contribution share, ROI and marginal ROI per channel with credible intervals.
 
     Parameters
@@ -276,20 +324,28 @@ def summary(est, interval: float = 0.9) -> pd.DataFrame:
         The model.
     interval : float, default=0.9
         Width of the central credible interval.
+    by_geo : bool, default=False
+        Geo fits only: one row per (geo, channel).
 
     Returns
     -------
     DataFrame indexed by channel
         Columns ``share_mean, share_median, share_lower, share_upper,
         roi_mean, roi_median, roi_lower, roi_upper, mroi_mean, mroi_lower,
-        mroi_upper``.
+        mroi_upper``. Indexed by (geo, channel) with ``by_geo=True``.
     """
     lower_q, upper_q = _check_interval(interval)
-    table = pd.DataFrame(index=pd.Index(list(est.media_names_), name="channel"))
+    if by_geo and _is_geo(est, by_geo):
+        index = pd.MultiIndex.from_product(
+            [list(est.geo_names_), list(est.media_names_)], names=["geo", "channel"]
+        )
+    else:
+        index = pd.Index(list(est.media_names_), name="channel")
+    table = pd.DataFrame(index=index)
     for prefix, draws in (
-        ("share", contribution_share(est)),
-        ("roi", roi(est)),
-        ("mroi", marginal_roi(est)),
+        ("share", contribution_share(est, by_geo=by_geo)),
+        ("roi", roi(est, by_geo=by_geo)),
+        ("mroi", marginal_roi(est, by_geo=by_geo)),
     ):
         table[f"{prefix}_mean"] = draws.mean(axis=0)
         if prefix != "mroi":
@@ -349,7 +405,11 @@ def _spend_grid(est, spend_grid, n_points) -> np.ndarray:
 
 
 def response_curves(
-    est, spend_grid=None, n_points: int = 50, interval: float = 0.9
+    est,
+    spend_grid=None,
+    n_points: int = 50,
+    interval: float = 0.9,
+    by_geo: bool = False,
 ) -> pd.DataFrame:
     """KPI per period attributable to each channel at a constant weekly spend.
 
@@ -370,14 +430,24 @@ def response_curves(
         Grid size when ``spend_grid`` is None.
     interval : float, default=0.9
         Width of the central credible interval.
+    by_geo : bool, default=False
+        Geo fits: without it, the spend is national, split over geos by
+        their historical share of each channel's spend, and the KPI is
+        summed over geos; with it, each geo's curve at a weekly spend in
+        that geo (the default grid per geo), with a ``geo`` column.
 
     Returns
     -------
     DataFrame
-        Tidy: columns ``channel, spend, kpi_mean, kpi_lower, kpi_upper``.
+        Tidy: columns ``channel, spend, kpi_mean, kpi_lower, kpi_upper``
+        (and ``geo`` first with ``by_geo=True``).
     """
     _check_fitted(est)
     lower_q, upper_q = _check_interval(interval)
+    if _is_geo(est, by_geo):
+        return _geo_response_curves(
+            est, spend_grid, n_points, (lower_q, upper_q), by_geo
+        )
     grid = _spend_grid(est, spend_grid, n_points)
     params = _device_params(est)
     n_periods = max(STEADY_STATE_PERIODS, int(est.n_train_periods_))
@@ -411,4 +481,229 @@ def response_curves(
                 }
             )
         )
+    return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------- geo
+
+
+@partial(jax.jit, static_argnums=0)
+def _geo_row_means(spec, params, media, extra, time_index, rows, geos):
+    """Posterior means of the channel effects and ``mu`` at (period, geo) pairs."""
+
+    def one_draw(draw):
+        parts = geo_mean_components(spec, draw, media, extra, time_index)
+        return parts["media"][rows, :, geos], parts["mu"][rows, geos]
+
+    media_effect, mu = jax.vmap(one_draw)(params)
+    return media_effect.mean(axis=0), mu.mean(axis=0)
+
+
+@partial(jax.jit, static_argnums=0)
+def _geo_training_totals(spec, params, media, extra, time_index, scaling):
+    """Per draw: channel effects (n_channels, n_geos) and ``mu`` (n_geos) summed
+    over time, with media scaled by ``scaling`` (n_channels, n_geos)."""
+
+    def one_draw(draw):
+        parts = geo_mean_components(spec, draw, media * scaling, extra, time_index)
+        return parts["media"].sum(axis=0), parts["mu"].sum(axis=0)
+
+    return jax.vmap(one_draw)(params)
+
+
+@partial(jax.jit, static_argnums=0)
+def _geo_total_kpi_gradient(spec, params, media, extra, time_index, target_scale):
+    """d(KPI summed over time and geos, original units)/d(scaling_{c,g}) at 1.
+
+    Geos are independent given a draw, so entry (c, g) is also the
+    derivative of geo ``g``'s own KPI. Shape (n_draws, n_channels, n_geos).
+    """
+
+    def one_draw(draw):
+        def total(scaling):
+            mu = geo_mean_components(spec, draw, media * scaling, extra, time_index)
+            return mu["mu"].sum(axis=0) @ target_scale
+
+        return jax.grad(total)(jnp.ones(media.shape[1:], media.dtype))
+
+    return jax.vmap(one_draw)(params)
+
+
+def _geo_contributions(est, X, media_gap, by_geo: bool) -> pd.DataFrame:
+    inputs, rows, geos, index = est._geo_device_timeline(X, media_gap)
+    media_mean, mu_mean = _geo_row_means(
+        est.spec_, _device_params(est), *inputs, rows, geos
+    )
+    scale = np.asarray(est.target_scale_)[np.asarray(geos)]
+    media_mean = np.asarray(media_mean, dtype=float) * scale[:, None]
+    mu_mean = np.asarray(mu_mean, dtype=float) * scale
+    frame = pd.DataFrame(media_mean, index=index, columns=list(est.media_names_))
+    frame["baseline"] = mu_mean - media_mean.sum(axis=1)
+    if by_geo:
+        return frame
+    return frame.groupby(level=0, sort=True).sum()
+
+
+def _geo_totals(est, scaling=None) -> tuple[np.ndarray, np.ndarray]:
+    """Channel effects (n_draws, n_channels, n_geos) and KPI (n_draws, n_geos)
+    summed over the training periods, original units."""
+    media, extra, time_index = _training_inputs(est)
+    if scaling is None:
+        scaling = jnp.ones(media.shape[1:], media.dtype)
+    media_total, mu_total = _geo_training_totals(
+        est.spec_, _device_params(est), media, extra, time_index, scaling
+    )
+    target_scale = np.asarray(est.target_scale_, dtype=float)
+    return (
+        np.asarray(media_total, dtype=float) * target_scale,
+        np.asarray(mu_total, dtype=float) * target_scale,
+    )
+
+
+def _by_geo_frame(est, values: np.ndarray, extra_columns=()) -> pd.DataFrame:
+    """(n_draws, n_columns, n_geos) draws -> columns (geo, channel)."""
+    names = list(est.media_names_) + list(extra_columns)
+    n_draws = values.shape[0]
+    frame = pd.DataFrame(
+        np.moveaxis(values, 2, 1).reshape(n_draws, -1),
+        columns=pd.MultiIndex.from_product(
+            [list(est.geo_names_), names], names=["geo", "channel"]
+        ),
+    )
+    frame.index.name = "draw"
+    return frame
+
+
+def _geo_contribution_share(est, include_baseline: bool, by_geo: bool):
+    media_total, mu_total = _geo_totals(est)
+    if by_geo:
+        shares = _safe_divide(media_total, mu_total[:, None, :])
+        if include_baseline:
+            baseline = 1.0 - shares.sum(axis=1, keepdims=True)
+            shares = np.concatenate([shares, baseline], axis=1)
+        return _by_geo_frame(est, shares, ("baseline",) if include_baseline else ())
+    shares = _safe_divide(media_total.sum(axis=2), mu_total.sum(axis=1)[:, None])
+    frame = pd.DataFrame(shares, columns=list(est.media_names_))
+    frame.index.name = "draw"
+    if include_baseline:
+        frame["baseline"] = 1.0 - shares.sum(axis=1)
+    return frame
+
+
+def _geo_per_cost(est, kpi: np.ndarray, by_geo: bool) -> pd.DataFrame:
+    """KPI draws (n_draws, n_channels, n_geos) per unit of cost, national or by geo."""
+    spend = est.training_data_.media.sum(axis=0)  # (n_channels, n_geos)
+    if by_geo:
+        cost = np.asarray(est.media_prior_by_geo_, dtype=float)
+        values = np.where(spend > 0, _safe_divide(kpi, cost[None]), 0.0)
+        return _by_geo_frame(est, values)
+    cost = np.asarray(est.media_prior_, dtype=float)
+    spent = spend.sum(axis=1) > 0
+    values = np.where(spent, _safe_divide(kpi.sum(axis=2), cost[None, :]), 0.0)
+    frame = pd.DataFrame(values, columns=list(est.media_names_))
+    frame.index.name = "draw"
+    return frame
+
+
+def _geo_kpi_derivative(est, delta: float | None) -> np.ndarray:
+    """d KPI / d(relative spend) per draw, channel and geo, original units."""
+    if delta is None:
+        media, extra, time_index = _training_inputs(est)
+        return np.asarray(
+            _geo_total_kpi_gradient(
+                est.spec_,
+                _device_params(est),
+                media,
+                extra,
+                time_index,
+                jnp.asarray(est.target_scale_, media.dtype),
+            ),
+            dtype=float,
+        )
+    if not delta > 0:
+        raise ValueError(f"delta must be a positive number or None, got {delta}.")
+    n_channels, n_geos = est.media_scale_.shape
+    _, base = _geo_totals(est)
+    # Scaling a channel in every geo at once changes each geo's KPI by what
+    # scaling it in that geo alone would: geos share no media.
+    steps = []
+    for c in range(n_channels):
+        scaling = np.ones((n_channels, n_geos))
+        scaling[c] = 1.0 + delta
+        _, raised = _geo_totals(est, jnp.asarray(scaling, jnp.result_type(float)))
+        steps.append((raised - base) / delta)
+    return np.stack(steps, axis=1)
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _geo_steady_state_effect(spec, n_periods, params, weekly_scaled):
+    """Per-draw effect (n_draws, n_channels, n_geos) in the last of ``n_periods``
+    periods of constant spend ``weekly_scaled`` (n_channels, n_geos)."""
+    media = jnp.broadcast_to(weekly_scaled, (n_periods,) + weekly_scaled.shape)
+
+    def one_draw(draw):
+        return media_transform(spec, media, draw)[-1] * draw[COEF_MEDIA]
+
+    return jax.vmap(one_draw)(params)
+
+
+def _geo_response_curves(est, spend_grid, n_points, quantiles, by_geo: bool):
+    lower_q, upper_q = quantiles
+    media = est.training_data_.media  # (n_times, n_channels, n_geos)
+    totals = media.sum(axis=0)
+    channel_totals = totals.sum(axis=1, keepdims=True)
+    shares = np.where(
+        channel_totals > 0,
+        totals / np.where(channel_totals > 0, channel_totals, 1.0),
+        1.0 / totals.shape[1],
+    )
+    params = _device_params(est)
+    n_periods = max(STEADY_STATE_PERIODS, int(est.n_train_periods_))
+    dtype = jnp.result_type(float)
+    target_scale = np.asarray(est.target_scale_, dtype=float)
+    names = list(est.media_names_)
+
+    def effects_at(weekly: np.ndarray) -> np.ndarray:
+        """(n_draws, n_channels, n_geos) KPI for weekly spend per (channel, geo)."""
+        scaled = jnp.asarray(weekly / est.media_scale_, dtype)
+        effect = _geo_steady_state_effect(est.spec_, n_periods, params, scaled)
+        return np.asarray(effect, dtype=float) * target_scale
+
+    def summarise(draws: np.ndarray, spends: np.ndarray, channel: str) -> dict:
+        return {
+            "channel": channel,
+            "spend": spends,
+            "kpi_mean": draws.mean(axis=0),
+            "kpi_lower": np.quantile(draws, lower_q, axis=0),
+            "kpi_upper": np.quantile(draws, upper_q, axis=0),
+        }
+
+    frames = []
+    if not by_geo:
+        if spend_grid is None:
+            national = media.sum(axis=2)
+            if n_points < 2:
+                raise ValueError(f"n_points must be >= 2, got {n_points}.")
+            grid = np.linspace(0.0, 2.0, n_points)[:, None] * national.max(axis=0)
+        else:
+            grid = _spend_grid(est, spend_grid, n_points)
+        effects = np.stack(
+            [effects_at(row[:, None] * shares).sum(axis=2) for row in grid], axis=1
+        )  # (n_draws, n_points, n_channels)
+        for c, name in enumerate(names):
+            frames.append(pd.DataFrame(summarise(effects[:, :, c], grid[:, c], name)))
+        return pd.concat(frames, ignore_index=True)
+    if spend_grid is None:
+        if n_points < 2:
+            raise ValueError(f"n_points must be >= 2, got {n_points}.")
+        grid = np.linspace(0.0, 2.0, n_points)[:, None, None] * media.max(axis=0)
+    else:
+        per_channel = _spend_grid(est, spend_grid, n_points)
+        grid = np.repeat(per_channel[:, :, None], len(est.geo_names_), axis=2)
+    effects = np.stack([effects_at(weekly) for weekly in grid], axis=1)
+    for g, geo in enumerate(est.geo_names_):
+        for c, name in enumerate(names):
+            frame = pd.DataFrame(summarise(effects[:, :, c, g], grid[:, c, g], name))
+            frame.insert(0, "geo", geo)
+            frames.append(frame)
     return pd.concat(frames, ignore_index=True)

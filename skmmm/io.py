@@ -294,6 +294,9 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
     put("media_scale", estimator.media_scale_)
     put("extra_scale", estimator.extra_scale_)
     put("media_prior", estimator.media_prior_)
+    target_scale = np.asarray(estimator.target_scale_, dtype=float)
+    if target_scale.ndim:  # a geo fit: one scale per geo
+        put("target_scale", target_scale)
     train = estimator.training_data_
     put("training/media", train.media)
     put("training/extra_features", train.extra_features)
@@ -326,7 +329,7 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
 
     feature_names = getattr(estimator, "feature_names_in_", None)
     attributes = {
-        "target_scale_": float(estimator.target_scale_),
+        "target_scale_": None if target_scale.ndim else float(target_scale),
         "divergences_": int(estimator.divergences_),
         "media_names_": [str(n) for n in estimator.media_names_],
         "extra_feature_names_": [str(n) for n in estimator.extra_feature_names_],
@@ -353,6 +356,9 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
         "n_features_in": int(train.n_features_in),
         "frequency": None if train.frequency is None else train.frequency.freqstr,
     }
+    geo_names = getattr(train, "geo_names", None)
+    if geo_names is not None:
+        training["geo_names"] = [str(n) for n in geo_names]
     return arrays, {"attributes": attributes, "training_data": training}
 
 
@@ -622,8 +628,8 @@ def _str_list(value: Any, what: str) -> list[str]:
 def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
     from pandas.tseries.frequencies import to_offset
 
-    from skmmm._validation import TrainingData
-    from skmmm.models import MODEL_NAMES, ModelSpec
+    from skmmm._validation import GeoTrainingData, TrainingData
+    from skmmm.models import MODEL_NAMES, GeoModelSpec, ModelSpec
 
     cls = _estimator_class(metadata.get("class"))
     params = metadata.get("params")
@@ -664,16 +670,22 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
     media = arrays["training/media"]
     extra = arrays["training/extra_features"]
     target = arrays["training/target"]
+    geo_names = training.get("geo_names")
+    geo_shape = () if geo_names is None else (len(geo_names),)
     _expect(
-        media.shape == (n_train, len(media_names))
-        and extra.shape == (n_train, len(extra_names))
-        and target.shape == (n_train,)
+        media.shape == (n_train, len(media_names), *geo_shape)
+        and extra.shape == (n_train, len(extra_names), *geo_shape)
+        and target.shape == (n_train, *geo_shape)
         and len(index) == n_train,
         "The training arrays disagree with the number of periods and names.",
     )
     frequency = training["frequency"]
     feature_names = training["feature_names_in"]
-    train = TrainingData(
+    data_class, geo_fields = TrainingData, {}
+    if geo_names is not None:
+        data_class = GeoTrainingData
+        geo_fields = {"geo_names": _str_list(geo_names, "geo_names")}
+    train = data_class(
         media=media,
         extra_features=extra,
         target=target,
@@ -687,6 +699,7 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
         else np.asarray(_str_list(feature_names, "feature_names_in"), dtype=object),
         n_features_in=int(training["n_features_in"]),
         frequency=None if frequency is None else to_offset(frequency),
+        **geo_fields,
     )
 
     spec_fields = attributes["spec_"]
@@ -694,14 +707,22 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
         isinstance(spec_fields, dict) and spec_fields.get("model_name") in MODEL_NAMES,
         "metadata.json lacks a valid model spec.",
     )
-    estimator.spec_ = ModelSpec(**spec_fields)
+    spec_class = ModelSpec if geo_names is None else GeoModelSpec
+    estimator.spec_ = spec_class(**spec_fields)
     estimator.posterior_ = posterior
     estimator.rhat_ = groups["rhat"]
     estimator.ess_ = groups["ess"]
     estimator.media_scale_ = arrays["media_scale"]
     estimator.extra_scale_ = arrays["extra_scale"]
     estimator.media_prior_ = arrays["media_prior"]
-    estimator.target_scale_ = float(attributes["target_scale_"])
+    if attributes["target_scale_"] is None:
+        _expect(
+            "target_scale" in arrays and geo_names is not None,
+            "metadata.json lacks the target scale.",
+        )
+        estimator.target_scale_ = arrays["target_scale"]
+    else:
+        estimator.target_scale_ = float(attributes["target_scale_"])
     estimator.divergences_ = int(attributes["divergences_"])
     sampling_info = dict(attributes["sampling_info_"])
     sampling_info.update(groups["sampling"])
@@ -834,7 +855,21 @@ def _load(archive: zipfile.ZipFile):
 # ------------------------------------------------------------------- ArviZ
 
 
+_PER_GEO_SITES = ("intercept", "coef_trend", "sigma", "coef_seasonality")
+
+
+def _is_geo_fit(estimator) -> bool:
+    return hasattr(estimator.training_data_, "geo_names")
+
+
 def _posterior_dims(estimator, name: str, shape: tuple) -> list[str]:
+    if _is_geo_fit(estimator):
+        if name in _PER_GEO_SITES and len(shape) == 1:
+            return ["geo"]
+        if name == "coef_media" and len(shape) == 2:
+            return ["channel", "geo"]
+        if name == "coef_extra_features" and len(shape) == 2:
+            return ["control", "geo"]
     if name == "coef_extra_features" and len(shape) == 1:
         return ["control"]
     if name == "gamma_seasonality" and len(shape) == 2:
@@ -909,6 +944,9 @@ def to_inference_data(
         "control": list(estimator.extra_feature_names_),
         "time": estimator.training_data_.index,
     }
+    geo = _is_geo_fit(estimator)
+    if geo:
+        coords["geo"] = list(estimator.geo_names_)
     dims: dict[str, list[str]] = {}
     posterior = {}
     for name, draws in estimator.posterior_.items():
@@ -929,11 +967,15 @@ def to_inference_data(
             sample_stats[key] = value
 
     observed = {"y": np.asarray(estimator.training_data_.target)}
-    dims["y"] = ["time"]
+    dims["y"] = ["time", "geo"] if geo else ["time"]
     groups: dict[str, Any] = {}
     if posterior_predictive:
         draws = estimator.sample_posterior_predictive(X, random_state=random_state)
         draws = draws.reshape((n_chains, per_chain, draws.shape[1]))
+        if geo and X is None:  # training rows are date-major (date, geo) pairs
+            draws = draws.reshape(
+                draws.shape[:2] + estimator.training_data_.target.shape
+            )
         if X is None:
             groups["posterior_predictive"] = {"y": draws}
         else:

@@ -21,11 +21,15 @@ import numpyro
 from numpyro import distributions as dist
 
 from skmmm import transforms
-from skmmm.priors import COEF_MEDIA, MEDIA_TRANSFORM_PRIORS
+from skmmm.priors import CHANNEL_COEF_MEDIA, COEF_MEDIA, MEDIA_TRANSFORM_PRIORS
 
 __all__ = [
     "MODEL_NAMES",
+    "GeoModelSpec",
     "ModelSpec",
+    "geo_mean_components",
+    "geo_model",
+    "geo_site_shapes",
     "mean_components",
     "media_transform",
     "national_model",
@@ -265,4 +269,173 @@ def national_model(
             for name, prior in priors.items()
         }
     mu = mean_components(spec, params, media, extra_features, time_index)["mu"]
+    numpyro.sample("target", dist.Normal(mu, params["sigma"]), obs=target)
+
+
+# --------------------------------------------------------------------- geo
+#
+# Geo shapes: ``media`` (n_times, n_channels, n_geos), ``extra_features``
+# (n_times, n_extra, n_geos), ``target`` (n_times, n_geos); each geo's media,
+# controls and KPI are scaled by their own means.
+
+COEF_MEDIA_RAW = "coef_media_raw"
+
+
+@dataclass(frozen=True)
+class GeoModelSpec(ModelSpec):
+    """Static description of a geo (hierarchical) model.
+
+    Parameters
+    ----------
+    noncentred_media : bool
+        Sample each geo's media coefficient as ``channel_coef_media`` times a
+        HalfNormal(1) draw (``coef_media_raw``) instead of drawing it from
+        HalfNormal(``channel_coef_media``) directly: the same prior, without
+        the funnel between a channel's national coefficient and its geo
+        coefficients (see :func:`geo_model`).
+    """
+
+    noncentred_media: bool = False
+
+
+def geo_site_shapes(
+    spec: ModelSpec, n_channels: int, n_extra: int, n_geos: int
+) -> dict[str, tuple]:
+    """Shape of every site of the geo model that takes a prior from ``custom_priors``.
+
+    ``coef_media`` is not among them: its prior is HalfNormal around
+    ``channel_coef_media``, the site users override.
+    """
+    shapes: dict[str, tuple] = {
+        "intercept": (n_geos,),
+        "coef_trend": (n_geos,),
+        "expo_trend": (),
+        "sigma": (n_geos,),
+        "gamma_seasonality": (spec.degrees_seasonality, 2),
+        "coef_seasonality": (n_geos,),
+    }
+    if spec.weekday_seasonality:
+        shapes["weekday"] = (WEEKDAYS,)
+    if n_extra:
+        shapes["coef_extra_features"] = (n_extra, n_geos)
+    shapes[CHANNEL_COEF_MEDIA] = (n_channels,)
+    for name in MEDIA_TRANSFORM_PRIORS[spec.model_name]:
+        shapes[name] = (n_channels,)
+    return shapes
+
+
+def geo_mean_components(
+    spec: ModelSpec,
+    params: Mapping[str, jax.Array],
+    media: jax.Array,
+    extra_features: jax.Array,
+    time_index: jax.Array,
+) -> dict[str, jax.Array]:
+    """Every additive part of the expected KPI of every geo for one draw.
+
+    Returns
+    -------
+    dict
+        ``media`` (n_times, n_channels, n_geos): contribution of each channel
+        in each geo; ``intercept``, ``trend``, ``seasonality``,
+        ``extra_features`` (the controls summed), ``weekday`` when used, and
+        ``mu``, the expected KPI: each (n_times, n_geos).
+    """
+    n_times, _, n_geos = media.shape
+    time_index = jnp.asarray(time_index, dtype=media.dtype)
+    trend_time = transforms.apply_exponent_safe(
+        time_index / spec.trend_time_scale, params["expo_trend"]
+    )
+    seasonality = transforms.seasonality_from_terms(
+        transforms.fourier_terms(
+            time_index, spec.degrees_seasonality, spec.seasonality_frequency
+        ),
+        params["gamma_seasonality"],
+    )
+    parts: dict[str, jax.Array] = {
+        "intercept": jnp.broadcast_to(params["intercept"], (n_times, n_geos)),
+        "trend": trend_time[:, None] * params["coef_trend"],
+        "seasonality": seasonality[:, None] * params["coef_seasonality"],
+    }
+    if "coef_extra_features" in params:
+        parts["extra_features"] = jnp.einsum(
+            "tfg,fg->tg", extra_features, params["coef_extra_features"]
+        )
+    if spec.weekday_seasonality:
+        weekday = params["weekday"][time_index.astype(jnp.int32) % WEEKDAYS]
+        parts["weekday"] = jnp.broadcast_to(weekday[:, None], (n_times, n_geos))
+    baseline = sum(parts.values())
+    transformed = media_transform(spec, media, params)
+    parts["media"] = transformed * params[COEF_MEDIA]
+    parts["mu"] = baseline + jnp.einsum("tcg,cg->tg", transformed, params[COEF_MEDIA])
+    return parts
+
+
+def geo_model(
+    media: jax.Array,
+    extra_features: jax.Array,
+    time_index: jax.Array,
+    media_prior: jax.Array,
+    geo_prior_weights: jax.Array,
+    target: jax.Array | None = None,
+    *,
+    spec: GeoModelSpec,
+    priors: Mapping[str, dist.Distribution | None],
+) -> None:
+    """LightweightMMM's geo model: ``target[:, g] ~ Normal(mu[:, g], sigma[g])``.
+
+    ``channel_coef_media[c] ~ HalfNormal(media_prior[c])`` and
+    ``coef_media[c, g] ~ HalfNormal(channel_coef_media[c] *
+    geo_prior_weights[c, g])``; intercept, trend coefficient, seasonality
+    scale (``coef_seasonality``) and noise per geo; transform parameters,
+    ``expo_trend`` and the seasonality's shape (``gamma_seasonality``)
+    shared; control coefficients per (control, geo).
+
+    With ``spec.noncentred_media`` the geo coefficients are
+    ``channel_coef_media[c] * geo_prior_weights[c, g] * coef_media_raw[c, g]``
+    with ``coef_media_raw ~ HalfNormal(1)``: the same distribution (a
+    HalfNormal's scale multiplies a HalfNormal(1) draw), sampled in
+    coordinates where the geo coefficients do not shrink with the national
+    one, which removes the funnel of a centred hierarchy when the data say
+    little about each geo.
+
+    Parameters
+    ----------
+    media : jax.Array of shape (n_times, n_channels, n_geos)
+        Media on the internal scale (per channel and geo).
+    extra_features : jax.Array of shape (n_times, n_extra, n_geos)
+        Controls on the internal scale (n_extra may be 0).
+    time_index : jax.Array of shape (n_times,)
+        Period numbers.
+    media_prior : jax.Array of shape (n_channels,)
+        Scale of the default HalfNormal prior of ``channel_coef_media``.
+    geo_prior_weights : jax.Array of shape (n_channels, n_geos)
+        Relative prior scale of each geo's coefficient (ones unless the
+        media prior is given per channel and geo).
+    target : jax.Array of shape (n_times, n_geos), optional
+        Observed KPI on the internal scale; None to sample from the prior.
+    spec : GeoModelSpec
+        The model's static description.
+    priors : dict
+        Site name -> prior, from :func:`skmmm.priors.resolve_priors` over
+        :func:`geo_site_shapes`.
+    """
+    channel_prior = priors[CHANNEL_COEF_MEDIA]
+    if channel_prior is None:
+        channel_prior = dist.HalfNormal(media_prior)
+    params = {
+        name: numpyro.sample(
+            name, channel_prior if name == CHANNEL_COEF_MEDIA else prior
+        )
+        for name, prior in priors.items()
+    }
+    scale = params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights
+    if spec.noncentred_media:
+        raw = numpyro.sample(
+            COEF_MEDIA_RAW, dist.HalfNormal(jnp.ones_like(geo_prior_weights))
+        )
+        params[COEF_MEDIA] = numpyro.deterministic(COEF_MEDIA, scale * raw)
+    else:
+        params[COEF_MEDIA] = numpyro.sample(COEF_MEDIA, dist.HalfNormal(scale))
+    mu = geo_mean_components(spec, params, media, extra_features, time_index)["mu"]
     numpyro.sample("target", dist.Normal(mu, params["sigma"]), obs=target)

@@ -28,6 +28,11 @@ __all__ = [
 ]
 
 COEF_MEDIA = "coef_media"
+# Geo models: the national (hyper) coefficient of each channel; the per-geo
+# coefficients ``coef_media`` are HalfNormal around it.
+CHANNEL_COEF_MEDIA = "channel_coef_media"
+# Sites whose default scale is the media prior, a model argument.
+_SCALED_BY_MEDIA_PRIOR = (COEF_MEDIA, CHANNEL_COEF_MEDIA)
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ LIGHTWEIGHT_MMM_PRIORS: dict[str, PriorSpec] = {
     "coef_extra_features": PriorSpec(dist.Normal, {"loc": 0.0, "scale": 1.0}),
     "coef_seasonality": PriorSpec(dist.HalfNormal, {"scale": 0.5}),
     COEF_MEDIA: PriorSpec(dist.HalfNormal),
+    CHANNEL_COEF_MEDIA: PriorSpec(dist.HalfNormal),
     "lag_weight": PriorSpec(dist.Beta, {"concentration1": 2.0, "concentration0": 1.0}),
     "exponent": PriorSpec(dist.Beta, {"concentration1": 9.0, "concentration0": 1.0}),
     "half_max_effective_concentration": PriorSpec(
@@ -155,8 +161,9 @@ def resolve_priors(
     -------
     dict
         Site name -> distribution whose batch shape is the site's shape.
-        ``coef_media`` maps to None when not overridden: its default scale is
-        the media prior, a model argument.
+        ``coef_media`` (and a geo model's ``channel_coef_media``) maps to None
+        when not overridden: its default scale is the media prior, a model
+        argument.
 
     Raises
     ------
@@ -176,7 +183,7 @@ def resolve_priors(
         default = defaults[name]
         if name in custom_priors:
             prior = _spec_from_value(name, default, custom_priors[name])
-        elif name == COEF_MEDIA:
+        elif name in _SCALED_BY_MEDIA_PRIOR:
             resolved[name] = None
             continue
         else:

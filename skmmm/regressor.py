@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 import weakref
+from collections.abc import Mapping
 from functools import partial
 from numbers import Integral, Real
 from typing import Any
@@ -22,14 +23,20 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 from skmmm import _validation
 from skmmm._sampling import SamplerSettings, sample_nuts, should_show_progress
 from skmmm.models import (
+    COEF_MEDIA_RAW,
     LEVEL_SITES,
     MODEL_NAMES,
+    GeoModelSpec,
     ModelSpec,
+    geo_mean_components,
+    geo_model,
+    geo_site_shapes,
     mean_components,
     national_model,
     site_shapes,
 )
 from skmmm.priors import (
+    CHANNEL_COEF_MEDIA,
     COEF_MEDIA,
     DEFAULT_PRIORS,
     LIGHTWEIGHT_MMM_PRIORS,
@@ -81,7 +88,414 @@ def _prior_fingerprint(priors: dict) -> str:
     return digest.hexdigest()
 
 
-class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
+@partial(jax.jit, static_argnums=0)
+def _geo_components_over_draws(spec, params, media, extra_features, time_index):
+    """Geo mean components for every posterior draw (leading axis of ``params``)."""
+    return jax.vmap(
+        lambda draw: geo_mean_components(spec, draw, media, extra_features, time_index)
+    )(params)
+
+
+@partial(jax.jit, static_argnums=0)
+def _geo_row_components(spec, params, media, extra_features, time_index, rows, geos):
+    """Geo mean components per draw at the (period, geo) pairs ``(rows, geos)``.
+
+    ``media`` becomes (n_draws, n_pairs, n_channels); every other part
+    (n_draws, n_pairs). Internal scale.
+    """
+    components = _geo_components_over_draws(
+        spec, params, media, extra_features, time_index
+    )
+    return {
+        name: jnp.moveaxis(value, 3, 2)[:, rows, geos]
+        if name == "media"
+        else value[:, rows, geos]
+        for name, value in components.items()
+    }
+
+
+@partial(jax.jit, static_argnums=0)
+def _geo_mu_moments(spec, params, media, extra_features, time_index, rows, geos):
+    """Posterior mean and variance over draws of the geo model's ``mu`` at pairs."""
+    mu = _geo_components_over_draws(spec, params, media, extra_features, time_index)[
+        "mu"
+    ][:, rows, geos]
+    return mu.mean(axis=0), mu.var(axis=0)
+
+
+def _draws_and_diagnostics(result, hidden_sites) -> tuple[dict, dict, dict]:
+    """Posterior draws (chains stacked), split r_hat and bulk ESS of each site."""
+    by_chain = {
+        name: value
+        for name, value in result.samples.items()
+        if name not in hidden_sites
+    }
+    posterior = {
+        name: value.reshape((value.shape[0] * value.shape[1],) + value.shape[2:])
+        for name, value in by_chain.items()
+    }
+    rhat = {
+        name: np.asarray(split_gelman_rubin(value))
+        if value.shape[0] > 1
+        else np.full(value.shape[2:], np.nan)
+        for name, value in by_chain.items()
+    }
+    ess = {
+        name: np.asarray(effective_sample_size(value))
+        for name, value in by_chain.items()
+    }
+    return posterior, rhat, ess
+
+
+def _geo_prior_scales(
+    prior_by_geo: np.ndarray, target_scale: np.ndarray, per_geo: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Internal prior scales of the geo model's media coefficients.
+
+    Returns the scale of each channel's ``channel_coef_media`` (mean 1) and
+    the relative scale of each geo's coefficient (n_channels, n_geos). Costs
+    given per channel keep LightweightMMM's prior (weights 1); costs given
+    per channel and geo weight each geo by its cost relative to its KPI
+    (both scales are per geo), normalised to mean 1 over the geos.
+    """
+    if not per_geo:
+        channel = prior_by_geo.sum(axis=1)
+        return channel / channel.mean(), np.ones_like(prior_by_geo)
+    relative = prior_by_geo / target_scale[None, :]
+    channel = relative.mean(axis=1)
+    return channel / channel.mean(), relative / channel[:, None]
+
+
+def _split_over_geos(prior: np.ndarray, media: np.ndarray) -> np.ndarray:
+    """Per-channel costs split over geos by each geo's share of the spend."""
+    totals = media.sum(axis=0)  # (n_channels, n_geos)
+    channel_totals = totals.sum(axis=1, keepdims=True)
+    shares = np.where(
+        channel_totals > 0,
+        totals / np.where(channel_totals > 0, channel_totals, 1.0),
+        1.0 / totals.shape[1],
+    )
+    return prior[:, None] * shares
+
+
+class _GeoMixin:
+    """Geo (hierarchical) fits of :class:`BayesianMMMRegressor`.
+
+    A fit with ``geo_column`` set takes a long DataFrame (one row per date
+    and geo) and samples :func:`skmmm.models.geo_model`; predictions come
+    back one per row of X, in X's order. Kept apart from the national code
+    paths, which only dispatch here.
+    """
+
+    def _is_geo_fit(self) -> bool:
+        return isinstance(getattr(self, "spec_", None), GeoModelSpec)
+
+    # ------------------------------------------------------------- fit
+
+    def _fit_geo(self, X, y):
+        data = _validation.validate_geo_training_data(
+            X,
+            y,
+            geo_column=self.geo_column,
+            media_columns=self.media_columns,
+            date_column=self.date_column,
+            min_periods=MIN_PERIODS,
+            estimator_name=type(self).__name__,
+        )
+        self._check_geo_target(data)
+        prior_by_geo, per_geo = self._resolve_geo_media_prior(data)
+
+        n_times, n_channels, n_geos = data.media.shape
+        self.media_scale_ = _safe_scale(data.media.mean(axis=0))
+        self.extra_scale_ = _safe_scale(np.abs(data.extra_features).mean(axis=0))
+        self.target_scale_ = data.target.mean(axis=0)
+        self.media_prior_ = prior_by_geo.sum(axis=1)
+        self.media_prior_by_geo_ = prior_by_geo
+        channel_prior, geo_weights = _geo_prior_scales(
+            prior_by_geo, self.target_scale_, per_geo
+        )
+
+        base = self._model_spec(n_times)
+        self.spec_ = GeoModelSpec(
+            **{**base.__dict__, "noncentred_media": self.parametrization == "skmmm"}
+        )
+        priors = resolve_priors(
+            self.custom_priors,
+            geo_site_shapes(
+                self.spec_, n_channels, data.extra_features.shape[1], n_geos
+            ),
+            LIGHTWEIGHT_MMM_PRIORS
+            if self.parametrization == "lightweight_mmm"
+            else DEFAULT_PRIORS,
+        )
+        float_dtype = jnp.result_type(float)
+        model_args = tuple(
+            jnp.asarray(a, dtype=float_dtype)
+            for a in (
+                data.media / self.media_scale_,
+                data.extra_features / self.extra_scale_,
+                np.arange(n_times),
+                channel_prior,
+                geo_weights,
+                data.target / self.target_scale_,
+            )
+        )
+        result = sample_nuts(
+            partial(geo_model, spec=self.spec_, priors=priors),
+            model_args,
+            self._sampler_settings(),
+            cache_key=("geo", self.spec_, _prior_fingerprint(priors)),
+            seed=self._seed(),
+            progress_bar=should_show_progress(self.progress_bar),
+        )
+        self._store_sampling_result(result, hidden_sites=(COEF_MEDIA_RAW,))
+
+        self.media_names_ = list(data.media_names)
+        self.extra_feature_names_ = list(data.extra_names)
+        self.n_media_channels_ = n_channels
+        self.n_geos_ = n_geos
+        self.geo_names_ = list(data.geo_names)
+        self.n_features_in_ = int(X.shape[1])
+        columns = list(X.columns)
+        if all(isinstance(column, str) for column in columns):
+            self.feature_names_in_ = np.asarray(columns, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.training_data_ = data
+        self.n_train_periods_ = n_times
+        self._warn_on_convergence()
+        return self
+
+    def _sampler_settings(self) -> SamplerSettings:
+        return SamplerSettings(
+            num_warmup=self.number_warmup,
+            num_samples=self.number_samples,
+            num_chains=self.number_chains,
+            target_accept_prob=float(self.target_accept_prob),
+            dense_mass=self._dense_mass(),
+            max_tree_depth=self.max_tree_depth,
+        )
+
+    def _store_sampling_result(self, result, hidden_sites=()) -> None:
+        self.posterior_, self.rhat_, self.ess_ = _draws_and_diagnostics(
+            result, set(hidden_sites) | set(LEVEL_SITES)
+        )
+        self.divergences_ = int(result.diverging.sum())
+        self.sampling_info_ = {
+            "compile_seconds": result.compile_seconds,
+            "sampling_seconds": result.sampling_seconds,
+            "chain_method": result.chain_method,
+            "device": result.device,
+            "mean_num_steps": float(result.num_steps.mean()),
+            "diverging": result.diverging,
+            "energy": result.energy,
+            "n_steps": result.num_steps,
+        }
+
+    @staticmethod
+    def _check_geo_target(data) -> None:
+        _validation.check_target_scale(data.target)
+        means = data.target.mean(axis=0)
+        bad = np.flatnonzero(~(np.isfinite(means) & (means > 0)))
+        if bad.size:
+            geo = data.geo_names[int(bad[0])]
+            raise ValueError(
+                f"y has mean {means[bad[0]]:g} in geo {geo!r}, but the geo model "
+                "scales each geo's KPI by its mean, so every geo's KPI must have "
+                "a positive mean. Drop that geo or pass the KPI in levels."
+            )
+
+    def _resolve_geo_media_prior(self, data) -> tuple[np.ndarray, bool]:
+        """Costs per (channel, geo) and whether the user gave them per geo."""
+        totals = data.media.sum(axis=(0, 2))
+        zero_channels = [
+            name
+            for name, total in zip(data.media_names, totals, strict=True)
+            if not total
+        ]
+        if zero_channels:
+            warnings.warn(
+                f"Media channel(s) {zero_channels} are zero in every period and "
+                "geo; their effect cannot be estimated and their contribution "
+                "will be 0.",
+                UserWarning,
+                stacklevel=4,
+            )
+        prior = self.media_prior
+        n_channels, n_geos = totals.size, len(data.geo_names)
+        if prior is None:
+            by_geo = data.media.sum(axis=0)
+            fallback = by_geo[by_geo > 0].mean() if np.any(by_geo > 0) else 1.0
+            return np.where(by_geo > 0, by_geo, fallback), False
+        if isinstance(prior, pd.DataFrame):
+            frame = prior
+            if set(data.geo_names) <= {str(i) for i in frame.index}:
+                frame = frame.T
+            frame = frame.rename(index=str, columns=str)
+            missing = [g for g in data.geo_names if g not in frame.columns]
+            if missing:
+                raise ValueError(
+                    "media_prior given as a DataFrame must have one row per channel "
+                    f"and one column per geo; it lacks the geo(s) {missing}."
+                )
+            by_geo = np.stack(
+                [
+                    _validation.validate_media_prior(
+                        frame[geo], n_channels, data.media_names
+                    )
+                    for geo in data.geo_names
+                ],
+                axis=1,
+            )
+            return by_geo, True
+        array = None if isinstance(prior, (Mapping, pd.Series)) else np.asarray(prior)
+        if array is not None and array.ndim == 2:
+            if array.shape != (n_channels, n_geos):
+                raise ValueError(
+                    f"media_prior given per channel and geo must have shape "
+                    f"({n_channels}, {n_geos}) (channels {data.media_names} by geos "
+                    f"{data.geo_names}), got {array.shape}."
+                )
+            by_geo = np.stack(
+                [
+                    _validation.validate_media_prior(
+                        array[:, g], n_channels, data.media_names
+                    )
+                    for g in range(n_geos)
+                ],
+                axis=1,
+            )
+            return by_geo, True
+        national = _validation.validate_media_prior(prior, n_channels, data.media_names)
+        return _split_over_geos(national, data.media), False
+
+    # --------------------------------------------------------- predict
+
+    def _geo_timeline(self, X=None, media_gap=None):
+        """Scaled (period, channel, geo) timeline and the (period, geo) of each row.
+
+        Returns media (n_total, n_channels, n_geos), controls (n_total,
+        n_extra, n_geos), period numbers, then the period and geo position
+        of every row of ``X`` (training: every date and geo, date-major)
+        and their (date, geo) MultiIndex.
+        """
+        train = self.training_data_
+        n_train, n_channels, n_geos = train.media.shape
+        geo_level = str(self.geo_column)
+        if X is None:
+            index = pd.MultiIndex.from_product(
+                [train.index, self.geo_names_],
+                names=[train.index.name or "date", geo_level],
+            )
+            return (
+                train.media / self.media_scale_,
+                train.extra_features / self.extra_scale_,
+                np.arange(n_train, dtype=float),
+                np.repeat(np.arange(n_train), n_geos),
+                np.tile(np.arange(n_geos), n_train),
+                index,
+            )
+        new = _validation.validate_geo_prediction_data(
+            X,
+            fitted=train,
+            geo_column=self.geo_column,
+            date_column=self.date_column,
+            estimator_name=type(self).__name__,
+        )
+        gap = _validation.validate_geo_media_gap(
+            media_gap,
+            media_names=self.media_names_,
+            geo_names=self.geo_names_,
+            geo_column=self.geo_column,
+        )
+        periods = _validation.place_on_calendar(
+            train.index, train.frequency, new.dates, len(gap)
+        )
+        n_total = max(n_train + len(gap), int(periods.max()) + 1)
+        media = np.zeros((n_total, n_channels, n_geos))
+        extra = np.zeros((n_total, train.extra_features.shape[1], n_geos))
+        media[:n_train] = train.media
+        extra[:n_train] = train.extra_features
+        media[n_train : n_train + len(gap)] = gap
+        rows = periods[new.date_codes]
+        media[rows, :, new.geo_codes] = new.media
+        extra[rows, :, new.geo_codes] = new.extra_features
+        return (
+            media / self.media_scale_,
+            extra / self.extra_scale_,
+            np.arange(n_total, dtype=float),
+            rows,
+            new.geo_codes,
+            new.index,
+        )
+
+    def _geo_device_timeline(self, X=None, media_gap=None):
+        """:meth:`_geo_timeline` on device: ((media, extra, time), rows, geos, index)."""
+        media, extra, time_index, rows, geos, index = self._geo_timeline(X, media_gap)
+        dtype = jnp.result_type(float)
+        inputs = tuple(jnp.asarray(a, dtype) for a in (media, extra, time_index))
+        return inputs, jnp.asarray(rows), jnp.asarray(geos), index
+
+    def _geo_posterior_components(self, X=None, media_gap=None) -> dict:
+        """Mean components per draw for each row (or training pair), original units."""
+        inputs, rows, geos, _ = self._geo_device_timeline(X, media_gap)
+        components = _geo_row_components(
+            self.spec_, self._device_params(), *inputs, rows, geos
+        )
+        scale = np.asarray(self.target_scale_)[np.asarray(geos)]
+        return {
+            name: np.asarray(value)
+            * (scale[None, :, None] if name == "media" else scale[None, :])
+            for name, value in components.items()
+        }
+
+    def _predict_geo(self, X, return_std, media_gap):
+        inputs, rows, geos, _ = self._geo_device_timeline(X, media_gap)
+        mean, variance = _geo_mu_moments(
+            self.spec_, self._device_params(), *inputs, rows, geos
+        )
+        scale = np.asarray(self.target_scale_)[np.asarray(geos)]
+        mean = np.asarray(mean, dtype=float) * scale
+        if not return_std:
+            return mean
+        sigma = self.posterior_["sigma"] * self.target_scale_  # (n_draws, n_geos)
+        noise = np.mean(sigma**2, axis=0)[np.asarray(geos)]
+        return mean, np.sqrt(np.asarray(variance, dtype=float) * scale**2 + noise)
+
+    def _geo_predictive_draws(self, X, random_state, media_gap) -> np.ndarray:
+        inputs, rows, geos, _ = self._geo_device_timeline(X, media_gap)
+        mu = np.asarray(
+            _geo_row_components(self.spec_, self._device_params(), *inputs, rows, geos)[
+                "mu"
+            ]
+        )
+        geos = np.asarray(geos)
+        scale = np.asarray(self.target_scale_)[geos]
+        sigma = self.posterior_["sigma"][:, geos] * scale
+        rng = np.random.default_rng(random_state)
+        return mu * scale + sigma * rng.standard_normal(mu.shape)
+
+    def _geo_element_label(self, name: str, position: int, shape: tuple) -> str | None:
+        """``coef_media[tv,geo_1]``-style labels of per-geo parameters."""
+        geos = self.geo_names_
+        if shape == (self.n_media_channels_,) and name == CHANNEL_COEF_MEDIA:
+            return f"{name}[{self.media_names_[position]}]"
+        if shape == (len(geos),) and name in _GEO_SITES:
+            return f"{name}[{geos[position]}]"
+        if len(shape) != 2 or shape[1] != len(geos):
+            return None
+        row, geo = np.unravel_index(position, shape)
+        if name == COEF_MEDIA:
+            return f"{name}[{self.media_names_[row]},{geos[geo]}]"
+        if name == "coef_extra_features":
+            return f"{name}[{self.extra_feature_names_[row]},{geos[geo]}]"
+        return None
+
+
+_GEO_SITES = {"intercept", "coef_trend", "sigma", "coef_seasonality"}
+
+
+class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
     """Bayesian media mix model (LightweightMMM's three models) as a regressor.
 
     The KPI is modelled as intercept + trend + Fourier seasonality + the
@@ -115,6 +529,10 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
     date_column : str, default=None
         Column of ``X`` holding the dates. Without it, a DatetimeIndex of
         ``X`` is used when present.
+    geo_column : str, default=None
+        Column of ``X`` naming each row's geo: fits the geo (hierarchical)
+        model on a long DataFrame with one row per date and geo (see
+        docs/model.md). None fits the national model.
     parametrization : {"skmmm", "lightweight_mmm"}, default="skmmm"
         "skmmm" uses the reparametrisations and priors that make the sampler
         converge (docs/model.md); "lightweight_mmm" reproduces LightweightMMM
@@ -188,6 +606,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         "weekday_seasonality": ["boolean"],
         "custom_priors": [dict, None],
         "date_column": [str, None],
+        "geo_column": [str, None],
         "parametrization": [StrOptions(set(PARAMETRIZATIONS))],
         "number_warmup": [Interval(Integral, 1, None, closed="left")],
         "number_samples": [Interval(Integral, 1, None, closed="left")],
@@ -210,6 +629,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         weekday_seasonality: bool = False,
         custom_priors: dict | None = None,
         date_column: str | None = None,
+        geo_column: str | None = None,
         parametrization: str = "skmmm",
         number_warmup: int = 1000,
         number_samples: int = 1000,
@@ -228,6 +648,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         self.weekday_seasonality = weekday_seasonality
         self.custom_priors = custom_priors
         self.date_column = date_column
+        self.geo_column = geo_column
         self.parametrization = parametrization
         self.number_warmup = number_warmup
         self.number_samples = number_samples
@@ -256,6 +677,8 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
+        if self.geo_column is not None:
+            return self._fit_geo(X, y)
         data = _validation.validate_training_data(
             X,
             y,
@@ -451,6 +874,10 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
     def _element_label(self, name: str, position: int, shape: tuple) -> str:
         if not shape:
             return name
+        if self._is_geo_fit():
+            label = self._geo_element_label(name, position, shape)
+            if label is not None:
+                return label
         if (
             len(shape) == 1
             and shape[0] == self.n_media_channels_
@@ -571,6 +998,8 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         (n_draws, n_rows).
         """
         check_is_fitted(self, "posterior_")
+        if self._is_geo_fit():
+            return self._geo_posterior_components(X, media_gap)
         inputs, rows = self._device_timeline(X, media_gap)
         components = _components_over_draws(self.spec_, self._device_params(), *inputs)
         return {
@@ -586,13 +1015,17 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         X : {array-like, DataFrame} of shape (n_periods, n_features)
             Media and controls with the columns seen in fit. Rows of a plain
             array are the periods right after the training data; rows with
-            dates are placed on the training calendar.
+            dates are placed on the training calendar. For a geo fit, a long
+            DataFrame with every training geo at each of its dates (rows in
+            any order; one prediction per row, in X's order).
         return_std : bool, default=False
             Also return the posterior predictive standard deviation (mean
             uncertainty and noise), like ``BayesianRidge``.
         media_gap : array-like of shape (n_gap, n_channels), default=None
             Media of the periods between the end of training and the first
-            row of ``X``, so adstock carries over correctly.
+            row of ``X``, so adstock carries over correctly. For a geo fit,
+            shape (n_gap, n_channels, n_geos) or a long DataFrame with the
+            geo column and the media columns (each geo's rows in time order).
 
         Returns
         -------
@@ -601,6 +1034,8 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             Only with ``return_std=True``.
         """
         check_is_fitted(self, "posterior_")
+        if self._is_geo_fit():
+            return self._predict_geo(X, return_std, media_gap)
         inputs, rows = self._device_timeline(X, media_gap)
         # Only the moments leave the device: copying every draw of every
         # component to the host would dominate a warm predict.
@@ -632,6 +1067,9 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_draws, n_periods)
         """
+        check_is_fitted(self, "posterior_")
+        if self._is_geo_fit():
+            return self._geo_predictive_draws(X, random_state, media_gap)
         mu = self._posterior_components(X, media_gap)["mu"]
         sigma = self.posterior_["sigma"] * self.target_scale_
         rng = np.random.default_rng(random_state)
@@ -757,6 +1195,7 @@ class _FixedModelRegressor(BayesianMMMRegressor):
         weekday_seasonality: bool = False,
         custom_priors: dict | None = None,
         date_column: str | None = None,
+        geo_column: str | None = None,
         parametrization: str = "skmmm",
         number_warmup: int = 1000,
         number_samples: int = 1000,
@@ -774,6 +1213,7 @@ class _FixedModelRegressor(BayesianMMMRegressor):
         self.weekday_seasonality = weekday_seasonality
         self.custom_priors = custom_priors
         self.date_column = date_column
+        self.geo_column = geo_column
         self.parametrization = parametrization
         self.number_warmup = number_warmup
         self.number_samples = number_samples
