@@ -1,0 +1,1189 @@
+"""Matplotlib figures of a fitted media mix model (every LightweightMMM plot).
+
+Each function takes a fitted estimator, an :class:`~skmmm.optimize.OptimizationResult`
+or data, never refits anything, and returns a :class:`matplotlib.figure.Figure`
+built without pyplot's global state (nothing is shown, no rcParams are
+changed). Channel names label the axes and legends; dates label the time
+axes when the data carry them. The numbers come from :mod:`skmmm.attribution`
+and the estimator's fitted attributes, so the plots agree with the tables.
+Geo fits are drawn as national totals.
+
+=====================================================  ==================================
+LightweightMMM name                                    what it draws
+=====================================================  ==================================
+:func:`plot_response_curves`                           KPI per period vs spend, per channel
+:func:`plot_cross_correlate`                           lagged correlation media vs KPI
+:func:`plot_var_cost`                                  coefficient of variation vs cost
+:func:`plot_model_fit`                                 in-sample fit, interval, R^2, MAPE
+:func:`plot_out_of_sample_model_fit`                   the same on new periods
+:func:`plot_media_channel_posteriors`                  posterior of each ``coef_media``
+:func:`plot_prior_and_posterior`                       prior vs posterior per parameter
+:func:`plot_bars_media_metrics`                        ROI or contribution share bars
+:func:`plot_pre_post_budget_allocation_comparison`     starting vs optimal budget
+:func:`plot_media_baseline_contribution_area_plot`     contributions over time
+:func:`plot_mcmc_diagnostics`                          trace and rank plots
+=====================================================  ==================================
+
+:func:`create_media_baseline_contribution_df` returns the table behind the
+area chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Any
+
+import jax
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+from numpyro import distributions as dist
+from scipy import stats
+from sklearn.metrics import mean_absolute_percentage_error, r2_score
+from sklearn.utils.validation import check_is_fitted
+
+from skmmm import attribution
+from skmmm.models import site_shapes
+from skmmm.optimize import OptimizationResult
+from skmmm.priors import (
+    COEF_MEDIA,
+    DEFAULT_PRIORS,
+    LIGHTWEIGHT_MMM_PRIORS,
+    MEDIA_TRANSFORM_PRIORS,
+    resolve_priors,
+)
+from skmmm.utils import distance_prior_posterior
+
+__all__ = [
+    "create_media_baseline_contribution_df",
+    "plot_bars_media_metrics",
+    "plot_cross_correlate",
+    "plot_mcmc_diagnostics",
+    "plot_media_baseline_contribution_area_plot",
+    "plot_media_channel_posteriors",
+    "plot_model_fit",
+    "plot_out_of_sample_model_fit",
+    "plot_pre_post_budget_allocation_comparison",
+    "plot_prior_and_posterior",
+    "plot_response_curves",
+    "plot_var_cost",
+]
+
+METRICS = ("roi", "contribution_share")
+N_DENSITY_POINTS = 200
+_CHANNEL_SITES = frozenset(
+    {COEF_MEDIA}.union(*(set(names) for names in MEDIA_TRANSFORM_PRIORS.values()))
+)
+_ACTUAL_COLOR = "0.35"
+_FIT_COLOR = "C2"
+
+
+# ------------------------------------------------------------ helpers
+
+
+def _check_fitted(estimator) -> None:
+    check_is_fitted(estimator, "posterior_")
+
+
+def _check_interval(interval: float) -> tuple[float, float]:
+    if not 0 < interval < 1:
+        raise ValueError(f"interval must be in (0, 1), got {interval!r}.")
+    return (1 - interval) / 2, 1 - (1 - interval) / 2
+
+
+def _channel_color(position: int) -> str:
+    return f"C{position % 10}"
+
+
+def _figure_with_axes(
+    n_axes: int, n_columns: int = 3, panel_size: tuple[float, float] = (4.5, 3.2)
+) -> tuple[Figure, list[Axes]]:
+    """A constrained-layout figure holding exactly ``n_axes`` axes in a grid."""
+    n_columns = max(1, min(n_columns, n_axes))
+    n_rows = -(-n_axes // n_columns)
+    figure = Figure(
+        figsize=(panel_size[0] * n_columns, panel_size[1] * n_rows),
+        layout="constrained",
+    )
+    axes = list(figure.subplots(n_rows, n_columns, squeeze=False).ravel())
+    for unused in axes[n_axes:]:
+        figure.delaxes(unused)
+    return figure, axes[:n_axes]
+
+
+def _single_axes(ax: Axes | None, size: tuple[float, float] = (9, 4.5)):
+    """``ax``'s figure and ``ax``, or a new figure with one axes."""
+    if ax is not None:
+        return ax.figure, ax
+    figure = Figure(figsize=size, layout="constrained")
+    return figure, figure.add_subplot()
+
+
+def _time_label(index: pd.Index) -> str:
+    return "Date" if isinstance(index, pd.DatetimeIndex) else "Period"
+
+
+def _select_channels(estimator, channels: Sequence[str] | None) -> list[str]:
+    names = list(estimator.media_names_)
+    if channels is None:
+        return names
+    if isinstance(channels, str):
+        channels = [channels]
+    unknown = [name for name in channels if name not in names]
+    if unknown:
+        raise ValueError(f"Unknown channel(s) {unknown}; the model's are {names}.")
+    if not channels:
+        raise ValueError("channels must name at least one channel.")
+    return list(channels)
+
+
+def _density_curve(samples: np.ndarray, low: float, high: float):
+    """Gaussian kernel density of ``samples`` on a grid from ``low`` to ``high``."""
+    samples = np.asarray(samples, dtype=float).ravel()
+    if np.ptp(samples) == 0 or high <= low:
+        centre = float(samples[0])
+        return np.array([centre, centre]), np.array([0.0, 1.0])
+    grid = np.linspace(low, high, N_DENSITY_POINTS)
+    return grid, stats.gaussian_kde(samples)(grid)
+
+
+def _media_frame(X, media_columns) -> pd.DataFrame:
+    """The media columns of ``X`` as a float DataFrame (names for arrays: "media_i")."""
+    if isinstance(X, pd.DataFrame):
+        frame = X
+    else:
+        values = np.asarray(X)
+        if values.ndim == 1:
+            values = values[:, None]
+        if values.ndim != 2:
+            raise ValueError(f"X must be 2-D, got {values.ndim} dimensions.")
+        frame = pd.DataFrame(
+            values, columns=[f"media_{i}" for i in range(values.shape[1])]
+        )
+        if media_columns is not None:
+            media_columns = [
+                frame.columns[c] if isinstance(c, Integral) else c
+                for c in media_columns
+            ]
+    if media_columns is not None:
+        if isinstance(media_columns, str):
+            media_columns = [media_columns]
+        missing = [c for c in media_columns if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"X lacks the media column(s) {missing}; its columns are "
+                f"{list(frame.columns)}."
+            )
+        frame = frame[list(media_columns)]
+    converted = {}
+    for column in frame.columns:
+        try:
+            converted[str(column)] = pd.to_numeric(frame[column]).to_numpy(float)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"Media column {column!r} is not numeric; pass media_columns "
+                "to select the media."
+            ) from error
+    result = pd.DataFrame(converted, index=frame.index)
+    bad = ~np.isfinite(result.to_numpy())
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        raise ValueError(
+            f"Media column {result.columns[column]!r} has a non-finite value in "
+            f"row {result.index[row]!r}."
+        )
+    return result
+
+
+def _target_vector(y, n_rows: int) -> np.ndarray:
+    target = np.asarray(y, dtype=float).ravel()
+    if target.shape != (n_rows,):
+        raise ValueError(
+            f"y has {target.size} values but X has {n_rows} rows; they must match."
+        )
+    if not np.all(np.isfinite(target)):
+        raise ValueError(
+            f"y has a non-finite value in row {np.argmin(np.isfinite(target))}."
+        )
+    return target
+
+
+def _rows_index(estimator, X, media_gap) -> pd.Index:
+    """The time labels of ``X``'s rows (training index when ``X`` is None)."""
+    if X is None:
+        return estimator.training_data_.index
+    date_column = getattr(estimator, "date_column", None)
+    if isinstance(X, pd.DataFrame):
+        if date_column is not None and date_column in X.columns:
+            return pd.DatetimeIndex(X[date_column])
+        return X.index
+    n_gap = 0 if media_gap is None else len(np.asarray(media_gap))
+    start = estimator.n_train_periods_ + n_gap
+    return pd.RangeIndex(start, start + len(np.asarray(X)))
+
+
+def _national_totals(values: np.ndarray, index: pd.Index):
+    """Sum the last axis over rows sharing a time label (geo rows of one date)."""
+    if not index.has_duplicates:
+        return values, index
+    frame = pd.DataFrame(np.atleast_2d(values).T, index=index)
+    totals = frame.groupby(level=0, sort=True).sum()
+    summed = totals.to_numpy().T
+    return (summed if np.ndim(values) > 1 else summed[0]), totals.index
+
+
+# ------------------------------------------------------- response curves
+
+
+def _optimizer_weekly_spends(
+    estimator, optimizer_result: OptimizationResult, prices
+) -> tuple[np.ndarray, np.ndarray]:
+    """Historical average and optimal spend per period, media units, model order."""
+    _check_result(optimizer_result)
+    names = list(estimator.media_names_)
+    allocation = optimizer_result.optimal_allocation
+    if sorted(map(str, allocation.index)) != sorted(names):
+        raise ValueError(
+            f"optimizer_result is for channels {list(allocation.index)}, but the "
+            f"estimator's are {names}."
+        )
+    if prices is None:
+        price = np.ones(len(names))
+    elif isinstance(prices, Mapping | pd.Series):
+        price = np.array([float(prices[name]) for name in names])
+    else:
+        price = np.broadcast_to(np.asarray(prices, dtype=float), (len(names),))
+    if np.any(price <= 0):
+        raise ValueError("prices must be > 0.")
+    optimal = allocation[names].to_numpy(float) / optimizer_result.n_time_periods
+    average = estimator.training_data_.media.mean(axis=0)
+    return average, optimal / price
+
+
+def plot_response_curves(
+    estimator,
+    *,
+    optimizer_result: OptimizationResult | None = None,
+    n_points: int = 50,
+    interval: float = 0.9,
+    channels: Sequence[str] | None = None,
+    prices=None,
+) -> Figure:
+    """Steady-state KPI per period against a constant spend, one axes per channel.
+
+    Curves are :func:`skmmm.attribution.response_curves` (spend from 0 to
+    twice each channel's largest historical spend) with their credible band;
+    a last axes overlays every channel's mean curve.
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        The model.
+    optimizer_result : OptimizationResult, default=None
+        When given, each channel's axes marks the historical average spend
+        per period (circle) and the optimal one (cross), at their response.
+    n_points : int, default=50
+        Points per curve.
+    interval : float, default=0.9
+        Width of the credible band.
+    channels : list of str, default=None
+        Channels to draw; None draws every channel.
+    prices : array-like or dict, default=None
+        Price of one media unit per channel, to turn the optimal allocation
+        (currency) into media units, as passed to ``optimize``; None means 1.
+
+    Returns
+    -------
+    Figure
+        ``len(channels) + 1`` axes.
+    """
+    _check_fitted(estimator)
+    names = _select_channels(estimator, channels)
+    curves = attribution.response_curves(
+        estimator, n_points=n_points, interval=interval
+    )
+    markers = None
+    if optimizer_result is not None:
+        average, optimal = _optimizer_weekly_spends(estimator, optimizer_result, prices)
+        # Row 0 of each channel: historical average spend; row 1: optimal spend.
+        markers = attribution.response_curves(
+            estimator, spend_grid=np.vstack([average, optimal]), interval=interval
+        )
+    figure, axes = _figure_with_axes(len(names) + 1)
+    band = f"{interval:.0%} interval"
+    all_names = list(estimator.media_names_)
+    for ax, name in zip(axes, names, strict=False):
+        color = _channel_color(all_names.index(name))
+        curve = curves[curves["channel"] == name]
+        ax.plot(curve["spend"], curve["kpi_mean"], color=color, label=name)
+        ax.fill_between(
+            curve["spend"],
+            curve["kpi_lower"],
+            curve["kpi_upper"],
+            color=color,
+            alpha=0.25,
+            label=band,
+        )
+        if markers is not None:
+            points = markers[markers["channel"] == name]
+            for (_, point), marker, label, marker_color in zip(
+                points.iterrows(),
+                ("o", "X"),
+                ("historical average", "optimal"),
+                (color, "black"),
+                strict=True,
+            ):
+                ax.plot(
+                    point["spend"],
+                    point["kpi_mean"],
+                    marker=marker,
+                    markersize=9,
+                    linestyle="none",
+                    color=marker_color,
+                    label=label,
+                )
+        ax.set_title(name)
+        ax.set_xlabel("Spend per period")
+        ax.set_ylabel("KPI per period")
+        ax.legend(fontsize="small")
+    overlay = axes[-1]
+    for name in names:
+        curve = curves[curves["channel"] == name]
+        overlay.plot(
+            curve["spend"],
+            curve["kpi_mean"],
+            label=name,
+            color=_channel_color(all_names.index(name)),
+        )
+    overlay.set_title("All channels")
+    overlay.set_xlabel("Spend per period")
+    overlay.set_ylabel("KPI per period")
+    overlay.legend(fontsize="small")
+    figure.suptitle("Response curves (steady state)")
+    return figure
+
+
+# ------------------------------------------------------ data exploration
+
+
+def _lagged_correlation(media: np.ndarray, target: np.ndarray, lag: int) -> float:
+    """Correlation of ``media[t - lag]`` with ``target[t]`` over their overlap."""
+    n = len(target)
+    if lag >= 0:
+        left, right = media[: n - lag], target[lag:]
+    else:
+        left, right = media[-lag:], target[: n + lag]
+    if len(left) < 2 or np.ptp(left) == 0 or np.ptp(right) == 0:
+        return np.nan
+    return float(np.corrcoef(left, right)[0, 1])
+
+
+def plot_cross_correlate(X, y, *, media_columns=None, max_lag: int = 10) -> Figure:
+    """Correlation of each media column, shifted by -max_lag..max_lag periods, with y.
+
+    A positive lag ``k`` correlates the media ``k`` periods earlier with the
+    KPI: peaks at positive lags show media leading the KPI (carryover). Each
+    axes' title gives the peak over lags >= 0.
+
+    Parameters
+    ----------
+    X : {array-like, DataFrame} of shape (n_periods, n_features)
+        Data in time order.
+    y : array-like of shape (n_periods,)
+        The KPI.
+    media_columns : list of str or int, default=None
+        Columns to correlate; None uses every column.
+    max_lag : int, default=10
+        Largest shift, in periods (at most ``n_periods - 2``).
+
+    Returns
+    -------
+    Figure
+        One axes per media column with ``2 * max_lag + 1`` bars.
+    """
+    media = _media_frame(X, media_columns)
+    target = _target_vector(y, len(media))
+    if not isinstance(max_lag, Integral) or not 0 <= max_lag <= len(media) - 2:
+        raise ValueError(
+            f"max_lag must be an integer in [0, {len(media) - 2}] for {len(media)} "
+            f"periods, got {max_lag!r}."
+        )
+    lags = np.arange(-max_lag, max_lag + 1)
+    figure, axes = _figure_with_axes(media.shape[1])
+    for position, (ax, name) in enumerate(zip(axes, media.columns, strict=True)):
+        values = media[name].to_numpy()
+        correlations = np.array([_lagged_correlation(values, target, k) for k in lags])
+        ax.bar(lags, np.nan_to_num(correlations), color=_channel_color(position))
+        ax.axhline(0.0, color="black", linewidth=0.8)
+        leading = correlations[lags >= 0]
+        if np.all(np.isnan(leading)):
+            ax.set_title(f"{name}: constant, no correlation")
+        else:
+            best = int(np.nanargmax(leading))
+            ax.set_title(f"{name}: peak {leading[best]:.2f} at lag {best}")
+        ax.set_xlabel("Lag (periods the media lead the KPI)")
+        ax.set_ylabel("Correlation with KPI")
+        ax.set_ylim(-1, 1)
+    figure.suptitle("Cross-correlation of media and KPI")
+    return figure
+
+
+def _costs_by_channel(costs, names: list[str]) -> np.ndarray:
+    if isinstance(costs, Mapping | pd.Series):
+        missing = [name for name in names if name not in costs]
+        if missing:
+            raise ValueError(f"costs lack the channel(s) {missing}.")
+        values = np.array([float(costs[name]) for name in names])
+    else:
+        values = np.asarray(costs, dtype=float).ravel()
+        if values.shape != (len(names),):
+            raise ValueError(
+                f"costs has {values.size} values but there are {len(names)} media "
+                f"columns {names}; give one cost per column."
+            )
+    bad = [
+        n for n, v in zip(names, values, strict=True) if not (np.isfinite(v) and v >= 0)
+    ]
+    if bad:
+        raise ValueError(f"costs must be finite and >= 0; bad for {bad}.")
+    return values
+
+
+def plot_var_cost(X, costs, *, media_columns=None, ax: Axes | None = None) -> Figure:
+    """Coefficient of variation (sd / mean over time) of each channel against its cost.
+
+    Channels with little variation relative to their cost are the ones the
+    data can say least about.
+
+    Parameters
+    ----------
+    X : {array-like, DataFrame} of shape (n_periods, n_features)
+        Data in time order.
+    costs : array-like of shape (n_channels,), dict or Series
+        Total cost of each media column, in order or by name.
+    media_columns : list of str or int, default=None
+        The media columns of ``X``; None uses every column.
+    ax : Axes, default=None
+        Axes to draw into; None creates a figure.
+
+    Returns
+    -------
+    Figure
+        One scatter point per channel, labelled with its name.
+    """
+    media = _media_frame(X, media_columns)
+    names = list(media.columns)
+    cost = _costs_by_channel(costs, names)
+    means = media.mean(axis=0).to_numpy()
+    zero = [name for name, mean in zip(names, means, strict=True) if mean == 0]
+    if zero:
+        raise ValueError(
+            f"Media column(s) {zero} are zero in every period: their coefficient "
+            "of variation is undefined."
+        )
+    variation = media.std(axis=0, ddof=0).to_numpy() / means
+    figure, ax = _single_axes(ax, size=(6, 4.5))
+    ax.scatter(cost, variation, color=[_channel_color(i) for i in range(len(names))])
+    for name, x, y in zip(names, cost, variation, strict=True):
+        ax.annotate(name, (x, y), xytext=(4, 4), textcoords="offset points")
+    ax.set_xlabel("Cost")
+    ax.set_ylabel("Coefficient of variation")
+    ax.set_title("Variation of media against cost")
+    return figure
+
+
+# ------------------------------------------------------------ model fit
+
+
+def _draw_fit(
+    ax: Axes, index: pd.Index, target, mean, draws, interval: float, prefix: str
+) -> None:
+    lower_q, upper_q = _check_interval(interval)
+    lower, upper = np.quantile(draws, [lower_q, upper_q], axis=0)
+    r2 = r2_score(target, mean) if len(target) > 1 else np.nan
+    mape = 100 * mean_absolute_percentage_error(target, mean)
+    ax.plot(index, target, color=_ACTUAL_COLOR, label="Actual KPI")
+    ax.plot(index, mean, color=_FIT_COLOR, label="Predicted KPI (posterior mean)")
+    ax.fill_between(
+        index,
+        lower,
+        upper,
+        color=_FIT_COLOR,
+        alpha=0.3,
+        label=f"{interval:.0%} predictive interval",
+    )
+    ax.set_title(f"{prefix}: R² = {r2:.3f}, MAPE = {mape:.2f}%")
+    ax.set_xlabel(_time_label(index))
+    ax.set_ylabel("KPI")
+    ax.legend(fontsize="small")
+
+
+def _fit_figure(estimator, X, y, interval, media_gap, prefix, ax) -> Figure:
+    _check_fitted(estimator)
+    _check_interval(interval)
+    index = _rows_index(estimator, X, media_gap)
+    if X is None:
+        target = np.asarray(estimator.training_data_.target, dtype=float)
+    else:
+        target = _target_vector(y, len(index))
+    mean = estimator.predict(X, media_gap=media_gap)
+    draws = estimator.sample_posterior_predictive(
+        X, random_state=0, media_gap=media_gap
+    )
+    mean, _ = _national_totals(mean, index)
+    target, _ = _national_totals(target, index)
+    draws, index = _national_totals(draws, index)
+    figure, ax = _single_axes(ax)
+    _draw_fit(ax, index, target, mean, draws, interval, prefix)
+    return figure
+
+
+def plot_model_fit(
+    estimator, X=None, y=None, *, interval: float = 0.9, ax: Axes | None = None
+) -> Figure:
+    """Actual KPI, posterior-mean prediction and predictive interval over time.
+
+    The title gives R² (of the posterior mean, as ``estimator.score``) and
+    MAPE. The interval is of the posterior predictive (noise included).
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        The model.
+    X : {array-like, DataFrame}, default=None
+        Periods to show; None means the training data.
+    y : array-like, default=None
+        Their KPI; required with ``X``, ignored (training KPI) without.
+    interval : float, default=0.9
+        Width of the predictive interval.
+    ax : Axes, default=None
+        Axes to draw into; None creates a figure.
+
+    Returns
+    -------
+    Figure
+    """
+    if X is not None and y is None:
+        raise ValueError("y is required with X: pass the KPI of X's periods.")
+    return _fit_figure(estimator, X, y, interval, None, "In-sample fit", ax)
+
+
+def plot_out_of_sample_model_fit(
+    estimator,
+    X,
+    y,
+    *,
+    interval: float = 0.9,
+    media_gap=None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Actual vs predicted KPI on periods after training (a hold-out).
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        The model.
+    X : {array-like, DataFrame} of shape (n_periods, n_features)
+        The new periods, as in ``estimator.predict``.
+    y : array-like of shape (n_periods,)
+        Their KPI.
+    interval : float, default=0.9
+        Width of the predictive interval.
+    media_gap : array-like of shape (n_gap, n_channels), default=None
+        Media between the end of training and ``X``'s first period.
+    ax : Axes, default=None
+        Axes to draw into; None creates a figure.
+
+    Returns
+    -------
+    Figure
+    """
+    if X is None or y is None:
+        raise ValueError("plot_out_of_sample_model_fit needs the new periods X and y.")
+    return _fit_figure(estimator, X, y, interval, media_gap, "Out-of-sample fit", ax)
+
+
+# ------------------------------------------------------------ posteriors
+
+
+def _channel_effect_draws(estimator) -> np.ndarray:
+    """Draws of each channel's coefficient, (n_draws, n_channels)."""
+    posterior = estimator.posterior_
+    if "channel_coef_media" in posterior:  # geo fits: the national coefficient
+        return np.asarray(posterior["channel_coef_media"], dtype=float)
+    draws = np.asarray(posterior[COEF_MEDIA], dtype=float)
+    return draws.reshape(draws.shape[0], draws.shape[1], -1).mean(axis=2)
+
+
+def plot_media_channel_posteriors(
+    estimator, *, quantiles: Sequence[float] = (0.05, 0.5, 0.95)
+) -> Figure:
+    """Posterior density of each channel's media coefficient, one axes per channel.
+
+    The coefficient multiplies the transformed media on the model's internal
+    scale (KPI and media divided by their means); geo fits show the national
+    ``channel_coef_media``.
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        The model.
+    quantiles : sequence of float, default=(0.05, 0.5, 0.95)
+        Posterior quantiles marked by dashed vertical lines.
+
+    Returns
+    -------
+    Figure
+        ``n_channels`` axes, each with a density line and one line per quantile.
+    """
+    _check_fitted(estimator)
+    if not all(0 <= q <= 1 for q in quantiles):
+        raise ValueError(f"quantiles must be in [0, 1], got {list(quantiles)}.")
+    draws = _channel_effect_draws(estimator)
+    names = list(estimator.media_names_)
+    figure, axes = _figure_with_axes(len(names))
+    for position, (ax, name) in enumerate(zip(axes, names, strict=True)):
+        values = draws[:, position]
+        color = _channel_color(position)
+        grid, density = _density_curve(values, values.min(), values.max())
+        ax.plot(grid, density, color=color, label="posterior")
+        for value in np.quantile(values, quantiles):
+            ax.axvline(value, color=color, linestyle="--", linewidth=1)
+        ax.set_title(name)
+        ax.set_xlabel("coef_media (internal scale)")
+        ax.set_ylabel("Density")
+    figure.suptitle("Posterior of each channel's media coefficient")
+    return figure
+
+
+def _resolved_priors(estimator) -> dict[str, dist.Distribution]:
+    """The priors the estimator was fitted with, resolved as in its ``fit``."""
+    if getattr(estimator, "n_geos_", 1) > 1:
+        raise ValueError(
+            "plot_prior_and_posterior supports national fits; this one has "
+            f"{estimator.n_geos_} geos."
+        )
+    lightweight = getattr(estimator, "parametrization", "skmmm") == "lightweight_mmm"
+    priors = resolve_priors(
+        estimator.custom_priors,
+        site_shapes(
+            estimator.spec_,
+            estimator.n_media_channels_,
+            len(estimator.extra_feature_names_),
+        ),
+        LIGHTWEIGHT_MMM_PRIORS if lightweight else DEFAULT_PRIORS,
+    )
+    if priors[COEF_MEDIA] is None:
+        media_prior = np.asarray(estimator.media_prior_, dtype=float)
+        priors[COEF_MEDIA] = dist.HalfNormal(media_prior / media_prior.mean())
+    return priors
+
+
+def _element_label(estimator, name: str, position: int, shape: tuple) -> str:
+    """``name[channel]``, ``name[control]``, ``gamma_seasonality[d, cos]``, ..."""
+    if not shape:
+        return name
+    if name in _CHANNEL_SITES and len(shape) == 1:
+        return f"{name}[{estimator.media_names_[position]}]"
+    if name == "coef_extra_features" and len(shape) == 1:
+        return f"{name}[{estimator.extra_feature_names_[position]}]"
+    index = np.unravel_index(position, shape)
+    if name == "gamma_seasonality" and len(shape) == 2:
+        return f"{name}[{index[0] + 1}, {('cos', 'sin')[index[1]]}]"
+    return f"{name}[{', '.join(str(int(i)) for i in index)}]"
+
+
+# numpyro distribution -> (its parameter names, the scipy.stats equivalent).
+# Known priors are drawn as exact densities without JAX (no compilation);
+# any other distribution is sampled with numpyro and smoothed.
+_SCIPY_EQUIVALENTS: dict[type, tuple[tuple[str, ...], Callable]] = {
+    dist.Normal: (("loc", "scale"), lambda loc, scale: stats.norm(loc, scale)),
+    dist.HalfNormal: (("scale",), lambda scale: stats.halfnorm(scale=scale)),
+    dist.Uniform: (("low", "high"), lambda low, high: stats.uniform(low, high - low)),
+    dist.Gamma: (
+        ("concentration", "rate"),
+        lambda concentration, rate: stats.gamma(concentration, scale=1 / rate),
+    ),
+    dist.Beta: (
+        ("concentration1", "concentration0"),
+        lambda concentration1, concentration0: stats.beta(
+            concentration1, concentration0
+        ),
+    ),
+    dist.LogNormal: (
+        ("loc", "scale"),
+        lambda loc, scale: stats.lognorm(scale, scale=np.exp(loc)),
+    ),
+    dist.Exponential: (("rate",), lambda rate: stats.expon(scale=1 / rate)),
+}
+
+
+@dataclass(frozen=True)
+class _PriorElement:
+    """The prior of one parameter element: samples and, when known, its density."""
+
+    samples: np.ndarray
+    frozen: Any = None  # a frozen scipy.stats distribution, or None
+
+
+def _prior_elements(
+    prior: dist.Distribution, shape: tuple, n_samples: int, seed: int
+) -> list[_PriorElement]:
+    """One :class:`_PriorElement` per element of a parameter of ``shape``."""
+    base = prior
+    while isinstance(base, dist.ExpandedDistribution):
+        base = base.base_dist
+    n_elements = int(np.prod(shape, dtype=int))
+    equivalent = _SCIPY_EQUIVALENTS.get(type(base))
+    rng = np.random.default_rng(seed)
+    if equivalent is not None:
+        names, make = equivalent
+        values = {
+            name: np.broadcast_to(np.asarray(getattr(base, name), float), shape).ravel()
+            for name in names
+        }
+        elements = []
+        for position in range(n_elements):
+            frozen = make(**{name: values[name][position] for name in names})
+            samples = frozen.rvs(size=n_samples, random_state=rng)
+            elements.append(_PriorElement(np.asarray(samples, float), frozen))
+        return elements
+    draws = np.asarray(prior.sample(jax.random.key(seed), (n_samples,)), dtype=float)
+    draws = np.broadcast_to(draws, (n_samples, *shape)).reshape(n_samples, -1)
+    return [_PriorElement(draws[:, position]) for position in range(n_elements)]
+
+
+def plot_prior_and_posterior(
+    estimator,
+    *,
+    parameters: Sequence[str] | None = None,
+    n_prior_samples: int = 2000,
+    random_state: int = 0,
+) -> Figure:
+    """Prior and posterior density of every parameter element, one axes each.
+
+    Priors are the ones the estimator was fitted with (defaults of its
+    ``parametrization`` and its ``custom_priors``; ``coef_media`` with the
+    media prior scaled to mean 1). Common priors (Normal, HalfNormal,
+    Uniform, Gamma, Beta, LogNormal, Exponential) are drawn as exact
+    densities, others from samples; posteriors as kernel density estimates.
+    Each title gives the Kolmogorov-Smirnov distance between prior samples
+    and posterior draws (:func:`skmmm.utils.distance_prior_posterior`): near
+    0, the data said little about that parameter.
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        A national model.
+    parameters : list of str, default=None
+        Parameter names to draw (``"lag_weight"``, ``"coef_media"``, ...);
+        None draws every parameter.
+    n_prior_samples : int, default=2000
+        Prior samples behind each distance (and density, for other priors).
+    random_state : int, default=0
+        Seed of the prior samples.
+
+    Returns
+    -------
+    Figure
+        One axes per parameter element, with a prior and a posterior line.
+    """
+    _check_fitted(estimator)
+    priors = _resolved_priors(estimator)
+    available = [name for name in estimator.posterior_ if name in priors]
+    if parameters is None:
+        names = available
+    else:
+        names = [parameters] if isinstance(parameters, str) else list(parameters)
+        unknown = [name for name in names if name not in available]
+        if unknown or not names:
+            raise ValueError(
+                f"Unknown parameter(s) {unknown}; this model's are {available}."
+            )
+    panels = []
+    for offset, name in enumerate(names):
+        posterior_draws = np.asarray(estimator.posterior_[name], dtype=float)
+        shape = posterior_draws.shape[1:]
+        elements = _prior_elements(
+            priors[name], shape, n_prior_samples, random_state + offset
+        )
+        flat = posterior_draws.reshape(len(posterior_draws), -1)
+        for position, element in enumerate(elements):
+            label = _element_label(estimator, name, position, shape)
+            panels.append((label, element, flat[:, position]))
+    figure, axes = _figure_with_axes(len(panels), panel_size=(4.2, 2.8))
+    for ax, (label, element, posterior_values) in zip(axes, panels, strict=True):
+        _draw_prior_and_posterior(ax, label, element, posterior_values)
+    figure.suptitle("Prior and posterior of each parameter")
+    return figure
+
+
+def _draw_prior_and_posterior(
+    ax: Axes, label: str, prior: _PriorElement, posterior_values: np.ndarray
+) -> None:
+    # The prior's far tails would squash the posterior: show its central 99%.
+    if prior.frozen is not None:
+        prior_low, prior_high = prior.frozen.ppf([0.005, 0.995])
+    else:
+        prior_low, prior_high = np.quantile(prior.samples, [0.005, 0.995])
+    low = min(prior_low, posterior_values.min())
+    high = max(prior_high, posterior_values.max())
+    if prior.frozen is not None:
+        grid = np.linspace(low, high, N_DENSITY_POINTS)
+        density = prior.frozen.pdf(grid)
+    else:
+        grid, density = _density_curve(
+            prior.samples, max(low, prior.samples.min()), min(high, prior.samples.max())
+        )
+    ax.plot(grid, density, color="C0", label="prior")
+    grid, density = _density_curve(
+        posterior_values, posterior_values.min(), posterior_values.max()
+    )
+    ax.plot(grid, density, color="C1", label="posterior")
+    distance = distance_prior_posterior(prior.samples, posterior_values)
+    ax.set_title(f"{label} (KS {distance:.2f})", fontsize="medium")
+    ax.set_yticks([])
+    ax.legend(fontsize="x-small")
+
+
+# ------------------------------------------------------------- metrics
+
+
+def plot_bars_media_metrics(
+    estimator,
+    *,
+    metric: str = "roi",
+    interval: float = 0.9,
+    ax: Axes | None = None,
+) -> Figure:
+    """Posterior mean ROI or contribution share per channel, with credible intervals.
+
+    Bar heights are the means of :func:`skmmm.attribution.roi` or
+    :func:`skmmm.attribution.contribution_share` (the ``roi_mean`` /
+    ``share_mean`` of :func:`skmmm.attribution.summary`); error bars span
+    the central ``interval`` of the draws.
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        The model.
+    metric : {"roi", "contribution_share"}, default="roi"
+        What to draw.
+    interval : float, default=0.9
+        Width of the credible interval.
+    ax : Axes, default=None
+        Axes to draw into; None creates a figure.
+
+    Returns
+    -------
+    Figure
+        One bar per channel.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"Unknown metric {metric!r}; choose one of {METRICS}.")
+    lower_q, upper_q = _check_interval(interval)
+    _check_fitted(estimator)
+    if metric == "roi":
+        draws = attribution.roi(estimator)
+    else:
+        draws = attribution.contribution_share(estimator)
+    names = list(draws.columns)
+    mean = draws.mean(axis=0).to_numpy()
+    lower = draws.quantile(lower_q, axis=0).to_numpy()
+    upper = draws.quantile(upper_q, axis=0).to_numpy()
+    figure, ax = _single_axes(ax, size=(1.4 * len(names) + 3, 4.5))
+    positions = np.arange(len(names))
+    ax.bar(
+        positions,
+        mean,
+        color=[_channel_color(i) for i in positions],
+        yerr=np.vstack([mean - lower, upper - mean]),
+        capsize=4,
+    )
+    ax.set_xticks(positions, names, rotation=30, ha="right")
+    if metric == "roi":
+        ax.set_ylabel("ROI (KPI per unit of cost)")
+        title = "Return on investment"
+    else:
+        ax.set_ylabel("Share of the predicted KPI")
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        title = "Contribution share"
+    ax.set_title(f"{title} per channel (bars: mean; lines: {interval:.0%} interval)")
+    return figure
+
+
+def _check_result(optimizer_result) -> None:
+    if not isinstance(optimizer_result, OptimizationResult):
+        raise TypeError(
+            "optimizer_result must be the OptimizationResult returned by "
+            f"BudgetOptimizer.optimize, got {type(optimizer_result).__name__}."
+        )
+
+
+def _label_bars(ax: Axes, bars, labels: Sequence[str]) -> None:
+    for bar, text in zip(bars, labels, strict=True):
+        ax.annotate(
+            text,
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            xytext=(0, 3),
+            textcoords="offset points",
+            fontsize="small",
+        )
+
+
+def plot_pre_post_budget_allocation_comparison(
+    optimizer_result: OptimizationResult,
+) -> Figure:
+    """Starting vs optimal budget per channel, and the KPI each is predicted to give.
+
+    Parameters
+    ----------
+    optimizer_result : OptimizationResult
+        From :meth:`skmmm.BudgetOptimizer.optimize`.
+
+    Returns
+    -------
+    Figure
+        Two axes: grouped bars of spend per channel (labelled with each
+        channel's share of the budget), and bars of the predicted KPI over
+        the horizon with their credible intervals.
+    """
+    _check_result(optimizer_result)
+    result = optimizer_result
+    names = [str(name) for name in result.optimal_allocation.index]
+    starting = result.starting_allocation.reindex(result.optimal_allocation.index)
+    figure, (spend_ax, kpi_ax) = _figure_with_axes(2, n_columns=2, panel_size=(6, 4.5))
+    positions = np.arange(len(names))
+    width = 0.4
+    for offset, allocation, label, color in (
+        (-width / 2, starting.to_numpy(float), "starting (historical shares)", "C7"),
+        (width / 2, result.optimal_allocation.to_numpy(float), "optimal", "C0"),
+    ):
+        bars = spend_ax.bar(
+            positions + offset, allocation, width, label=label, color=color
+        )
+        total = allocation.sum()
+        _label_bars(
+            spend_ax, bars, [f"{v / total:.0%}" if total else "" for v in allocation]
+        )
+    spend_ax.set_xticks(positions, names, rotation=30, ha="right")
+    spend_ax.set_ylabel(f"Spend over {result.n_time_periods} periods")
+    spend_ax.set_title(f"Budget allocation (total {result.budget:,.0f})")
+    spend_ax.legend(fontsize="small")
+
+    kpis = np.array([result.kpi_starting, result.kpi_optimal])
+    intervals = np.array([result.kpi_starting_interval, result.kpi_optimal_interval])
+    bars = kpi_ax.bar(
+        [0, 1],
+        kpis,
+        color=["C7", "C0"],
+        yerr=np.abs(np.vstack([kpis - intervals[:, 0], intervals[:, 1] - kpis])),
+        capsize=6,
+    )
+    _label_bars(kpi_ax, bars, [f"{v:,.0f}" for v in kpis])
+    kpi_ax.set_xticks([0, 1], ["starting", "optimal"])
+    kpi_ax.set_ylabel(f"Predicted KPI over {result.n_time_periods} periods")
+    kpi_ax.set_title(f"Predicted KPI ({result.kpi_uplift:+.1%} with the optimal split)")
+    figure.suptitle("Budget allocation before and after optimisation")
+    return figure
+
+
+# ------------------------------------------------------- contributions
+
+
+def create_media_baseline_contribution_df(
+    estimator, X=None, *, media_gap=None
+) -> pd.DataFrame:
+    """Contribution of each channel and of the baseline in every period.
+
+    Built on :func:`skmmm.attribution.contributions` (posterior means, KPI
+    units), with LightweightMMM's columns. Unlike LightweightMMM, a negative
+    baseline is kept as it is, so every row adds up to ``estimator.predict``.
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        The model.
+    X : {array-like, DataFrame}, default=None
+        Periods to attribute; None means the training data.
+    media_gap : array-like of shape (n_gap, n_channels), default=None
+        Media between the end of training and ``X``'s first period.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by the periods' dates (or numbers), with columns
+        ``"<channel>_percentage"`` and ``"baseline_percentage"`` (shares of
+        the prediction), ``"avg_prediction"``, ``"<channel> contribution"``,
+        ``"baseline contribution"`` and ``"period"`` (1, 2, ...).
+    """
+    _check_fitted(estimator)
+    contributions = attribution.contributions(estimator, X, media_gap=media_gap)
+    contributions = contributions.astype(float)
+    parts = list(estimator.media_names_) + ["baseline"]
+    prediction = contributions[parts].sum(axis=1)
+    denominator = prediction.where(prediction != 0)
+    frame = pd.DataFrame(index=contributions.index)
+    for part in parts:
+        frame[f"{part}_percentage"] = (contributions[part] / denominator).fillna(0.0)
+    frame["avg_prediction"] = prediction
+    for part in parts:
+        frame[f"{part} contribution"] = contributions[part]
+    frame["period"] = np.arange(1, len(frame) + 1)
+    return frame
+
+
+def plot_media_baseline_contribution_area_plot(
+    estimator, X=None, *, media_gap=None, ax: Axes | None = None
+) -> Figure:
+    """Stacked area of the baseline and each channel's contribution over time.
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        The model.
+    X : {array-like, DataFrame}, default=None
+        Periods to attribute; None means the training data.
+    media_gap : array-like of shape (n_gap, n_channels), default=None
+        Media between the end of training and ``X``'s first period.
+    ax : Axes, default=None
+        Axes to draw into; None creates a figure.
+
+    Returns
+    -------
+    Figure
+        One area for the baseline (bottom) and one per channel.
+    """
+    frame = create_media_baseline_contribution_df(estimator, X, media_gap=media_gap)
+    names = list(estimator.media_names_)
+    figure, ax = _single_axes(ax, size=(11, 5))
+    ax.stackplot(
+        frame.index,
+        frame["baseline contribution"],
+        *(frame[f"{name} contribution"] for name in names),
+        labels=["baseline", *names],
+        colors=[_ACTUAL_COLOR, *(_channel_color(i) for i in range(len(names)))],
+        alpha=0.85,
+    )
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], labels[::-1], loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.set_xlabel(_time_label(frame.index))
+    ax.set_ylabel("KPI")
+    ax.set_title("Baseline and media contributions over time")
+    return figure
+
+
+# ---------------------------------------------------------- diagnostics
+
+
+def _worst_mixing(estimator, n_parameters: int) -> list[tuple[str, str, int]]:
+    """(label, name, flat position) of the parameter elements mixing worst.
+
+    Highest r_hat first; with a single chain (r_hat undefined) lowest
+    effective sample size first.
+    """
+    entries = []
+    for name, draws in estimator.posterior_.items():
+        shape = np.shape(draws)[1:]
+        rhat = np.broadcast_to(estimator.rhat_.get(name, np.nan), shape).ravel()
+        ess = np.broadcast_to(estimator.ess_.get(name, np.nan), shape).ravel()
+        for position in range(int(np.prod(shape, dtype=int))):
+            worst_rhat = rhat[position] if np.isfinite(rhat[position]) else -np.inf
+            lowest_ess = ess[position] if np.isfinite(ess[position]) else np.inf
+            label = _element_label(estimator, name, position, shape)
+            entries.append(((-worst_rhat, lowest_ess), label, name, position))
+    entries.sort(key=lambda entry: entry[0])
+    return [entry[1:] for entry in entries[:n_parameters]]
+
+
+def _draws_by_chain(estimator, values: np.ndarray) -> np.ndarray:
+    """(n_chains, n_samples) when the draws are still the full chain-major run."""
+    n_chains = int(getattr(estimator, "number_chains", 1))
+    n_samples = int(getattr(estimator, "number_samples", len(values)))
+    if n_chains * n_samples == len(values):
+        return values.reshape(n_chains, n_samples)
+    return values[None, :]  # thinned by reduce_trace: chain boundaries are lost
+
+
+def plot_mcmc_diagnostics(
+    estimator, *, n_parameters: int = 4, n_bins: int = 20
+) -> Figure:
+    """Trace and rank plots of the parameters whose chains mixed worst.
+
+    Left column: each chain's draws in order (chains that mix overlap, with
+    no trend). Right column: histograms of the ranks of each chain's draws
+    among all draws (uniform when the chains sample the same distribution).
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        The model.
+    n_parameters : int, default=4
+        How many parameter elements to show, highest r_hat first (lowest
+        effective sample size with a single chain).
+    n_bins : int, default=20
+        Bins of the rank histograms.
+
+    Returns
+    -------
+    Figure
+        ``2 * n_parameters`` axes (fewer if the model has fewer parameters).
+    """
+    if not isinstance(n_parameters, Integral) or n_parameters < 1:
+        raise ValueError(
+            f"n_parameters must be a positive integer, got {n_parameters!r}."
+        )
+    if not isinstance(n_bins, Integral) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}.")
+    _check_fitted(estimator)
+    selected = _worst_mixing(estimator, n_parameters)
+    figure, axes = _figure_with_axes(
+        2 * len(selected), n_columns=2, panel_size=(6, 2.6)
+    )
+    for row, (label, name, position) in enumerate(selected):
+        draws = np.asarray(estimator.posterior_[name], dtype=float)
+        values = draws.reshape(len(draws), -1)[:, position]
+        chains = _draws_by_chain(estimator, values)
+        rhat = (
+            np.ravel(estimator.rhat_[name])[position]
+            if name in estimator.rhat_
+            else np.nan
+        )
+        ess = (
+            np.ravel(estimator.ess_[name])[position]
+            if name in estimator.ess_
+            else np.nan
+        )
+        _draw_trace(axes[2 * row], label, chains, rhat, ess)
+        _draw_ranks(axes[2 * row + 1], label, chains, n_bins)
+    figure.suptitle("MCMC diagnostics of the worst-mixing parameters")
+    return figure
+
+
+def _draw_trace(
+    ax: Axes, label: str, chains: np.ndarray, rhat: float, ess: float
+) -> None:
+    for chain, values in enumerate(chains):
+        ax.plot(values, linewidth=0.7, alpha=0.8, label=f"chain {chain}")
+    ax.set_title(f"{label}: r_hat {rhat:.3f}, ESS {ess:.0f}", fontsize="medium")
+    ax.set_xlabel("Draw")
+    ax.set_ylabel(label)
+    ax.legend(fontsize="x-small")
+
+
+def _draw_ranks(ax: Axes, label: str, chains: np.ndarray, n_bins: int) -> None:
+    ranks = stats.rankdata(chains.ravel()).reshape(chains.shape)
+    edges = np.linspace(0.5, chains.size + 0.5, n_bins + 1)
+    for chain, chain_ranks in enumerate(ranks):
+        counts, _ = np.histogram(chain_ranks, bins=edges)
+        ax.stairs(counts, edges, label=f"chain {chain}")
+    ax.axhline(chains.shape[1] / n_bins, color="black", linestyle="--", linewidth=0.8)
+    ax.set_title(f"{label}: rank plot", fontsize="medium")
+    ax.set_xlabel("Rank among all draws")
+    ax.set_ylabel("Count")
