@@ -7,6 +7,11 @@ enable_compilation_cache()
 
 from skmmm.datasets import load_example, simulate_dummy_data  # noqa: E402
 from skmmm.io import load_model, save_model  # noqa: E402
+from skmmm.model_selection import (  # noqa: E402
+    PanelTimeSeriesSplit,
+    compare_models,
+    fit_many,
+)
 from skmmm.optimize import BudgetOptimizer  # noqa: E402
 from skmmm.preprocessing import CustomScaler  # noqa: E402
 from skmmm.regressor import (  # noqa: E402
@@ -25,7 +30,10 @@ __all__ = [
     "CarryoverRegressor",
     "CustomScaler",
     "HillAdstockRegressor",
+    "PanelTimeSeriesSplit",
     "__version__",
+    "compare_models",
+    "fit_many",
     "load_example",
     "load_model",
     "save_model",
