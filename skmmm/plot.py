@@ -47,9 +47,10 @@ from sklearn.metrics import mean_absolute_percentage_error, r2_score
 from sklearn.utils.validation import check_is_fitted
 
 from skmmm import attribution
-from skmmm.models import site_shapes
+from skmmm.models import geo_site_shapes, site_shapes
 from skmmm.optimize import OptimizationResult
 from skmmm.priors import (
+    CHANNEL_COEF_MEDIA,
     COEF_MEDIA,
     DEFAULT_PRIORS,
     LIGHTWEIGHT_MMM_PRIORS,
@@ -76,8 +77,9 @@ __all__ = [
 METRICS = ("roi", "contribution_share")
 N_DENSITY_POINTS = 200
 _CHANNEL_SITES = frozenset(
-    {COEF_MEDIA}.union(*(set(names) for names in MEDIA_TRANSFORM_PRIORS.values()))
+    {COEF_MEDIA, CHANNEL_COEF_MEDIA}.union(*MEDIA_TRANSFORM_PRIORS.values())
 )
+_GEO_SITES = frozenset({"intercept", "coef_trend", "sigma", "coef_seasonality"})
 _ACTUAL_COLOR = "0.35"
 _FIT_COLOR = "C2"
 
@@ -212,8 +214,18 @@ def _target_vector(y, n_rows: int) -> np.ndarray:
     return target
 
 
+def _is_geo_fit(estimator) -> bool:
+    return getattr(estimator, "n_geos_", 1) > 1
+
+
 def _rows_index(estimator, X, media_gap) -> pd.Index:
-    """The time labels of ``X``'s rows (training index when ``X`` is None)."""
+    """The time labels of ``X``'s rows (training rows when ``X`` is None).
+
+    Geo fits: the (date, geo) MultiIndex of the rows, as the estimator
+    places them.
+    """
+    if _is_geo_fit(estimator):
+        return estimator._geo_timeline(X, media_gap)[-1]
     if X is None:
         return estimator.training_data_.index
     date_column = getattr(estimator, "date_column", None)
@@ -227,13 +239,23 @@ def _rows_index(estimator, X, media_gap) -> pd.Index:
 
 
 def _national_totals(values: np.ndarray, index: pd.Index):
-    """Sum the last axis over rows sharing a time label (geo rows of one date)."""
-    if not index.has_duplicates:
+    """Sum the last axis of ``values`` over the rows of each date (geo fits).
+
+    Rows are grouped by the first level of a MultiIndex, or by repeated
+    labels; other indexes are returned unchanged.
+    """
+    if not (isinstance(index, pd.MultiIndex) or index.has_duplicates):
         return values, index
     frame = pd.DataFrame(np.atleast_2d(values).T, index=index)
     totals = frame.groupby(level=0, sort=True).sum()
     summed = totals.to_numpy().T
     return (summed if np.ndim(values) > 1 else summed[0]), totals.index
+
+
+def _national_media(estimator) -> np.ndarray:
+    """Training media (n_times, n_channels), summed over geos for geo fits."""
+    media = np.asarray(estimator.training_data_.media, dtype=float)
+    return media.sum(axis=2) if media.ndim == 3 else media
 
 
 # ------------------------------------------------------- response curves
@@ -260,7 +282,7 @@ def _optimizer_weekly_spends(
     if np.any(price <= 0):
         raise ValueError("prices must be > 0.")
     optimal = allocation[names].to_numpy(float) / optimizer_result.n_time_periods
-    average = estimator.training_data_.media.mean(axis=0)
+    average = _national_media(estimator).mean(axis=0)
     return average, optimal / price
 
 
@@ -527,7 +549,8 @@ def _fit_figure(estimator, X, y, interval, media_gap, prefix, ax) -> Figure:
     _check_interval(interval)
     index = _rows_index(estimator, X, media_gap)
     if X is None:
-        target = np.asarray(estimator.training_data_.target, dtype=float)
+        # Geo targets are (n_times, n_geos): date-major, like the row index.
+        target = np.asarray(estimator.training_data_.target, dtype=float).ravel()
     else:
         target = _target_vector(y, len(index))
     mean = estimator.predict(X, media_gap=media_gap)
@@ -613,8 +636,8 @@ def plot_out_of_sample_model_fit(
 def _channel_effect_draws(estimator) -> np.ndarray:
     """Draws of each channel's coefficient, (n_draws, n_channels)."""
     posterior = estimator.posterior_
-    if "channel_coef_media" in posterior:  # geo fits: the national coefficient
-        return np.asarray(posterior["channel_coef_media"], dtype=float)
+    if CHANNEL_COEF_MEDIA in posterior:  # geo fits: the national coefficient
+        return np.asarray(posterior[CHANNEL_COEF_MEDIA], dtype=float)
     draws = np.asarray(posterior[COEF_MEDIA], dtype=float)
     return draws.reshape(draws.shape[0], draws.shape[1], -1).mean(axis=2)
 
@@ -661,40 +684,61 @@ def plot_media_channel_posteriors(
 
 
 def _resolved_priors(estimator) -> dict[str, dist.Distribution]:
-    """The priors the estimator was fitted with, resolved as in its ``fit``."""
-    if getattr(estimator, "n_geos_", 1) > 1:
-        raise ValueError(
-            "plot_prior_and_posterior supports national fits; this one has "
-            f"{estimator.n_geos_} geos."
-        )
+    """The priors the estimator was fitted with, resolved as in its ``fit``.
+
+    Geo fits: ``channel_coef_media`` only when given in ``custom_priors`` (its
+    default scale depends on how the costs were given), and no ``coef_media``
+    (its prior is the hierarchy around ``channel_coef_media``).
+    """
     lightweight = getattr(estimator, "parametrization", "skmmm") == "lightweight_mmm"
+    n_channels = estimator.n_media_channels_
+    n_extra = len(estimator.extra_feature_names_)
+    if _is_geo_fit(estimator):
+        shapes = geo_site_shapes(
+            estimator.spec_, n_channels, n_extra, estimator.n_geos_
+        )
+    else:
+        shapes = site_shapes(estimator.spec_, n_channels, n_extra)
     priors = resolve_priors(
         estimator.custom_priors,
-        site_shapes(
-            estimator.spec_,
-            estimator.n_media_channels_,
-            len(estimator.extra_feature_names_),
-        ),
+        shapes,
         LIGHTWEIGHT_MMM_PRIORS if lightweight else DEFAULT_PRIORS,
     )
-    if priors[COEF_MEDIA] is None:
+    if COEF_MEDIA in priors and priors[COEF_MEDIA] is None:
         media_prior = np.asarray(estimator.media_prior_, dtype=float)
         priors[COEF_MEDIA] = dist.HalfNormal(media_prior / media_prior.mean())
-    return priors
+    return {name: prior for name, prior in priors.items() if prior is not None}
+
+
+def _axis_labels(estimator, name: str, shape: tuple) -> list[list[str] | None]:
+    """Labels of each axis of parameter ``name``: channel, control, geo names..."""
+    geos = [str(g) for g in getattr(estimator, "geo_names_", [])]
+    if name in _CHANNEL_SITES:
+        kinds = [list(estimator.media_names_), geos]
+    elif name == "coef_extra_features":
+        kinds = [list(estimator.extra_feature_names_), geos]
+    elif name == "gamma_seasonality":
+        kinds = [[str(d + 1) for d in range(shape[0])], ["cos", "sin"]]
+    elif name in _GEO_SITES:
+        kinds = [geos]
+    else:
+        kinds = []
+    return [
+        kinds[axis] if axis < len(kinds) and len(kinds[axis]) == size else None
+        for axis, size in enumerate(shape)
+    ]
 
 
 def _element_label(estimator, name: str, position: int, shape: tuple) -> str:
-    """``name[channel]``, ``name[control]``, ``gamma_seasonality[d, cos]``, ..."""
+    """``name[channel]``, ``name[control, geo]``, ``gamma_seasonality[1, cos]``, ..."""
     if not shape:
         return name
-    if name in _CHANNEL_SITES and len(shape) == 1:
-        return f"{name}[{estimator.media_names_[position]}]"
-    if name == "coef_extra_features" and len(shape) == 1:
-        return f"{name}[{estimator.extra_feature_names_[position]}]"
     index = np.unravel_index(position, shape)
-    if name == "gamma_seasonality" and len(shape) == 2:
-        return f"{name}[{index[0] + 1}, {('cos', 'sin')[index[1]]}]"
-    return f"{name}[{', '.join(str(int(i)) for i in index)}]"
+    parts = [
+        labels[i] if labels is not None else str(int(i))
+        for i, labels in zip(index, _axis_labels(estimator, name, shape), strict=True)
+    ]
+    return f"{name}[{', '.join(parts)}]"
 
 
 # numpyro distribution -> (its parameter names, the scipy.stats equivalent).
@@ -778,7 +822,9 @@ def plot_prior_and_posterior(
     Parameters
     ----------
     estimator : fitted skmmm regressor
-        A national model.
+        The model. For geo fits, ``coef_media`` (per geo, drawn around
+        ``channel_coef_media``) is left out, and so is ``channel_coef_media``
+        unless its prior was given in ``custom_priors``.
     parameters : list of str, default=None
         Parameter names to draw (``"lag_weight"``, ``"coef_media"``, ...);
         None draws every parameter.

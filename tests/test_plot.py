@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from _mmm_fits import fitted, simulated  # noqa: E402
+from _plot_fits import geo_fitted, geo_panel  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.container import BarContainer, ErrorbarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -382,3 +383,40 @@ def test_plots_leave_pyplot_and_rcparams_alone(est, data):
     plot.plot_var_cost(data.X[data.media_columns], data.costs.to_numpy())
     assert plt.get_fignums() == figures_before
     assert dict(matplotlib.rcParams) == before
+
+
+# ------------------------------------------------------------------ geo
+
+
+@pytest.fixture(scope="module")
+def geo():
+    return geo_fitted()
+
+
+def test_geo_model_fit_shows_national_totals(geo):
+    data = geo_panel()
+    figure = _render(plot.plot_model_fit(geo))
+    (ax,) = figure.axes
+    actual, predicted = _lines(ax)
+    dates = pd.DatetimeIndex(sorted(data.X["date"].unique()))
+    assert pd.DatetimeIndex(actual.get_xdata()).equals(dates)
+    national_y = pd.Series(np.asarray(data.y)).groupby(data.X["date"].to_numpy()).sum()
+    np.testing.assert_allclose(actual.get_ydata(), national_y)
+    national_prediction = (
+        pd.Series(geo.predict(data.X)).groupby(data.X["date"].to_numpy()).sum()
+    )
+    np.testing.assert_allclose(predicted.get_ydata(), national_prediction, rtol=1e-5)
+
+
+def test_geo_contributions_and_channel_posteriors_are_national(geo):
+    frame = plot.create_media_baseline_contribution_df(geo)
+    national = attribution.contributions(geo)
+    np.testing.assert_allclose(
+        frame["tv contribution"], national["tv"].astype(float), rtol=1e-9
+    )
+    figure = _render(plot.plot_media_channel_posteriors(geo))
+    assert [ax.get_title() for ax in figure.axes] == geo.media_names_
+    figure = _render(plot.plot_prior_and_posterior(geo, n_prior_samples=200))
+    titles = [ax.get_title() for ax in figure.axes]
+    assert any(title.startswith("intercept[geo_2] (KS") for title in titles)
+    assert not any(title.startswith("coef_media") for title in titles)
