@@ -1,0 +1,740 @@
+"""Self-contained HTML report of fitted media mix models.
+
+:func:`make_report` writes one HTML file that needs nothing else to be read:
+the figures are embedded as base64 PNG ``data:`` URIs, the CSS is inline,
+there is no JavaScript and a Content-Security-Policy forbids loading anything
+from elsewhere. The page is rendered from the Jinja2 templates in
+``skmmm/templates`` with autoescaping on, so user text (channel, control and
+model names) always shows as text and never runs; only the image URIs and the
+numbers this module formats itself reach the page, and they are escaped too.
+
+Sections: data summary, convergence diagnostics with a plain-language
+verdict, model fit, contribution and ROI tables with credible intervals,
+response curves, the model comparison (when several models are given) and
+the budget recommendation (when an optimisation result is given).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from sklearn.utils.validation import check_is_fitted
+
+from skmmm import attribution, plot
+from skmmm.optimize import OptimizationResult
+from skmmm.regressor import RHAT_THRESHOLD
+
+__all__ = [
+    "ConvergenceVerdict",
+    "convergence_verdict",
+    "make_report",
+    "render_report",
+]
+
+MIN_ESS_PER_CHAIN = 100
+"""Smallest bulk effective sample size per chain that we call enough."""
+
+N_WORST_PARAMETERS = 5
+FIGURE_DPI = 100
+MISSING = "–"
+
+
+# ----------------------------------------------------------------- verdict
+
+
+@dataclass(frozen=True)
+class ConvergenceVerdict:
+    """Plain-language convergence verdict of one fit.
+
+    Attributes
+    ----------
+    status : {"converged", "warning", "not converged"}
+        "not converged" with divergent transitions or an r_hat above the
+        threshold; "warning" when r_hat cannot be computed (one chain) or the
+        effective sample size is small; "converged" otherwise.
+    headline : str
+        One sentence, e.g. "Converged: max r_hat 1.004, no divergent
+        transitions."
+    advice : str
+        What to do about it ("" when converged).
+    max_rhat : float
+        Largest finite r_hat over every parameter (NaN with one chain).
+    min_ess : float
+        Smallest bulk effective sample size over every parameter.
+    divergences : int
+        Divergent transitions after warm-up.
+    worst_parameters : list of str
+        The parameters the headline names (highest r_hat or lowest ESS).
+    """
+
+    status: str
+    headline: str
+    advice: str
+    max_rhat: float
+    min_ess: float
+    divergences: int
+    worst_parameters: list[str] = field(default_factory=list)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _named_values(values: pd.Series, digits: int) -> str:
+    return ", ".join(f"{name} ({value:.{digits}f})" for name, value in values.items())
+
+
+def convergence_verdict(estimator) -> ConvergenceVerdict:
+    """Judge the sampler's convergence from a fitted estimator's diagnostics.
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        Uses ``divergences_`` and the ``r_hat`` and ``ess_bulk`` columns of
+        ``estimator.summary()``.
+
+    Returns
+    -------
+    ConvergenceVerdict
+        Not converged with any divergent transition or any r_hat above
+        ``skmmm.regressor.RHAT_THRESHOLD`` (1.05); a warning when r_hat is
+        unavailable (a single chain) or some bulk ESS is below
+        ``MIN_ESS_PER_CHAIN`` per chain; converged otherwise.
+    """
+    check_is_fitted(estimator, "posterior_")
+    table = estimator.summary()
+    rhat = table["r_hat"].astype(float)
+    ess = table["ess_bulk"].astype(float)
+    divergences = int(estimator.divergences_)
+    finite_rhat = rhat[np.isfinite(rhat)]
+    max_rhat = float(finite_rhat.max()) if len(finite_rhat) else math.nan
+    min_ess = float(ess.min())
+    high_rhat = finite_rhat[finite_rhat > RHAT_THRESHOLD].sort_values(ascending=False)[
+        :N_WORST_PARAMETERS
+    ]
+    ess_floor = MIN_ESS_PER_CHAIN * _n_chains(estimator)
+    low_ess = ess[ess < ess_floor].sort_values()[:N_WORST_PARAMETERS]
+    divergence_text = (
+        "no divergent transitions"
+        if divergences == 0
+        else f"{_plural(divergences, 'divergent transition')}"
+    )
+
+    if divergences or len(high_rhat):
+        problems = []
+        if divergences:
+            problems.append(divergence_text)
+        if len(high_rhat):
+            problems.append(
+                f"r_hat above {RHAT_THRESHOLD} for {_named_values(high_rhat, 3)}"
+            )
+        advice = (
+            "Do not rely on the estimates below yet. Fit again with more "
+            "warm-up (number_warmup) and more draws (number_samples)"
+            + (
+                ", and raise target_accept_prob (e.g. 0.95) so the sampler takes "
+                "smaller steps"
+                if divergences
+                else ""
+            )
+            + "; if that does not help, revisit the priors or the data."
+        )
+        return ConvergenceVerdict(
+            "not converged",
+            "Not converged: " + "; ".join(problems) + ".",
+            advice,
+            max_rhat,
+            min_ess,
+            divergences,
+            list(high_rhat.index),
+        )
+    if not len(finite_rhat):
+        return ConvergenceVerdict(
+            "warning",
+            f"Convergence not checked: r_hat needs at least 2 chains; "
+            f"{divergence_text}.",
+            "Fit with number_chains=2 or more to check that the chains agree.",
+            max_rhat,
+            min_ess,
+            divergences,
+            list(low_ess.index),
+        )
+    if len(low_ess):
+        return ConvergenceVerdict(
+            "warning",
+            f"Converged but imprecise: max r_hat {max_rhat:.3f}, {divergence_text}, "
+            f"but few effective draws for {_named_values(low_ess, 0)}.",
+            "Draw more samples (number_samples) for stable intervals; "
+            f"aim for a bulk ESS of at least {ess_floor}.",
+            max_rhat,
+            min_ess,
+            divergences,
+            list(low_ess.index),
+        )
+    return ConvergenceVerdict(
+        "converged",
+        f"Converged: max r_hat {max_rhat:.3f}, {divergence_text}.",
+        "",
+        max_rhat,
+        min_ess,
+        divergences,
+    )
+
+
+def _n_chains(estimator) -> int:
+    return int(getattr(estimator, "number_chains", 1) or 1)
+
+
+# ------------------------------------------------------------- formatting
+
+
+def _number(value: Any, digits: int = 3) -> str:
+    """A number for a table: thousands separators above 1000, else ``digits`` significant."""
+    if value is None:
+        return MISSING
+    value = float(value)
+    if not math.isfinite(value):
+        return MISSING
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if value == 0:
+        return "0"
+    return f"{value:.{digits}g}"
+
+
+def _rhat(value: Any) -> str:
+    """r_hat with the three decimals its 1.05 threshold needs."""
+    if value is None or not math.isfinite(float(value)):
+        return MISSING
+    return f"{float(value):.3f}"
+
+
+def _percent(value: Any) -> str:
+    if value is None or not math.isfinite(float(value)):
+        return MISSING
+    return f"{float(value):.1%}"
+
+
+def _interval_text(lower: Any, upper: Any, formatter: Callable = _number) -> str:
+    return f"{formatter(lower)} – {formatter(upper)}"
+
+
+@dataclass
+class Table:
+    """A table for the template: header, rows of preformatted cells.
+
+    ``numeric`` marks the columns to right-align.
+    """
+
+    columns: list[str]
+    rows: list[list[str]]
+    numeric: list[bool]
+    caption: str = ""
+
+
+def _table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    caption: str = "",
+    text_columns: Sequence[int] = (),
+) -> Table:
+    """Build a :class:`Table`: the first column and ``text_columns`` hold text."""
+    text = {0, *text_columns}
+    return Table(
+        columns=[str(c) for c in columns],
+        rows=[[str(cell) for cell in row] for row in rows],
+        numeric=[position not in text for position in range(len(columns))],
+        caption=caption,
+    )
+
+
+# ----------------------------------------------------------------- figures
+
+
+@dataclass
+class Figure:
+    """An embedded figure: title and its PNG as a ``data:`` URI."""
+
+    title: str
+    uri: str
+
+
+def _figure(title: str, make: Callable[[], Any]) -> Figure:
+    """Render the matplotlib Figure ``make()`` returns to a PNG data URI and close it."""
+    fig = make()
+    try:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=FIGURE_DPI)
+    finally:
+        plt.close(fig)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return Figure(title, f"data:image/png;base64,{encoded}")
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def _as_named_estimators(estimators) -> dict[str, Any]:
+    """Models by display name, in the order given."""
+    if isinstance(estimators, Mapping):
+        named = {str(name): est for name, est in estimators.items()}
+    elif isinstance(estimators, Sequence) and not isinstance(estimators, str):
+        named = {}
+        for est in estimators:
+            base = type(est).__name__
+            name, copy = base, 2
+            while name in named:
+                name, copy = f"{base} ({copy})", copy + 1
+            named[name] = est
+    else:
+        named = {type(estimators).__name__: estimators}
+    if not named:
+        raise ValueError("estimators is empty: give at least one fitted model.")
+    for name, est in named.items():
+        if not hasattr(est, "media_names_") or not hasattr(est, "posterior_"):
+            raise ValueError(
+                f"Model {name!r} is not a fitted skmmm regressor; call fit first."
+            )
+    return named
+
+
+def _check_optimizer_result(result, estimator) -> None:
+    if result is None:
+        return
+    if not isinstance(result, OptimizationResult):
+        raise ValueError(
+            "optimizer_result must be the OptimizationResult that "
+            f"BudgetOptimizer.optimize returns, got {type(result).__name__}."
+        )
+    channels = list(result.optimal_allocation.index)
+    if channels != list(estimator.media_names_):
+        raise ValueError(
+            f"optimizer_result's channels {channels} are not the report's first "
+            f"model's channels {list(estimator.media_names_)}; optimise that model."
+        )
+
+
+def _check_backtest(backtest) -> None:
+    if backtest is None:
+        return
+    if not isinstance(backtest, pd.DataFrame):
+        raise ValueError(
+            "backtest must be the DataFrame compare_models returns, got "
+            f"{type(backtest).__name__}."
+        )
+    if "model" not in backtest.columns:
+        raise ValueError(
+            "backtest lacks the column 'model' (one row per model and fold); "
+            f"its columns are {list(backtest.columns)}."
+        )
+
+
+# -------------------------------------------------------------- sections
+
+
+def _data_summary(est) -> dict[str, Any]:
+    data = est.training_data_
+    index = data.index
+    facts = [("Periods", str(len(index)))]
+    if isinstance(index, pd.DatetimeIndex):
+        facts += [
+            ("First period", f"{index[0]:%Y-%m-%d}"),
+            ("Last period", f"{index[-1]:%Y-%m-%d}"),
+        ]
+        if data.frequency is not None:
+            facts.append(("Frequency", data.frequency.freqstr))
+    facts += [
+        ("Media channels", ", ".join(data.media_names)),
+        ("Controls", ", ".join(data.extra_names) or "none"),
+        ("KPI total", _number(data.target.sum())),
+        ("KPI mean per period", _number(data.target.mean())),
+    ]
+    media_totals = data.media.sum(axis=0)
+    grand_total = media_totals.sum()
+    channels = _table(
+        ["Channel", "Total media", "Share of media", "Cost (media_prior_)"],
+        [
+            [
+                name,
+                _number(total),
+                _percent(total / grand_total if grand_total > 0 else math.nan),
+                _number(cost),
+            ]
+            for name, total, cost in zip(
+                data.media_names, media_totals, est.media_prior_, strict=True
+            )
+        ],
+        caption="Media per channel over the training periods; the cost is the "
+        "ROI denominator (media_prior).",
+    )
+    return {"facts": facts, "channels": channels}
+
+
+def _diagnostics(est, verdict: ConvergenceVerdict) -> dict[str, Any]:
+    summary = est.summary()
+    lower, upper = summary.columns[2], summary.columns[4]
+    parameters = _table(
+        ["Parameter", "Mean", "SD", lower, "Median", upper, "Bulk ESS", "r_hat"],
+        [
+            [name]
+            + [_number(row[column]) for column in summary.columns[:-1]]
+            + [_rhat(row["r_hat"])]
+            for name, row in summary.iterrows()
+        ],
+    )
+    n_draws = next(iter(est.posterior_.values())).shape[0]
+    info = getattr(est, "sampling_info_", {}) or {}
+    sampling = (
+        f"{_plural(_n_chains(est), 'chain')}, {n_draws} posterior draws in all"
+        + (
+            f", after {est.number_warmup} warm-up iterations per chain"
+            if hasattr(est, "number_warmup")
+            else ""
+        )
+    )
+    if "sampling_seconds" in info:
+        sampling += f"; sampled in {info['sampling_seconds']:.1f} s"
+        if info.get("device"):
+            sampling += f" on {info['device']}"
+    return {"verdict": verdict, "parameters": parameters, "sampling": sampling}
+
+
+def _fit_metrics(est) -> dict[str, float]:
+    """In-sample R^2 and MAPE of the posterior-mean prediction."""
+    fitted = attribution.contributions(est).sum(axis=1).to_numpy()
+    target = est.training_data_.target
+    residual = target - fitted
+    total = np.sum((target - target.mean()) ** 2)
+    r2 = 1.0 - np.sum(residual**2) / total if total > 0 else math.nan
+    nonzero = target != 0
+    mape = (
+        float(np.mean(np.abs(residual[nonzero] / target[nonzero])))
+        if nonzero.any()
+        else math.nan
+    )
+    return {"r2": float(r2), "mape": mape}
+
+
+def _attribution_table(est, interval: float) -> Table:
+    table = attribution.summary(est, interval)
+    width = f"{interval:.0%}"
+    return _table(
+        [
+            "Channel",
+            "Contribution share",
+            f"Share {width} interval",
+            "ROI",
+            f"ROI {width} interval",
+            "Marginal ROI",
+            f"Marginal ROI {width} interval",
+        ],
+        [
+            [
+                channel,
+                _percent(row["share_mean"]),
+                _interval_text(row["share_lower"], row["share_upper"], _percent),
+                _number(row["roi_mean"]),
+                _interval_text(row["roi_lower"], row["roi_upper"]),
+                _number(row["mroi_mean"]),
+                _interval_text(row["mroi_lower"], row["mroi_upper"]),
+            ]
+            for channel, row in table.iterrows()
+        ],
+        caption="Posterior means with central credible intervals. ROI: KPI per "
+        "unit of cost over the training period; marginal ROI: extra KPI per extra "
+        "unit of cost at the historical spend.",
+    )
+
+
+def _comparison_table(named: Mapping[str, Any]) -> Table:
+    rows = []
+    for name, est in named.items():
+        verdict = convergence_verdict(est)
+        metrics = _fit_metrics(est)
+        rows.append(
+            [
+                name,
+                est.spec_.model_name,
+                _number(metrics["r2"]),
+                _percent(metrics["mape"]),
+                _rhat(verdict.max_rhat),
+                str(verdict.divergences),
+                _number(verdict.min_ess),
+                verdict.status,
+            ]
+        )
+    return _table(
+        [
+            "Model",
+            "Transform",
+            "R² (in sample)",
+            "MAPE (in sample)",
+            "Max r_hat",
+            "Divergences",
+            "Min bulk ESS",
+            "Convergence",
+        ],
+        rows,
+        text_columns=(1, 7),
+    )
+
+
+def _backtest_table(backtest: pd.DataFrame) -> Table:
+    """Every numeric column of the backtest, averaged over folds per model."""
+    numeric = [
+        column
+        for column in backtest.columns
+        if column not in ("model", "fold")
+        and pd.api.types.is_numeric_dtype(backtest[column])
+        and not pd.api.types.is_bool_dtype(backtest[column])
+    ]
+    grouped = backtest.groupby("model", sort=False)
+    means = grouped[numeric].mean()
+    n_folds = (
+        grouped["fold"].nunique() if "fold" in backtest.columns else grouped.size()
+    )
+    return _table(
+        ["Model", "Folds"] + [str(column) for column in numeric],
+        [
+            [str(model), str(int(n_folds[model]))]
+            + [
+                (_rhat if "rhat" in str(column) else _number)(means.loc[model, column])
+                for column in numeric
+            ]
+            for model in means.index
+        ],
+        caption="Out-of-sample metrics, mean over the backtest folds.",
+    )
+
+
+def _budget(result: OptimizationResult, interval_width: str) -> dict[str, Any]:
+    start, optimal = result.starting_allocation, result.optimal_allocation
+    allocation = _table(
+        [
+            "Channel",
+            "Current split",
+            "Recommended",
+            "Change",
+            "Lower bound",
+            "Upper bound",
+        ],
+        [
+            [
+                channel,
+                _number(start[channel]),
+                _number(optimal[channel]),
+                _percent(
+                    optimal[channel] / start[channel] - 1
+                    if start[channel] > 0
+                    else math.nan
+                ),
+                _number(result.bounds_lower[channel]),
+                _number(result.bounds_upper[channel]),
+            ]
+            for channel in optimal.index
+        ],
+        caption="Spend per channel over the whole horizon. The current split "
+        "divides the budget by historical spend share.",
+    )
+    kpi = _table(
+        ["Allocation", "Predicted KPI", f"{interval_width} interval"],
+        [
+            [
+                "Current split",
+                _number(result.kpi_starting),
+                _interval_text(*result.kpi_starting_interval),
+            ],
+            [
+                "Recommended",
+                _number(result.kpi_optimal),
+                _interval_text(*result.kpi_optimal_interval),
+            ],
+        ],
+    )
+    uplift = result.kpi_uplift if result.kpi_starting else math.nan
+    return {
+        "allocation": allocation,
+        "kpi": kpi,
+        "budget": _number(result.budget),
+        "n_time_periods": result.n_time_periods,
+        "uplift": _percent(uplift),
+        "success": bool(result.success),
+        "message": result.message,
+    }
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _figures(est, interval: float, optimizer_result) -> dict[str, list[Figure]]:
+    """Every figure of the report, by section."""
+    figures = {
+        "fit": [
+            _figure("Model fit", lambda: plot.plot_model_fit(est, interval=interval))
+        ],
+        "diagnostics": [
+            _figure("MCMC diagnostics", lambda: plot.plot_mcmc_diagnostics(est))
+        ],
+        "contributions": [
+            _figure(
+                "Baseline and media contributions over time",
+                lambda: plot.plot_media_baseline_contribution_area_plot(est),
+            ),
+            _figure(
+                "Contribution share per channel",
+                lambda: plot.plot_bars_media_metrics(
+                    est, metric="contribution_share", interval=interval
+                ),
+            ),
+            _figure(
+                "ROI per channel",
+                lambda: plot.plot_bars_media_metrics(
+                    est, metric="roi", interval=interval
+                ),
+            ),
+        ],
+        "response": [
+            _figure(
+                "Response curves",
+                lambda: plot.plot_response_curves(
+                    est, optimizer_result=optimizer_result
+                ),
+            )
+        ],
+        "budget": [],
+    }
+    if optimizer_result is not None:
+        figures["budget"].append(
+            _figure(
+                "Current and recommended budget",
+                lambda: plot.plot_pre_post_budget_allocation_comparison(
+                    optimizer_result
+                ),
+            )
+        )
+    return figures
+
+
+# ------------------------------------------------------------------ render
+
+
+def _environment() -> Environment:
+    # autoescape=True escapes every substitution whatever the template's name.
+    return Environment(
+        loader=PackageLoader("skmmm", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_report(
+    estimators,
+    *,
+    optimizer_result: OptimizationResult | None = None,
+    backtest: pd.DataFrame | None = None,
+    title: str = "Media mix model report",
+    interval: float = 0.9,
+) -> str:
+    """The report's HTML as a string (see :func:`make_report`)."""
+    named = _as_named_estimators(estimators)
+    main_name, main = next(iter(named.items()))
+    _check_optimizer_result(optimizer_result, main)
+    _check_backtest(backtest)
+    if not 0 < interval < 1:
+        raise ValueError(f"interval must be in (0, 1), got {interval!r}.")
+    verdict = convergence_verdict(main)
+    width = f"{interval:.0%}"
+    context = {
+        "title": title,
+        "main_name": main_name,
+        "model_name": main.spec_.model_name,
+        "n_models": len(named),
+        "interval_width": width,
+        "data": _data_summary(main),
+        "diagnostics": _diagnostics(main, verdict),
+        "fit": {
+            key: (_number(value) if key == "r2" else _percent(value))
+            for key, value in _fit_metrics(main).items()
+        },
+        "attribution": _attribution_table(main, interval),
+        "comparison": _comparison_table(named) if len(named) > 1 else None,
+        "backtest": _backtest_table(backtest) if backtest is not None else None,
+        "budget": (
+            _budget(optimizer_result, width) if optimizer_result is not None else None
+        ),
+        "figures": _figures(main, interval, optimizer_result),
+    }
+    return _environment().get_template("report.html").render(context)
+
+
+def make_report(
+    estimators,
+    path: str | os.PathLike,
+    *,
+    optimizer_result: OptimizationResult | None = None,
+    backtest: pd.DataFrame | None = None,
+    title: str = "Media mix model report",
+    interval: float = 0.9,
+) -> Path:
+    """Write a self-contained HTML report of one or several fitted models.
+
+    The file embeds its figures (PNG ``data:`` URIs) and CSS, runs no
+    JavaScript and loads nothing from the network. Every user-given name
+    (channels, controls, models, the title) is HTML-escaped.
+
+    Parameters
+    ----------
+    estimators : fitted regressor, list of them or dict name -> fitted regressor
+        Several models of the same data: the first drives the detailed
+        sections (data, diagnostics, fit, attribution, response curves,
+        budget) and all of them appear in a comparison table. A list names
+        models by class name.
+    path : str or path-like
+        The HTML file to write (its folder must exist).
+    optimizer_result : OptimizationResult, default=None
+        ``BudgetOptimizer(first_model).optimize(...)``'s result: adds the
+        budget recommendation.
+    backtest : DataFrame, default=None
+        The tidy table of :func:`skmmm.model_selection.compare_models` (a
+        ``model`` column, usually a ``fold`` column and metric columns):
+        every numeric column is shown averaged over folds per model.
+    title : str, default="Media mix model report"
+        The page title.
+    interval : float, default=0.9
+        Width of the central credible intervals in tables and figures.
+
+    Returns
+    -------
+    Path
+        ``path``, written as UTF-8.
+
+    Raises
+    ------
+    ValueError
+        If a model is not fitted, ``optimizer_result`` is of another type or
+        other channels, ``backtest`` lacks a ``model`` column, or
+        ``interval`` is not in (0, 1).
+    """
+    html = render_report(
+        estimators,
+        optimizer_result=optimizer_result,
+        backtest=backtest,
+        title=title,
+        interval=interval,
+    )
+    path = Path(path)
+    path.write_text(html, encoding="utf-8")
+    return path

@@ -1,0 +1,463 @@
+"""Tests for ``skmmm.report``: content, escaping, and a real headless Chromium.
+
+Two fits: the shared cached one of ``_mmm_fits`` (free when the attribution
+and optimiser tests ran first) and a tiny one whose channel and control names
+are HTML-hostile. The browser tests need Debian's ``chromium`` and
+``chromium-driver`` and the ``selenium`` package: they skip without them,
+except in CI (``CI=true``), where they fail so they cannot silently vanish.
+"""
+
+import copy
+import functools
+import os
+import re
+import shutil
+import warnings
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from _mmm_fits import fitted, simulated
+
+from skmmm import AdstockRegressor, BudgetOptimizer, attribution
+from skmmm.report import _as_named_estimators, convergence_verdict, make_report
+
+HOSTILE_CHANNELS = ["<script>alert(1)</script>", "R&D", '"quoted"']
+HOSTILE_CONTROL = "O'Brien"
+HOSTILE_MODEL = "<img src=x onerror=alert(2)> & co"
+HOSTILE_TITLE = '<script>alert("title")</script> Q&A'
+N_TIME_PERIODS = 8
+
+FULL_REPORT_FIGURES = [
+    "MCMC diagnostics",
+    "Model fit",
+    "Baseline and media contributions over time",
+    "Contribution share per channel",
+    "ROI per channel",
+    "Response curves",
+    "Current and recommended budget",
+]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+# ------------------------------------------------------------------ fits
+
+
+@functools.cache
+def hostile_fit():
+    """A tiny fit whose channel and control names are HTML-hostile."""
+    data = simulated()
+    renames = dict(zip(data.media_columns, HOSTILE_CHANNELS, strict=True))
+    renames["price_index"] = HOSTILE_CONTROL
+    X = data.X.rename(columns=renames).iloc[:104]
+    est = AdstockRegressor(
+        media_columns=HOSTILE_CHANNELS,
+        degrees_seasonality=1,
+        number_warmup=100,
+        number_samples=100,
+        number_chains=1,
+        random_state=0,
+        progress_bar=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, data.y.iloc[:104])
+    return est
+
+
+def backtest_table() -> pd.DataFrame:
+    """A tidy backtest as ``compare_models`` returns it: two models, two folds."""
+    return pd.DataFrame(
+        {
+            "model": ["first", "first", "second", "second"],
+            "fold": [0, 1, 0, 1],
+            "r2": [0.9, 0.7, 0.6, 0.4],
+            "mape": [0.05, 0.07, 0.1, 0.2],
+            "coverage": [0.9, 0.8, 0.85, 0.75],
+            "crps": [100.0, 300.0, 500.0, 700.0],
+            "max_rhat": [1.01, 1.03, 1.002, 1.004],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def est():
+    return fitted()
+
+
+@pytest.fixture(scope="module")
+def optimizer_result(est):
+    weekly_spend = est.training_data_.media.sum(axis=1).mean()
+    return BudgetOptimizer(est).optimize(weekly_spend * N_TIME_PERIODS, N_TIME_PERIODS)
+
+
+@pytest.fixture(scope="module")
+def full_report(est, optimizer_result, tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    written = make_report(
+        {"first": est, "second": est},
+        path,
+        optimizer_result=optimizer_result,
+        backtest=backtest_table(),
+    )
+    return written, path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "hostile.html"
+    make_report(
+        {HOSTILE_MODEL: hostile_fit()},
+        path,
+        backtest=backtest_table().replace({"first": HOSTILE_MODEL}),
+        title=HOSTILE_TITLE,
+    )
+    return path, path.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------ html parsing
+
+
+class _Tables(HTMLParser):
+    """Every ``<table>`` of a page as rows of unescaped cell texts."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables_of(html: str) -> dict[str, dict[str, list[str]]]:
+    """Tables keyed by their first header cell; rows keyed by their first cell."""
+    parser = _Tables()
+    parser.feed(html)
+    tables = {}
+    for rows in parser.tables:
+        header, *body = rows
+        key = " | ".join(header)
+        tables[key] = {row[0]: row[1:] for row in body}
+    return tables
+
+
+def html_text(html: str) -> str:
+    """The page's text with tags removed and entities decoded, spaces collapsed."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def table_starting(html: str, *columns: str) -> dict[str, list[str]]:
+    matches = [
+        rows
+        for header, rows in tables_of(html).items()
+        if header.split(" | ")[: len(columns)] == list(columns)
+    ]
+    assert len(matches) == 1, f"expected one table headed {columns}"
+    return matches[0]
+
+
+# ----------------------------------------------------------------- content
+
+
+def test_make_report_returns_the_written_path(full_report, tmp_path):
+    written, html = full_report
+    assert isinstance(written, Path)
+    assert written.read_text(encoding="utf-8") == html
+    assert html.startswith("<!DOCTYPE html>")
+
+
+def test_report_is_self_contained(full_report):
+    _, html = full_report
+    assert "<script" not in html.lower()
+    assert "<link" not in html.lower()
+    # Nothing is loaded from elsewhere: every src is a data: URI.
+    sources = re.findall(r'\bsrc="([^"]*)"', html)
+    assert len(sources) == len(FULL_REPORT_FIGURES)
+    assert all(source.startswith("data:image/png;base64,") for source in sources)
+    assert "http://" not in html and "https://" not in html
+    assert "default-src 'none'" in html
+
+
+def test_report_has_every_section(full_report):
+    _, html = full_report
+    for section in (
+        "data",
+        "diagnostics",
+        "fit",
+        "attribution",
+        "response",
+        "comparison",
+        "budget",
+    ):
+        assert f'<section id="{section}">' in html
+
+
+def test_data_summary_matches_training_data(full_report, est):
+    _, html = full_report
+    data = simulated()
+    channels = table_starting(html, "Channel", "Total media")
+    assert list(channels) == data.media_columns
+    for name in data.media_columns:
+        total = float(channels[name][0].replace(",", ""))
+        assert total == pytest.approx(data.X[name].sum(), abs=0.5)
+    assert f"{data.y.sum():,.0f}" in html
+    assert "2021-01-04" in html  # first week of the simulated data
+
+
+def test_attribution_table_matches_attribution_summary(full_report, est):
+    _, html = full_report
+    expected = attribution.summary(est, 0.9)
+    table = table_starting(html, "Channel", "Contribution share")
+    assert list(table) == list(expected.index)
+    for channel, row in expected.iterrows():
+        share, share_interval, roi, roi_interval = table[channel][:4]
+        assert share == f"{row['share_mean']:.1%}"
+        assert float(roi) == pytest.approx(row["roi_mean"], rel=1e-2)
+        low, high = (float(v) for v in roi_interval.split(" – "))
+        assert low == pytest.approx(row["roi_lower"], rel=1e-2)
+        assert high == pytest.approx(row["roi_upper"], rel=1e-2)
+
+
+def test_diagnostics_section_shows_the_verdict_and_every_parameter(full_report, est):
+    _, html = full_report
+    verdict = convergence_verdict(est)
+    assert verdict.headline in html
+    parameters = table_starting(html, "Parameter")
+    assert list(parameters) == list(est.summary().index)
+
+
+def test_budget_section_matches_the_optimizer_result(full_report, optimizer_result):
+    _, html = full_report
+    table = table_starting(html, "Channel", "Current split")
+    for channel, spend in optimizer_result.optimal_allocation.items():
+        start, recommended = table[channel][:2]
+        assert float(recommended.replace(",", "")) == pytest.approx(spend, abs=0.5)
+        assert float(start.replace(",", "")) == pytest.approx(
+            optimizer_result.starting_allocation[channel], abs=0.5
+        )
+    assert f"{optimizer_result.kpi_uplift:.1%}" in html
+
+
+def test_comparison_and_backtest_tables(full_report):
+    _, html = full_report
+    comparison = table_starting(html, "Model", "Transform")
+    assert list(comparison) == ["first", "second"]
+    assert comparison["first"][0] == "adstock"
+    backtest = table_starting(html, "Model", "Folds")
+    header = next(k for k in tables_of(html) if k.startswith("Model | Folds"))
+    assert header.split(" | ")[2:] == ["r2", "mape", "coverage", "crps", "max_rhat"]
+    # Means over the two folds of each model.
+    assert backtest["first"] == ["2", "0.8", "0.06", "0.85", "200", "1.020"]
+    assert backtest["second"] == ["2", "0.5", "0.15", "0.8", "600", "1.003"]
+
+
+def test_one_model_has_no_comparison_table(hostile_report):
+    _, html = hostile_report
+    headers = [header.split(" | ")[:2] for header in tables_of(html)]
+    assert ["Model", "Transform"] not in headers
+    assert ["Model", "Folds"] in headers  # the backtest still shows
+    assert '<section id="budget">' not in html
+
+
+def test_models_are_named_by_key_or_by_class(est):
+    assert list(_as_named_estimators({1: est, "b": est})) == ["1", "b"]
+    assert list(_as_named_estimators([est, est, est])) == [
+        "AdstockRegressor",
+        "AdstockRegressor (2)",
+        "AdstockRegressor (3)",
+    ]
+    assert list(_as_named_estimators(est)) == ["AdstockRegressor"]
+
+
+# --------------------------------------------------------------- escaping
+
+
+def test_user_text_is_escaped_in_the_html(hostile_report):
+    _, html = hostile_report
+    assert "<script" not in html.lower()
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "R&amp;D" in html and "R&D" not in html
+    assert "&#34;quoted&#34;" in html
+    assert "O&#39;Brien" in html
+    assert "&lt;img src=x onerror=alert(2)&gt; &amp; co" in html
+
+
+def test_user_text_reads_back_literally(hostile_report):
+    _, html = hostile_report
+    table = table_starting(html, "Channel", "Contribution share")
+    assert list(table) == HOSTILE_CHANNELS
+    assert f"Model {HOSTILE_MODEL} (adstock transform)" in html_text(html)
+    backtest = table_starting(html, "Model", "Folds")
+    assert list(backtest) == [HOSTILE_MODEL, "second"]
+
+
+# ----------------------------------------------------------------- verdict
+
+
+def test_verdict_converged_names_max_rhat(est):
+    good = copy.copy(est)
+    good.ess_ = {name: np.full_like(v, 1e4) for name, v in est.ess_.items()}
+    good.divergences_ = 0
+    verdict = convergence_verdict(good)
+    max_rhat = max(np.nanmax(v) for v in est.rhat_.values())
+    assert verdict.status == "converged"
+    assert verdict.headline == (
+        f"Converged: max r_hat {max_rhat:.3f}, no divergent transitions."
+    )
+    assert verdict.advice == ""
+
+
+def test_verdict_names_the_worst_parameters_and_what_to_do(est):
+    bad = copy.copy(est)
+    bad.rhat_ = dict(est.rhat_)
+    bad.rhat_["coef_media"] = np.array([1.0, 1.2, 1.08])
+    bad.divergences_ = 3
+    verdict = convergence_verdict(bad)
+    assert verdict.status == "not converged"
+    assert verdict.worst_parameters == ["coef_media[search]", "coef_media[social]"]
+    assert "3 divergent transitions" in verdict.headline
+    assert "coef_media[search] (1.200), coef_media[social] (1.080)" in verdict.headline
+    assert "number_warmup" in verdict.advice
+    assert "target_accept_prob" in verdict.advice
+
+
+def test_verdict_low_ess_is_a_warning(est):
+    thin = copy.copy(est)
+    thin.ess_ = {name: np.full_like(v, 1e4) for name, v in est.ess_.items()}
+    thin.ess_["sigma"] = np.array(12.0)
+    thin.divergences_ = 0
+    verdict = convergence_verdict(thin)
+    assert verdict.status == "warning"
+    assert verdict.worst_parameters == ["sigma"]
+    assert "sigma (12)" in verdict.headline
+
+
+def test_verdict_single_chain_asks_for_more_chains():
+    one_chain = copy.copy(hostile_fit())
+    one_chain.divergences_ = 0
+    verdict = convergence_verdict(one_chain)
+    assert np.isnan(verdict.max_rhat)  # split r_hat needs two chains
+    assert verdict.status == "warning"
+    assert verdict.headline.startswith("Convergence not checked")
+    assert "number_chains" in verdict.advice
+
+
+# -------------------------------------------------------------- bad input
+
+
+def test_bad_inputs_raise_clear_errors(est, optimizer_result, tmp_path):
+    path = tmp_path / "bad.html"
+    with pytest.raises(ValueError, match="empty"):
+        make_report([], path)
+    with pytest.raises(ValueError, match="not a fitted"):
+        make_report({"raw": AdstockRegressor()}, path)
+    with pytest.raises(ValueError, match="'model'"):
+        make_report(est, path, backtest=backtest_table().drop(columns="model"))
+    with pytest.raises(ValueError, match="OptimizationResult"):
+        make_report(est, path, optimizer_result={"tv": 1.0})
+    with pytest.raises(ValueError, match="interval"):
+        make_report(est, path, interval=1.5)
+    with pytest.raises(ValueError, match="channels"):
+        make_report(hostile_fit(), path, optimizer_result=optimizer_result)
+    assert not path.exists()
+
+
+# ---------------------------------------------------------------- browser
+
+
+def _require(reason: str):
+    """Skip locally, fail in CI: the browser test must not vanish silently."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (required when CI=true; .ci/run installs it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _require("selenium is not installed (pip install -e '.[test]')")
+    for binary in (CHROMIUM, CHROMEDRIVER):
+        if shutil.which(binary) is None:
+            _require(f"{binary} is missing (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def _open(browser, path: Path) -> list[dict]:
+    """Load a page and return its browser console entries."""
+    browser.get(path.resolve().as_uri())
+    return browser.get_log("browser")
+
+
+def _images(browser) -> list[dict]:
+    return browser.execute_script(
+        "return Array.from(document.images).map(function (img) {"
+        "  return {alt: img.alt, complete: img.complete,"
+        "          width: img.naturalWidth, height: img.naturalHeight}; });"
+    )
+
+
+def test_report_loads_in_chromium_with_every_figure_decoded(browser, full_report):
+    path, _ = full_report
+    console = _open(browser, path)
+    assert [entry for entry in console if entry["level"] == "SEVERE"] == []
+    images = _images(browser)
+    assert [image["alt"] for image in images] == FULL_REPORT_FIGURES
+    for image in images:
+        assert image["complete"], image["alt"]
+        assert image["width"] > 0 and image["height"] > 0, image["alt"]
+    assert browser.title == "Media mix model report"
+
+
+def test_hostile_names_show_as_text_in_chromium(browser, hostile_report):
+    from selenium.common.exceptions import NoAlertPresentException
+
+    path, _ = hostile_report
+    console = _open(browser, path)
+    assert [entry for entry in console if entry["level"] == "SEVERE"] == []
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert  # noqa: B018 (the property raises without a dialog)
+    assert browser.execute_script("return document.scripts.length") == 0
+    assert browser.title == HOSTILE_TITLE
+    text = browser.execute_script("return document.body.textContent")
+    for name in [*HOSTILE_CHANNELS, HOSTILE_CONTROL, HOSTILE_MODEL]:
+        assert name in text
+    # Every image is one of ours (the hostile <img> stayed text) and decoded.
+    images = _images(browser)
+    assert [image["alt"] for image in images] == FULL_REPORT_FIGURES[:-1]
+    assert all(image["complete"] and image["width"] > 0 for image in images)
