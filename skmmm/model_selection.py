@@ -510,8 +510,28 @@ def _fit_and_score(
     seed: int,
     interval: float,
     scorers: Mapping[str, Any],
+    where: str,
 ) -> dict[str, Any]:
     """Fit on a fold's training rows and score its test rows (runs in a worker)."""
+    try:
+        return _backtest_fold(
+            estimator, X, y, train, test, gap_rows, seed, interval, scorers
+        )
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+
+
+def _backtest_fold(
+    estimator: BaseEstimator,
+    X,
+    y,
+    train: np.ndarray,
+    test: np.ndarray,
+    gap_rows: np.ndarray,
+    seed: int,
+    interval: float,
+    scorers: Mapping[str, Any],
+) -> dict[str, Any]:
     start = time.perf_counter()
     fitted = estimator.fit(_take_rows(X, train), _take_rows(y, train))
     fit_seconds = time.perf_counter() - start
@@ -651,6 +671,7 @@ def compare_models(
                     seed,
                     interval,
                     scorers,
+                    f"Model {label!r}, fold {number}",
                 )
             )
             keys.append({"model": label, "fold": number})

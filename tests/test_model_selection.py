@@ -327,6 +327,14 @@ def test_compare_models_rejects_bad_folds(kwargs, message):
         compare_models(seeded_estimator(), X.to_numpy(), y.to_numpy(), **kwargs)
 
 
+def test_compare_models_errors_name_the_model_and_fold():
+    X, y = weekly()
+    X = X.copy()
+    X.iloc[20, 0] = np.nan
+    with pytest.raises(ValueError, match=r"Model 'seeded', fold 0: .*'tv'.*row 12"):
+        compare_models({"seeded": SEEDED}, X, y, cv=[(TRAIN, TEST)])
+
+
 def test_compare_models_rejects_bad_models_and_lengths():
     X, y = weekly()
     with pytest.raises(ValueError, match="Unknown model name 'hill'"):
