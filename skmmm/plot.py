@@ -183,13 +183,17 @@ def _media_frame(X, media_columns) -> pd.DataFrame:
         frame = frame[list(media_columns)]
     converted = {}
     for column in frame.columns:
+        values = frame[column]
+        not_numeric = ValueError(
+            f"Media column {column!r} is not numeric; pass media_columns to "
+            "select the media."
+        )
+        if pd.api.types.is_datetime64_any_dtype(values):
+            raise not_numeric
         try:
-            converted[str(column)] = pd.to_numeric(frame[column]).to_numpy(float)
+            converted[str(column)] = pd.to_numeric(values).to_numpy(dtype=float)
         except (TypeError, ValueError) as error:
-            raise ValueError(
-                f"Media column {column!r} is not numeric; pass media_columns "
-                "to select the media."
-            ) from error
+            raise not_numeric from error
     result = pd.DataFrame(converted, index=frame.index)
     bad = ~np.isfinite(result.to_numpy())
     if bad.any():
@@ -840,7 +844,7 @@ def plot_prior_and_posterior(
     """
     _check_fitted(estimator)
     priors = _resolved_priors(estimator)
-    available = [name for name in estimator.posterior_ if name in priors]
+    available = [name for name in priors if name in estimator.posterior_]
     if parameters is None:
         names = available
     else:

@@ -172,6 +172,8 @@ def test_var_cost_refuses_bad_input(data):
     media = data.X[data.media_columns].copy()
     with pytest.raises(ValueError, match="costs has 2 values but there are 3"):
         plot.plot_var_cost(media, [1.0, 2.0])
+    with pytest.raises(ValueError, match="Media column 'label' is not numeric"):
+        plot.plot_var_cost(media.assign(label="a"), [1.0, 2.0, 3.0, 4.0])
     media[data.media_columns[0]] = 0.0
     with pytest.raises(ValueError, match=rf"\['{data.media_columns[0]}'\] are zero"):
         plot.plot_var_cost(media, data.costs.to_numpy())
