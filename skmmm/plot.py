@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -1132,33 +1132,55 @@ def plot_media_baseline_contribution_area_plot(
 # ---------------------------------------------------------- diagnostics
 
 
-def _worst_mixing(estimator, n_parameters: int) -> list[tuple[str, str, int]]:
-    """(label, name, flat position) of the parameter elements mixing worst.
+class _Element(NamedTuple):
+    """One element of a parameter, with its convergence diagnostics."""
+
+    label: str
+    name: str
+    position: int
+    rhat: float
+    ess: float
+
+
+def _worst_mixing(estimator, n_parameters: int) -> list[_Element]:
+    """The parameter elements whose chains mixed worst.
 
     Highest r_hat first; with a single chain (r_hat undefined) lowest
     effective sample size first.
     """
-    entries = []
+    elements = []
     for name, draws in estimator.posterior_.items():
         shape = np.shape(draws)[1:]
         rhat = np.broadcast_to(estimator.rhat_.get(name, np.nan), shape).ravel()
         ess = np.broadcast_to(estimator.ess_.get(name, np.nan), shape).ravel()
         for position in range(int(np.prod(shape, dtype=int))):
-            worst_rhat = rhat[position] if np.isfinite(rhat[position]) else -np.inf
-            lowest_ess = ess[position] if np.isfinite(ess[position]) else np.inf
             label = _element_label(estimator, name, position, shape)
-            entries.append(((-worst_rhat, lowest_ess), label, name, position))
-    entries.sort(key=lambda entry: entry[0])
-    return [entry[1:] for entry in entries[:n_parameters]]
+            elements.append(
+                _Element(
+                    label, name, position, float(rhat[position]), float(ess[position])
+                )
+            )
+
+    def mixing_order(element: _Element) -> tuple[float, float]:
+        worst_rhat = element.rhat if np.isfinite(element.rhat) else -np.inf
+        lowest_ess = element.ess if np.isfinite(element.ess) else np.inf
+        return -worst_rhat, lowest_ess
+
+    return sorted(elements, key=mixing_order)[:n_parameters]
 
 
-def _draws_by_chain(estimator, values: np.ndarray) -> np.ndarray:
-    """(n_chains, n_samples) when the draws are still the full chain-major run."""
+def _draws_by_chain(estimator, values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Draws as (n_chains, n_samples) and chain labels, while the run is complete.
+
+    After ``reduce_trace`` the chain boundaries are lost: one row of all draws.
+    """
     n_chains = int(getattr(estimator, "number_chains", 1))
     n_samples = int(getattr(estimator, "number_samples", len(values)))
     if n_chains * n_samples == len(values):
-        return values.reshape(n_chains, n_samples)
-    return values[None, :]  # thinned by reduce_trace: chain boundaries are lost
+        return values.reshape(n_chains, n_samples), [
+            f"chain {chain}" for chain in range(n_chains)
+        ]
+    return values[None, :], ["all draws (chains merged)"]
 
 
 def plot_mcmc_diagnostics(
@@ -1196,43 +1218,38 @@ def plot_mcmc_diagnostics(
     figure, axes = _figure_with_axes(
         2 * len(selected), n_columns=2, panel_size=(6, 2.6)
     )
-    for row, (label, name, position) in enumerate(selected):
-        draws = np.asarray(estimator.posterior_[name], dtype=float)
-        values = draws.reshape(len(draws), -1)[:, position]
-        chains = _draws_by_chain(estimator, values)
-        rhat = (
-            np.ravel(estimator.rhat_[name])[position]
-            if name in estimator.rhat_
-            else np.nan
-        )
-        ess = (
-            np.ravel(estimator.ess_[name])[position]
-            if name in estimator.ess_
-            else np.nan
-        )
-        _draw_trace(axes[2 * row], label, chains, rhat, ess)
-        _draw_ranks(axes[2 * row + 1], label, chains, n_bins)
+    for row, element in enumerate(selected):
+        draws = np.asarray(estimator.posterior_[element.name], dtype=float)
+        values = draws.reshape(len(draws), -1)[:, element.position]
+        chains, chain_labels = _draws_by_chain(estimator, values)
+        _draw_trace(axes[2 * row], element, chains, chain_labels)
+        _draw_ranks(axes[2 * row + 1], element.label, chains, chain_labels, n_bins)
     figure.suptitle("MCMC diagnostics of the worst-mixing parameters")
     return figure
 
 
 def _draw_trace(
-    ax: Axes, label: str, chains: np.ndarray, rhat: float, ess: float
+    ax: Axes, element: _Element, chains: np.ndarray, chain_labels: list[str]
 ) -> None:
-    for chain, values in enumerate(chains):
-        ax.plot(values, linewidth=0.7, alpha=0.8, label=f"chain {chain}")
-    ax.set_title(f"{label}: r_hat {rhat:.3f}, ESS {ess:.0f}", fontsize="medium")
+    for values, chain_label in zip(chains, chain_labels, strict=True):
+        ax.plot(values, linewidth=0.7, alpha=0.8, label=chain_label)
+    ax.set_title(
+        f"{element.label}: r_hat {element.rhat:.3f}, ESS {element.ess:.0f}",
+        fontsize="medium",
+    )
     ax.set_xlabel("Draw")
-    ax.set_ylabel(label)
+    ax.set_ylabel(element.label)
     ax.legend(fontsize="x-small")
 
 
-def _draw_ranks(ax: Axes, label: str, chains: np.ndarray, n_bins: int) -> None:
+def _draw_ranks(
+    ax: Axes, label: str, chains: np.ndarray, chain_labels: list[str], n_bins: int
+) -> None:
     ranks = stats.rankdata(chains.ravel()).reshape(chains.shape)
     edges = np.linspace(0.5, chains.size + 0.5, n_bins + 1)
-    for chain, chain_ranks in enumerate(ranks):
+    for chain_ranks, chain_label in zip(ranks, chain_labels, strict=True):
         counts, _ = np.histogram(chain_ranks, bins=edges)
-        ax.stairs(counts, edges, label=f"chain {chain}")
+        ax.stairs(counts, edges, label=chain_label)
     ax.axhline(chains.shape[1] / n_bins, color="black", linestyle="--", linewidth=0.8)
     ax.set_title(f"{label}: rank plot", fontsize="medium")
     ax.set_xlabel("Rank among all draws")

@@ -381,6 +381,14 @@ def test_mcmc_diagnostics_show_the_worst_rhat_parameters(est):
         plot.plot_mcmc_diagnostics(est, n_parameters=0)
 
 
+def test_mcmc_diagnostics_after_reduce_trace_merge_the_chains(est):
+    thinned = copy.copy(est).reduce_trace(50, random_state=0)
+    figure = _render(plot.plot_mcmc_diagnostics(thinned, n_parameters=1))
+    (line,) = _lines(figure.axes[0])
+    assert line.get_label() == "all draws (chains merged)"
+    assert len(line.get_ydata()) == 50
+
+
 def test_plots_leave_pyplot_and_rcparams_alone(est, data):
     before = dict(matplotlib.rcParams)
     figures_before = plt.get_fignums()
