@@ -343,10 +343,25 @@ def _check_backtest(backtest) -> None:
 # -------------------------------------------------------------- sections
 
 
+def _national_target(est) -> np.ndarray:
+    """KPI per training period, summed over geos for a geo fit."""
+    target = est.training_data_.target
+    return target.reshape(len(target), -1).sum(axis=1)
+
+
+def _media_totals(est) -> np.ndarray:
+    """Media per channel summed over the training periods (and geos)."""
+    media = est.training_data_.media
+    return media.reshape(media.shape[0], media.shape[1], -1).sum(axis=(0, 2))
+
+
 def _data_summary(est) -> dict[str, Any]:
     data = est.training_data_
     index = data.index
     facts = [("Periods", str(len(index)))]
+    geo_names = list(getattr(data, "geo_names", []) or [])
+    if geo_names:
+        facts.append((f"Geos ({len(geo_names)})", ", ".join(map(str, geo_names))))
     if isinstance(index, pd.DatetimeIndex):
         facts += [
             ("First period", f"{index[0]:%Y-%m-%d}"),
@@ -354,13 +369,14 @@ def _data_summary(est) -> dict[str, Any]:
         ]
         if data.frequency is not None:
             facts.append(("Frequency", data.frequency.freqstr))
+    national = _national_target(est)
     facts += [
         ("Media channels", ", ".join(data.media_names)),
         ("Controls", ", ".join(data.extra_names) or "none"),
-        ("KPI total", _number(data.target.sum())),
-        ("KPI mean per period", _number(data.target.mean())),
+        ("KPI total", _number(national.sum())),
+        ("KPI mean per period", _number(national.mean())),
     ]
-    media_totals = data.media.sum(axis=0)
+    media_totals = _media_totals(est)
     grand_total = media_totals.sum()
     channels = _table(
         ["Channel", "Total media", "Share of media", "Cost (media_prior_)"],
@@ -375,8 +391,9 @@ def _data_summary(est) -> dict[str, Any]:
                 data.media_names, media_totals, est.media_prior_, strict=True
             )
         ],
-        caption="Media per channel over the training periods; the cost is the "
-        "ROI denominator (media_prior).",
+        caption="Media per channel over the training periods"
+        + (" and geos" if geo_names else "")
+        + "; the cost is the ROI denominator (media_prior).",
     )
     return {"facts": facts, "channels": channels}
 
@@ -411,9 +428,9 @@ def _diagnostics(est, verdict: ConvergenceVerdict) -> dict[str, Any]:
 
 
 def _fit_metrics(est) -> dict[str, float]:
-    """In-sample R^2 and MAPE of the posterior-mean prediction."""
+    """In-sample R^2 and MAPE of the posterior-mean prediction (national totals)."""
     fitted = attribution.contributions(est).sum(axis=1).to_numpy()
-    target = est.training_data_.target
+    target = _national_target(est)
     residual = target - fitted
     total = np.sum((target - target.mean()) ** 2)
     r2 = 1.0 - np.sum(residual**2) / total if total > 0 else math.nan

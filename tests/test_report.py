@@ -21,8 +21,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from _mmm_fits import fitted, simulated
+from _plot_fits import geo_fitted, geo_panel
+from sklearn.metrics import r2_score
 
-from skmmm import AdstockRegressor, BudgetOptimizer, attribution
+from skmmm import AdstockRegressor, BudgetOptimizer, attribution, plot
 from skmmm.report import _as_named_estimators, convergence_verdict, make_report
 
 HOSTILE_CHANNELS = ["<script>alert(1)</script>", "R&D", '"quoted"']
@@ -163,7 +165,8 @@ def tables_of(html: str) -> dict[str, dict[str, list[str]]]:
 
 def html_text(html: str) -> str:
     """The page's text with tags removed and entities decoded, spaces collapsed."""
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    inline_dropped = re.sub(r"</?(?:strong|em|a)\b[^>]*>", "", html)
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", inline_dropped)).split())
 
 
 def table_starting(html: str, *columns: str) -> dict[str, list[str]]:
@@ -258,6 +261,32 @@ def test_budget_section_matches_the_optimizer_result(full_report, optimizer_resu
     assert f"{optimizer_result.kpi_uplift:.1%}" in html
 
 
+def test_fit_metrics_are_r2_and_mape_of_predict(full_report, est):
+    _, html = full_report
+    data = simulated()
+    predicted = est.predict(data.X)
+    r2 = r2_score(data.y, predicted)
+    mape = np.mean(np.abs(1 - predicted / data.y))
+    text = html_text(html)
+    assert f"In-sample R² {r2:.3g}, " in text
+    assert f"mean absolute percentage error {mape:.1%} " in text
+
+
+def test_tables_agree_with_the_bar_plots(full_report, est):
+    """The numbers in the tables are the bars' heights (LMMM #96)."""
+    _, html = full_report
+    table = table_starting(html, "Channel", "Contribution share")
+    for metric, column in (("roi", 2), ("contribution_share", 0)):
+        figure = plot.plot_bars_media_metrics(est, metric=metric)
+        heights = [bar.get_height() for bar in figure.axes[0].patches]
+        shown = [table[channel][column] for channel in est.media_names_]
+        if metric == "roi":
+            expected = [f"{height:.3g}" for height in heights]
+        else:
+            expected = [f"{height:.1%}" for height in heights]
+        assert shown == expected
+
+
 def test_comparison_and_backtest_tables(full_report):
     _, html = full_report
     comparison = table_starting(html, "Model", "Transform")
@@ -289,6 +318,22 @@ def test_models_are_named_by_key_or_by_class(est):
     assert list(_as_named_estimators(est)) == ["AdstockRegressor"]
 
 
+def test_geo_report_shows_national_totals(tmp_path):
+    est, data = geo_fitted(), geo_panel()
+    html = make_report(est, tmp_path / "geo.html").read_text(encoding="utf-8")
+    text = html_text(html)
+    assert "Geos (3) geo_1, geo_2, geo_3" in text
+    national = data.y.groupby(data.X["date"].to_numpy()).sum()
+    assert f"KPI total {national.sum():,.0f}" in text
+    fitted_national = attribution.contributions(est).sum(axis=1).to_numpy()
+    r2 = r2_score(national.to_numpy(), fitted_national)
+    assert f"In-sample R² {r2:.3g}, " in text
+    channels = table_starting(html, "Channel", "Total media")
+    for name in data.media_columns:
+        total = float(channels[name][0].replace(",", ""))
+        assert total == pytest.approx(data.X[name].sum(), abs=0.5)
+
+
 # --------------------------------------------------------------- escaping
 
 
@@ -315,24 +360,34 @@ def test_user_text_reads_back_literally(hostile_report):
 # ----------------------------------------------------------------- verdict
 
 
+def with_diagnostics(est, rhat=1.004, ess=1e4, divergences=0, **overrides):
+    """A copy of ``est`` with uniform diagnostics, then per-parameter overrides.
+
+    ``overrides`` maps a parameter name to ``(rhat, ess)`` arrays.
+    """
+    changed = copy.copy(est)
+    changed.rhat_ = {name: np.full_like(v, rhat) for name, v in est.rhat_.items()}
+    changed.ess_ = {name: np.full_like(v, ess) for name, v in est.ess_.items()}
+    for name, (rhat_values, ess_values) in overrides.items():
+        changed.rhat_[name] = np.asarray(rhat_values, dtype=float)
+        changed.ess_[name] = np.asarray(ess_values, dtype=float)
+    changed.divergences_ = divergences
+    return changed
+
+
 def test_verdict_converged_names_max_rhat(est):
-    good = copy.copy(est)
-    good.ess_ = {name: np.full_like(v, 1e4) for name, v in est.ess_.items()}
-    good.divergences_ = 0
+    good = with_diagnostics(est, sigma=(1.012, 5e3))
     verdict = convergence_verdict(good)
-    max_rhat = max(np.nanmax(v) for v in est.rhat_.values())
     assert verdict.status == "converged"
-    assert verdict.headline == (
-        f"Converged: max r_hat {max_rhat:.3f}, no divergent transitions."
-    )
+    assert verdict.headline == "Converged: max r_hat 1.012, no divergent transitions."
     assert verdict.advice == ""
+    assert verdict.max_rhat == pytest.approx(1.012)
 
 
 def test_verdict_names_the_worst_parameters_and_what_to_do(est):
-    bad = copy.copy(est)
-    bad.rhat_ = dict(est.rhat_)
-    bad.rhat_["coef_media"] = np.array([1.0, 1.2, 1.08])
-    bad.divergences_ = 3
+    bad = with_diagnostics(
+        est, divergences=3, coef_media=([1.0, 1.2, 1.08], [1e4, 1e4, 1e4])
+    )
     verdict = convergence_verdict(bad)
     assert verdict.status == "not converged"
     assert verdict.worst_parameters == ["coef_media[search]", "coef_media[social]"]
@@ -342,15 +397,20 @@ def test_verdict_names_the_worst_parameters_and_what_to_do(est):
     assert "target_accept_prob" in verdict.advice
 
 
+def test_verdict_high_rhat_without_divergences_does_not_blame_the_step_size(est):
+    verdict = convergence_verdict(with_diagnostics(est, sigma=(1.3, 1e4)))
+    assert verdict.status == "not converged"
+    assert verdict.headline == "Not converged: r_hat above 1.05 for sigma (1.300)."
+    assert "target_accept_prob" not in verdict.advice
+
+
 def test_verdict_low_ess_is_a_warning(est):
-    thin = copy.copy(est)
-    thin.ess_ = {name: np.full_like(v, 1e4) for name, v in est.ess_.items()}
-    thin.ess_["sigma"] = np.array(12.0)
-    thin.divergences_ = 0
+    thin = with_diagnostics(est, sigma=(1.0, 12.0))
     verdict = convergence_verdict(thin)
     assert verdict.status == "warning"
     assert verdict.worst_parameters == ["sigma"]
     assert "sigma (12)" in verdict.headline
+    assert "number_samples" in verdict.advice
 
 
 def test_verdict_single_chain_asks_for_more_chains():
