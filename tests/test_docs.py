@@ -97,6 +97,44 @@ def test_page_code_runs(page, small_mcmc, tmp_path, monkeypatch):
         plt.close("all")
 
 
+# --------------------------------------------------------- references
+
+SKMMM_REFERENCE = re.compile(r"(?<![\w./-])skmmm(?:\.\w+)+")
+
+
+def resolve(dotted: str):
+    """The object a dotted ``skmmm....`` name refers to (ImportError/AttributeError if none)."""
+    parts = dotted.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ModuleNotFoundError:
+            continue
+        for attribute in parts[split:]:
+            obj = getattr(obj, attribute)
+        return obj
+    raise ImportError(dotted)
+
+
+@pytest.mark.parametrize("page", EXECUTED_PAGES)
+def test_skmmm_names_in_the_text_exist(page):
+    """Names in tables and prose (not executed) must exist too."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    missing = []
+    for name in sorted(set(SKMMM_REFERENCE.findall(text))):
+        try:
+            resolve(name)
+        except (ImportError, AttributeError):
+            missing.append(name)
+    assert not missing, f"docs/{page} names what skmmm does not have: {missing}"
+
+
+def test_resolve_finds_modules_and_attributes():
+    assert resolve("skmmm.attribution.roi").__name__ == "roi"
+    with pytest.raises(AttributeError):
+        resolve("skmmm.attribution.no_such_function")
+
+
 # ----------------------------------------------------------- commands
 
 
