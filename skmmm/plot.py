@@ -26,6 +26,13 @@ LightweightMMM name                                    what it draws
 
 :func:`create_media_baseline_contribution_df` returns the table behind the
 area chart.
+
+Examples
+--------
+>>> from skmmm import plot
+>>> figure = plot.plot_model_fit(fitted_mmm)  # doctest: +SKIP
+>>> figure.savefig("model_fit.png")  # doctest: +SKIP
+>>> plot.plot_bars_media_metrics(fitted_mmm, metric="contribution_share")  # doctest: +SKIP
 """
 
 from __future__ import annotations
