@@ -23,6 +23,7 @@ from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.container import BarContainer, ErrorbarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import StepPatch  # noqa: E402
+from numpyro import distributions as dist  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
 from skmmm import AdstockRegressor, BudgetOptimizer, attribution, plot  # noqa: E402
@@ -442,3 +443,31 @@ def test_geo_contributions_and_channel_posteriors_are_national(geo):
     # Per-geo coefficients have a hierarchical prior, not one of their own.
     with pytest.raises(ValueError, match=r"Unknown parameter\(s\) \['coef_media'\]"):
         plot.plot_prior_and_posterior(geo, parameters=["coef_media"])
+
+
+@pytest.mark.parametrize(
+    "prior",
+    [
+        dist.Normal(0.5, 2.0),
+        dist.HalfNormal(1.5),
+        dist.Uniform(0.5, 1.5),
+        dist.Gamma(3.0, 2.0),
+        dist.Beta(2.0, 5.0),
+        dist.LogNormal(0.2, 0.7),
+        dist.Exponential(3.0),
+    ],
+    ids=lambda prior: type(prior).__name__,
+)
+def test_prior_densities_are_numpyros(prior):
+    (element,) = plot._prior_elements(prior, (), n_samples=10, seed=0)
+    points = np.array([0.6, 0.75, 0.9])  # inside every support
+    np.testing.assert_allclose(
+        element.frozen.logpdf(points), np.asarray(prior.log_prob(points)), rtol=1e-5
+    )
+
+
+def test_other_priors_are_sampled_with_numpyro():
+    prior = dist.TruncatedNormal(0.0, 1.0, low=0.2).expand((2,))
+    elements = plot._prior_elements(prior, (2,), n_samples=300, seed=0)
+    assert len(elements) == 2
+    assert all(e.frozen is None and e.samples.min() >= 0.2 for e in elements)
