@@ -132,7 +132,8 @@ def _as_saveable_array(name: str, value: Any) -> np.ndarray:
             f"Cannot save {name}: arrays of dtype {array.dtype} are not supported "
             "(only booleans, integers and floats)."
         )
-    return np.ascontiguousarray(array)
+    # ascontiguousarray turns a 0-d array (a scalar's r_hat) into shape (1,).
+    return np.ascontiguousarray(array).reshape(array.shape)
 
 
 def _json_scalar(value: Any) -> Any:
