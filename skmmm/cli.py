@@ -1,18 +1,24 @@
 """The ``skmmm`` command line.
 
 ``skmmm demo`` fits the three models on the bundled example data, backtests
-them on held-out weeks, and prints diagnostics, contribution shares and ROI
-per channel next to the true ROI the example was simulated with.
-Bad usage or bad data exit with status 2 and a one-line message.
+them on held-out weeks, optimises next quarter's budget with the best one,
+saves it and writes an HTML report. ``skmmm fit --data FILE.csv ...`` does
+the same on a user's CSV, and ``skmmm report MODEL_FILE --out FILE.html``
+writes the report of a saved model.
+
+Progress (status lines and a bar while sampling) goes to stderr when it is a
+terminal, unless ``--quiet``; results go to stdout. Bad usage or bad data exit
+with status 2 and a one-line message naming the problem.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +26,86 @@ import pandas as pd
 __all__ = ["main"]
 
 MODELS = ("adstock", "hill_adstock", "carryover")
+MODEL_FILE = "model.skmmm"
+REPORT_FILE = "report.html"
+BACKTEST_FILE = "backtest.csv"
+BUDGET_FILE = "budget.csv"
+BOUNDS_PCT = 0.2
+MIN_TRAINING_PERIODS = 26
+EXIT_USAGE = 2
+
+
+@dataclass
+class Problem:
+    """A data set to model, in the estimators' terms."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    media: list[str]
+    date_column: str | None = None
+    geo_column: str | None = None
+    costs: np.ndarray | None = None
+    source: str = ""
+    true_roi: pd.Series | None = field(default=None, repr=False)
+
+
+# ---------------------------------------------------------------- parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
+def _run_options() -> argparse.ArgumentParser:
+    """Options shared by ``demo`` and ``fit``."""
+    options = argparse.ArgumentParser(add_help=False)
+    sampling = options.add_argument_group("sampling and backtest")
+    sampling.add_argument(
+        "--draws",
+        type=_positive_int,
+        default=500,
+        help="posterior draws per chain (default 500)",
+    )
+    sampling.add_argument(
+        "--warmup",
+        type=_positive_int,
+        default=None,
+        help="warm-up iterations per chain (default: as --draws)",
+    )
+    sampling.add_argument(
+        "--chains", type=_positive_int, default=2, help="number of chains (default 2)"
+    )
+    sampling.add_argument(
+        "--folds",
+        type=_non_negative_int,
+        default=1,
+        help="backtest folds at the end of the data (default 1; 0: no backtest)",
+    )
+    sampling.add_argument(
+        "--holdout",
+        type=_positive_int,
+        default=13,
+        help="periods per backtest fold (default 13)",
+    )
+    sampling.add_argument(
+        "--horizon",
+        type=_positive_int,
+        default=13,
+        help="periods of the budget optimisation (default 13, next quarter)",
+    )
+    sampling.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sampling.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    return options
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,112 +114,389 @@ def _parser() -> argparse.ArgumentParser:
         description="Bayesian media mix modeling (scikit-learn + NumPyro).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    run_options = _run_options()
+
     demo = commands.add_parser(
-        "demo", help="fit the three models on the bundled example data and compare them"
+        "demo",
+        parents=[run_options],
+        help="fit, compare and optimise the three models on the bundled example data",
     )
     demo.add_argument(
-        "--draws",
-        type=int,
-        default=1000,
-        help="warm-up iterations and draws per chain (default 1000)",
+        "--out",
+        default="skmmm-demo",
+        help="folder for the model, report and tables (default ./skmmm-demo)",
     )
-    demo.add_argument(
-        "--chains", type=int, default=2, help="number of chains (default 2)"
+
+    fit = commands.add_parser(
+        "fit",
+        parents=[run_options],
+        help="fit, compare and optimise models on a CSV file",
     )
-    demo.add_argument(
-        "--holdout",
-        type=int,
-        default=13,
-        help="weeks held out for the backtest (default 13)",
+    fit.add_argument("--data", required=True, help="CSV file, one row per period")
+    fit.add_argument("--date-column", required=True, help="column of the dates")
+    fit.add_argument("--target", required=True, help="column of the KPI")
+    fit.add_argument(
+        "--media", required=True, nargs="+", help="media columns (spend or units)"
     )
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.add_argument("--controls", nargs="+", default=[], help="control columns")
+    fit.add_argument(
+        "--costs",
+        nargs="+",
+        type=float,
+        default=None,
+        help="total cost of each media channel, in the order of --media "
+        "(default: media are spend)",
+    )
+    fit.add_argument(
+        "--geo-column", default=None, help="column of the geo (long panel data)"
+    )
+    fit.add_argument(
+        "--model",
+        choices=[*MODELS, "best"],
+        default="best",
+        help="model to fit; 'best' backtests the three and keeps the best (default)",
+    )
+    fit.add_argument("--out", required=True, help="folder for the results")
+
+    report = commands.add_parser("report", help="write the report of a saved model")
+    report.add_argument("model_file", help="a model file written by skmmm")
+    report.add_argument("--out", required=True, help="the HTML file to write")
+    report.add_argument(
+        "--title", default="Media mix model report", help="title of the report"
+    )
     return parser
 
 
-def _fit_one(model: str, X, y, media_columns, args) -> tuple[object, float, list[str]]:
+# ------------------------------------------------------------------ data
+
+
+def _example_problem() -> Problem:
+    from skmmm import load_example
+
+    data = load_example()
+    return Problem(
+        X=data.X,
+        y=data.y,
+        media=list(data.media_columns),
+        source="the bundled example data",
+        true_roi=data.true_roi,
+    )
+
+
+def _csv_problem(args: argparse.Namespace) -> Problem:
+    frame = pd.read_csv(args.data)
+    if frame.empty:
+        raise ValueError(f"{args.data} has no data rows.")
+    roles = [
+        ("--date-column", [args.date_column]),
+        ("--target", [args.target]),
+        ("--media", args.media),
+        ("--controls", args.controls),
+        ("--geo-column", [args.geo_column] if args.geo_column else []),
+    ]
+    used: list[str] = []
+    for option, columns in roles:
+        for column in columns:
+            if column not in frame.columns:
+                raise ValueError(
+                    f"column {column!r} (given by {option}) is not in {args.data}; "
+                    f"its columns are {', '.join(map(repr, frame.columns))}."
+                )
+            if column in used:
+                raise ValueError(f"column {column!r} is given twice.")
+            used.append(column)
+    if args.costs is not None and len(args.costs) != len(args.media):
+        raise ValueError(
+            f"--costs has {len(args.costs)} values but --media names "
+            f"{len(args.media)} channels; give one total cost per channel."
+        )
+    frame = _sorted_by_date(frame, args.date_column, args.geo_column)
+    features = [args.date_column]
+    if args.geo_column:
+        features.append(args.geo_column)
+    return Problem(
+        X=frame[features + args.media + args.controls],
+        y=frame[args.target],
+        media=list(args.media),
+        date_column=args.date_column,
+        geo_column=args.geo_column,
+        costs=None if args.costs is None else np.asarray(args.costs, dtype=float),
+        source=str(args.data),
+    )
+
+
+def _sorted_by_date(frame: pd.DataFrame, date_column: str, geo_column) -> pd.DataFrame:
+    """Rows in date (then geo) order when the dates parse; else as given.
+
+    Unparseable dates are left for the estimator, whose message names the row.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            dates = pd.to_datetime(frame[date_column])
+    except (ValueError, TypeError):
+        return frame
+    keys = [date_column] + ([geo_column] if geo_column else [])
+    frame = frame.assign(**{date_column: dates})
+    if frame[date_column].is_monotonic_increasing:
+        return frame
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _dates(problem: Problem) -> pd.Index:
+    if problem.date_column is not None:
+        return pd.Index(pd.to_datetime(problem.X[problem.date_column]))
+    return problem.X.index
+
+
+def _holdout_folds(
+    problem: Problem, n_folds: int, holdout: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds of ``holdout`` periods at the end of the data, all geos of a date together."""
+    codes, unique_dates = pd.factorize(_dates(problem), sort=True)
+    n_train = len(unique_dates) - n_folds * holdout
+    if n_train < MIN_TRAINING_PERIODS:
+        raise ValueError(
+            f"--folds {n_folds} x --holdout {holdout} leaves {n_train} of "
+            f"{len(unique_dates)} periods to train on; at least "
+            f"{MIN_TRAINING_PERIODS} are needed. Use fewer or shorter folds."
+        )
+    folds = []
+    for fold in range(n_folds):
+        end = n_train + fold * holdout
+        folds.append(
+            (
+                np.flatnonzero(codes < end),
+                np.flatnonzero((codes >= end) & (codes < end + holdout)),
+            )
+        )
+    return folds
+
+
+# ------------------------------------------------------------ workflow
+
+
+class _Progress:
+    """Status lines on stderr, only when a person is watching."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            print(message, file=sys.stderr, flush=True)
+
+
+def _show_progress(args: argparse.Namespace) -> bool:
+    return not args.quiet and bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _estimators(problem: Problem, models: Sequence[str], args) -> dict:
     from skmmm import BayesianMMMRegressor
 
-    estimator = BayesianMMMRegressor(
-        model,
-        media_columns=media_columns,
-        number_warmup=args.draws,
-        number_samples=args.draws,
-        number_chains=args.chains,
-        random_state=args.seed,
-        progress_bar=False if args.quiet else "auto",
+    return {
+        name: BayesianMMMRegressor(
+            name,
+            media_columns=problem.media,
+            media_prior=problem.costs,
+            date_column=problem.date_column,
+            geo_column=problem.geo_column,
+            number_warmup=args.warmup or args.draws,
+            number_samples=args.draws,
+            number_chains=args.chains,
+            random_state=args.seed,
+            progress_bar=_show_progress(args),
+        )
+        for name in models
+    }
+
+
+def _prices(problem: Problem) -> pd.Series | None:
+    """Currency per media unit: costs over total media (None: media are spend)."""
+    if problem.costs is None:
+        return None
+    units = problem.X[problem.media].sum(axis=0).to_numpy(dtype=float)
+    return pd.Series(
+        np.divide(problem.costs, units, out=np.ones_like(units), where=units > 0),
+        index=problem.media,
     )
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        estimator.fit(X, y)
-    seconds = time.perf_counter() - start
-    return estimator, seconds, [str(w.message) for w in caught]
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from skmmm import attribution, load_example
+def _recent_budget(problem: Problem, horizon: int, prices) -> tuple[float, float]:
+    """Budget of ``horizon`` periods at the recent average spend, and its ratio
+    to ``horizon`` periods at the historical average spend."""
+    spend = problem.X[problem.media].astype(float)
+    if prices is not None:
+        spend = spend * prices
+    per_period = spend.sum(axis=1).groupby(np.asarray(_dates(problem))).sum()
+    recent = per_period.iloc[-horizon:].mean()
+    return float(horizon * recent), float(recent / per_period.mean())
 
-    if args.draws < 1 or args.chains < 1:
-        raise ValueError("--draws and --chains must be positive integers.")
-    data = load_example()
-    n_periods = len(data.y)
-    if not 0 <= args.holdout <= n_periods - 52:
-        raise ValueError(
-            f"--holdout must be between 0 and {n_periods - 52} weeks, got {args.holdout}."
-        )
-    train = slice(0, n_periods - args.holdout)
-    test = slice(n_periods - args.holdout, n_periods)
-    print(
-        f"Example data: {n_periods} weeks, channels {', '.join(data.media_columns)}, "
-        f"controls {', '.join(data.control_columns)}; last {args.holdout} weeks held out."
+
+def _optimize(best, problem: Problem, horizon: int):
+    """Next ``horizon`` periods' budget split by the best model."""
+    from skmmm import BudgetOptimizer
+
+    prices = _prices(problem)
+    budget, ratio = _recent_budget(problem, horizon, prices)
+    # Bounds of +-20% around historical spend, widened when recent spend has
+    # moved further than that from the average (else no split is feasible).
+    optimizer = BudgetOptimizer(
+        best,
+        bounds_lower_pct=min(1.0, max(BOUNDS_PCT, 1.0 - ratio + 0.05)),
+        bounds_upper_pct=max(BOUNDS_PCT, ratio - 1.0 + 0.05),
     )
-    rows = []
-    for model in MODELS:
-        estimator, seconds, messages = _fit_one(
-            model, data.X.iloc[train], data.y.iloc[train], data.media_columns, args
+    return optimizer.optimize(budget, horizon, prices=prices)
+
+
+def _mean_backtest(backtest: pd.DataFrame) -> pd.DataFrame:
+    metrics = ["r2", "mape", "crps", "coverage"]
+    return backtest.groupby("model", sort=False)[metrics].mean()
+
+
+def _summary_table(fitted: dict, backtest: pd.DataFrame | None, best: str):
+    rows = {}
+    means = _mean_backtest(backtest) if backtest is not None else None
+    for name, est in fitted.items():
+        rhat = np.concatenate([np.ravel(v) for v in est.rhat_.values()])
+        row = {}
+        if means is not None:
+            row.update(
+                {
+                    "oos R2": means.loc[name, "r2"],
+                    "oos MAPE %": 100 * means.loc[name, "mape"],
+                    "CRPS": means.loc[name, "crps"],
+                    "90% coverage": means.loc[name, "coverage"],
+                }
+            )
+        row.update(
+            {
+                "max r_hat": np.nanmax(rhat) if np.isfinite(rhat).any() else np.nan,
+                "divergences": est.divergences_,
+                "best": "*" if name == best else "",
+            }
         )
-        max_rhat = max(float(np.nanmax(v)) for v in estimator.rhat_.values())
-        min_ess = min(float(np.nanmin(v)) for v in estimator.ess_.values())
-        row = {
-            "model": model,
-            "fit s": seconds,
-            "divergences": estimator.divergences_,
-            "max r_hat": max_rhat,
-            "min ESS": min_ess,
-            "train R2": estimator.score(data.X.iloc[train], data.y.iloc[train]),
-        }
-        if args.holdout:
-            predicted = estimator.predict(data.X.iloc[test])
-            actual = data.y.iloc[test].to_numpy()
-            row["holdout R2"] = estimator.score(data.X.iloc[test], actual)
-            row["holdout MAPE %"] = 100 * float(np.mean(np.abs(predicted / actual - 1)))
-        rows.append(row)
-        table = attribution.summary(estimator)
-        table["true_roi"] = data.true_roi.reindex(table.index)
-        print(f"\n== {model}: fitted in {seconds:.1f} s")
-        for message in messages:
-            print(f"   warning: {message}")
-        print(
-            table[["share_mean", "roi_mean", "roi_lower", "roi_upper", "true_roi"]]
-            .round(3)
-            .to_string()
+        rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
+
+
+def _run(problem: Problem, models: Sequence[str], args: argparse.Namespace) -> int:
+    from skmmm import compare_models, save_model
+    from skmmm.report import make_report
+
+    if len(models) > 1 and args.folds == 0:
+        raise ValueError("choosing the best model needs a backtest: use --folds >= 1.")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    progress = _Progress(_show_progress(args))
+    folds = _holdout_folds(problem, args.folds, args.holdout) if args.folds else []
+    estimators = _estimators(problem, models, args)
+
+    fitted = {}
+    for name, est in estimators.items():
+        progress(f"fitting {name} on {problem.source} ...")
+        fitted[name] = est.fit(problem.X, problem.y)
+
+    backtest = None
+    if folds:
+        progress(f"backtesting on {len(folds)} fold(s) of {args.holdout} periods ...")
+        backtest = compare_models(
+            estimators, problem.X, problem.y, cv=folds, random_state=args.seed
         )
-    print("\n== Model comparison")
-    print(pd.DataFrame(rows).set_index("model").round(3).to_string())
+        backtest.to_csv(out / BACKTEST_FILE, index=False)
+    best = _mean_backtest(backtest)["mape"].idxmin() if len(models) > 1 else models[0]
+    ordered = {best: fitted[best], **{k: v for k, v in fitted.items() if k != best}}
+
+    progress(f"optimising the next {args.horizon} periods' budget with {best} ...")
+    result = _optimize(fitted[best], problem, args.horizon)
+    pd.DataFrame(
+        {"starting": result.starting_allocation, "optimal": result.optimal_allocation}
+    ).rename_axis("channel").to_csv(out / BUDGET_FILE)
+
+    save_model(fitted[best], out / MODEL_FILE)
+    progress("writing the report ...")
+    report = make_report(
+        ordered, out / REPORT_FILE, optimizer_result=result, backtest=backtest
+    )
+    _print_results(problem, ordered, backtest, best, result, out, report)
     return 0
 
 
+def _print_results(problem, fitted, backtest, best, result, out, report) -> None:
+    from skmmm import attribution
+
+    table = _summary_table(fitted, backtest, best)
+    print(f"Models fitted on {problem.source} ({len(problem.y)} rows):")
+    print(table.round(3).to_string())
+    channels = attribution.summary(fitted[best])[["share_mean", "roi_mean"]]
+    if problem.true_roi is not None:
+        channels["true_roi"] = problem.true_roi.reindex(channels.index)
+    channels["spend_now"] = result.starting_allocation
+    channels["spend_optimal"] = result.optimal_allocation
+    print(f"\nBest model: {best}. Next {result.n_time_periods} periods:")
+    print(channels.round(3).to_string())
+    print(
+        f"Budget {result.budget:,.0f}: predicted KPI {result.kpi_starting:,.0f} "
+        f"with the current split, {result.kpi_optimal:,.0f} with the optimal "
+        f"one ({result.kpi_uplift:+.1%})."
+    )
+    print(f"\nModel: {out / MODEL_FILE}")
+    print(f"Report: {report}")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return _run(_example_problem(), MODELS, args)
+
+
+def _fit(args: argparse.Namespace) -> int:
+    models = MODELS if args.model == "best" else (args.model,)
+    return _run(_csv_problem(args), models, args)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from skmmm import load_model
+    from skmmm.report import make_report
+
+    model = load_model(args.model_file)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = make_report({model.spec_.model_name: model}, out, title=args.title)
+    print(f"Report: {path}")
+    return 0
+
+
+COMMANDS = {"demo": _demo, "fit": _fit, "report": _report}
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line and return the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, default=None
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 on bad usage or bad data.
+    """
     args = _parser().parse_args(argv)
     try:
-        if args.command == "demo":
-            return _demo(args)
-    except ValueError as error:
-        print(f"skmmm: error: {error}", file=sys.stderr)
-        return 2
-    return 2
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            status = COMMANDS[args.command](args)
+    except (ValueError, OSError) as error:
+        print(f"skmmm: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    if not getattr(args, "quiet", False):
+        for message in dict.fromkeys(_one_line(w.message) for w in caught):
+            print(f"skmmm: warning: {message}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

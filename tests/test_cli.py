@@ -1,0 +1,222 @@
+"""The ``skmmm`` command line, run in subprocesses.
+
+The fitting runs use tiny samplers and the bundled example's shapes: the
+``fit`` run models the example CSV with the ``adstock`` model, so it reuses
+the programs the ``demo`` run compiled (JAX's persistent cache).
+"""
+
+import argparse
+import functools
+import io
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from skmmm import cli, load_example, load_model
+
+TINY = ["--draws", "20", "--warmup", "20", "--chains", "1", "--seed", "1"]
+MEDIA = ["tv", "search", "social", "display", "radio"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "skmmm.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def demo(workdir):
+    out = workdir / "demo"
+    return out, run_cli("demo", "--out", out, "--quiet", *TINY)
+
+
+@pytest.fixture(scope="module")
+def example_csv(workdir) -> Path:
+    """The example data as a user's CSV, rows shuffled."""
+    path = workdir / "weekly.csv"
+    load_example().frame.sample(frac=1.0, random_state=0).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fit(workdir, example_csv):
+    out = workdir / "fit"
+    costs = load_example().costs.to_numpy()
+    result = run_cli(
+        "fit",
+        "--data",
+        example_csv,
+        "--date-column",
+        "date",
+        "--target",
+        "sales",
+        "--media",
+        *MEDIA,
+        "--controls",
+        "price_index",
+        "holiday",
+        "--costs",
+        *costs,
+        "--model",
+        "adstock",
+        "--out",
+        out,
+        *TINY,
+    )
+    return out, result
+
+
+def test_demo_compares_optimises_saves_and_reports(demo):
+    out, result = demo
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # --quiet
+    backtest = pd.read_csv(out / "backtest.csv")
+    assert sorted(backtest["model"]) == ["adstock", "carryover", "hill_adstock"]
+    assert (backtest["n_test"] == 13).all() and (backtest["n_train"] == 143).all()
+    best = backtest.set_index("model")["mape"].idxmin()
+    # The summary table stars the best model by out-of-sample error; it is
+    # the one saved.
+    starred = [
+        line.split()[0] for line in result.stdout.splitlines() if line.endswith("*")
+    ]
+    assert starred == [best]
+    assert load_model(out / "model.skmmm").spec_.model_name == best
+    budget = pd.read_csv(out / "budget.csv", index_col="channel")
+    assert list(budget.index) == MEDIA
+    assert budget["optimal"].sum() == pytest.approx(budget["starting"].sum())
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert all(model in report for model in ("adstock", "carryover", "hill_adstock"))
+    assert f"Report: {out / 'report.html'}" in result.stdout
+
+
+def test_fit_models_a_user_csv(fit, example_csv):
+    out, result = fit
+    assert result.returncode == 0, result.stderr
+    # stderr is not a terminal: no progress bar or status lines, only warnings.
+    assert "Traceback" not in result.stderr and "\r" not in result.stderr
+    assert all(
+        line.startswith("skmmm: warning: ") for line in result.stderr.splitlines()
+    )
+    model = load_model(out / "model.skmmm")
+    assert model.spec_.model_name == "adstock"
+    # The shuffled rows were put back in date order before fitting.
+    dates = pd.to_datetime(pd.read_csv(example_csv)["date"]).sort_values()
+    assert list(model.training_data_.index) == list(dates)
+    backtest = pd.read_csv(out / "backtest.csv")
+    assert backtest[["model", "n_train", "n_test"]].values.tolist() == [
+        ["adstock", 143, 13]
+    ]
+    assert (out / "report.html").exists()
+
+
+def test_report_of_a_saved_model(fit, workdir):
+    out, _ = fit
+    html = workdir / "reports" / "saved.html"
+    result = run_cli("report", out / "model.skmmm", "--out", html, "--title", "Q3 <b>")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"Report: {html}"
+    text = html.read_text(encoding="utf-8")
+    assert "Q3 &lt;b&gt;" in text and "adstock" in text
+
+
+def bad_csvs(folder: Path) -> dict[str, Path]:
+    frame = load_example().frame
+    with_nan, negative = frame.copy(), frame.copy()
+    with_nan.loc[5, "tv"] = float("nan")
+    negative.loc[7, "search"] = -3.0
+    paths = {}
+    for name, data in (("ok", frame), ("nan", with_nan), ("negative", negative)):
+        paths[name] = folder / f"{name}.csv"
+        data.to_csv(paths[name], index=False)
+    return paths
+
+
+def fit_args(data, *media, extra=()):
+    return ("fit", "--data", data, "--date-column", "date", "--target", "sales",
+            "--media", *media, *extra, "--out", data.parent / "out")  # fmt: skip
+
+
+ERROR_CASES = {
+    "missing file": (
+        lambda p: fit_args(p["ok"].parent / "nope.csv", "tv"),
+        ["nope.csv", "No such file"],
+    ),
+    "missing column": (
+        lambda p: fit_args(p["ok"], "tv", "tvv"),
+        ["'tvv'", "--media", "not in"],
+    ),
+    "NaN row": (lambda p: fit_args(p["nan"], "tv", "search"), ["'tv'", "row 5"]),
+    "negative media": (
+        lambda p: fit_args(p["negative"], "tv", "search"),
+        ["'search'", "negative", "row 7"],
+    ),
+    "costs count": (
+        lambda p: fit_args(p["ok"], "tv", "search", extra=("--costs", "5")),
+        ["--costs has 1 values", "2 channels"],
+    ),
+    "not a model file": (
+        lambda p: ("report", p["ok"], "--out", p["ok"].parent / "r.html"),
+        ["ok.csv", "not a skmmm model file"],
+    ),
+}
+
+
+@functools.cache
+def error_runs(folder: Path) -> dict[str, subprocess.CompletedProcess]:
+    """Every bad-input and bad-usage run, started together (each imports JAX)."""
+    paths = bad_csvs(folder)
+    with ThreadPoolExecutor(len(ERROR_CASES)) as pool:
+        futures = {
+            name: pool.submit(run_cli, *make_args(paths))
+            for name, (make_args, _) in ERROR_CASES.items()
+        }
+        futures["usage"] = pool.submit(
+            run_cli, "fit", "--data", "x.csv", "--media", "tv", "--out", "o"
+        )
+        return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+def test_bad_data_exits_2_with_one_line(case, workdir):
+    result = error_runs(workdir)[case]
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("skmmm: error: "), result.stderr
+    for fragment in ERROR_CASES[case][1]:
+        assert fragment in lines[0]
+
+
+def test_bad_usage_exits_2_without_traceback(workdir):
+    result = error_runs(workdir)["usage"]
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "skmmm fit: error: the following arguments are required: "
+        "--date-column, --target"
+    )
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_only_on_a_terminal_without_quiet(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    assert cli._show_progress(argparse.Namespace(quiet=False))
+    assert not cli._show_progress(argparse.Namespace(quiet=True))
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert not cli._show_progress(argparse.Namespace(quiet=False))
