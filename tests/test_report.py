@@ -24,7 +24,14 @@ from _mmm_fits import fitted, simulated
 from _plot_fits import geo_fitted, geo_panel
 from sklearn.metrics import r2_score
 
-from skmmm import AdstockRegressor, BudgetOptimizer, attribution, plot
+from skmmm import (
+    AdstockRegressor,
+    BudgetOptimizer,
+    attribution,
+    load_model,
+    plot,
+    save_model,
+)
 from skmmm.report import _as_named_estimators, convergence_verdict, make_report
 
 HOSTILE_CHANNELS = ["<script>alert(1)</script>", "R&D", '"quoted"']
@@ -112,9 +119,12 @@ def full_report(est, optimizer_result, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hostile_report(tmp_path_factory):
-    path = tmp_path_factory.mktemp("report") / "hostile.html"
+    """The hostile fit's report, from a saved and loaded copy (as `skmmm report`)."""
+    folder = tmp_path_factory.mktemp("report")
+    save_model(hostile_fit(), folder / "hostile.skmmm")
+    path = folder / "hostile.html"
     make_report(
-        {HOSTILE_MODEL: hostile_fit()},
+        {HOSTILE_MODEL: load_model(folder / "hostile.skmmm")},
         path,
         backtest=backtest_table().replace({"first": HOSTILE_MODEL}),
         title=HOSTILE_TITLE,
