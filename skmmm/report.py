@@ -231,7 +231,7 @@ def _interval_text(lower: Any, upper: Any, formatter: Callable = _number) -> str
 
 
 @dataclass
-class Table:
+class _Table:
     """A table for the template: header, rows of preformatted cells.
 
     ``numeric`` marks the columns to right-align.
@@ -248,10 +248,10 @@ def _table(
     rows: Sequence[Sequence[Any]],
     caption: str = "",
     text_columns: Sequence[int] = (),
-) -> Table:
-    """Build a :class:`Table`: the first column and ``text_columns`` hold text."""
+) -> _Table:
+    """Build a :class:`_Table`: the first column and ``text_columns`` hold text."""
     text = {0, *text_columns}
-    return Table(
+    return _Table(
         columns=[str(c) for c in columns],
         rows=[[str(cell) for cell in row] for row in rows],
         numeric=[position not in text for position in range(len(columns))],
@@ -263,14 +263,14 @@ def _table(
 
 
 @dataclass
-class Figure:
+class _EmbeddedFigure:
     """An embedded figure: title and its PNG as a ``data:`` URI."""
 
     title: str
     uri: str
 
 
-def _figure(title: str, make: Callable[[], Any]) -> Figure:
+def _figure(title: str, make: Callable[[], Any]) -> _EmbeddedFigure:
     """Render the matplotlib Figure ``make()`` returns to a PNG data URI and close it."""
     fig = make()
     try:
@@ -279,7 +279,7 @@ def _figure(title: str, make: Callable[[], Any]) -> Figure:
     finally:
         plt.close(fig)
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return Figure(title, f"data:image/png;base64,{encoded}")
+    return _EmbeddedFigure(title, f"data:image/png;base64,{encoded}")
 
 
 # ---------------------------------------------------------------- inputs
@@ -443,7 +443,7 @@ def _fit_metrics(est) -> dict[str, float]:
     return {"r2": float(r2), "mape": mape}
 
 
-def _attribution_table(est, interval: float) -> Table:
+def _attribution_table(est, interval: float) -> _Table:
     table = attribution.summary(est, interval)
     width = f"{interval:.0%}"
     return _table(
@@ -474,11 +474,13 @@ def _attribution_table(est, interval: float) -> Table:
     )
 
 
-def _comparison_table(named: Mapping[str, Any]) -> Table:
+def _comparison_table(
+    named: Mapping[str, Any],
+    checks: Mapping[str, tuple[ConvergenceVerdict, dict[str, float]]],
+) -> _Table:
     rows = []
     for name, est in named.items():
-        verdict = convergence_verdict(est)
-        metrics = _fit_metrics(est)
+        verdict, metrics = checks[name]
         rows.append(
             [
                 name,
@@ -507,7 +509,7 @@ def _comparison_table(named: Mapping[str, Any]) -> Table:
     )
 
 
-def _backtest_table(backtest: pd.DataFrame) -> Table:
+def _backtest_table(backtest: pd.DataFrame) -> _Table:
     """Every numeric column of the backtest, averaged over folds per model."""
     numeric = [
         column
@@ -594,7 +596,9 @@ def _budget(result: OptimizationResult, interval_width: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- figures
 
 
-def _figures(est, interval: float, optimizer_result) -> dict[str, list[Figure]]:
+def _figures(
+    est, interval: float, optimizer_result
+) -> dict[str, list[_EmbeddedFigure]]:
     """Every figure of the report, by section."""
     figures = {
         "fit": [
@@ -672,7 +676,11 @@ def render_report(
     _check_backtest(backtest)
     if not 0 < interval < 1:
         raise ValueError(f"interval must be in (0, 1), got {interval!r}.")
-    verdict = convergence_verdict(main)
+    checks = {
+        name: (convergence_verdict(est), _fit_metrics(est))
+        for name, est in (named.items() if len(named) > 1 else [(main_name, main)])
+    }
+    verdict, metrics = checks[main_name]
     width = f"{interval:.0%}"
     context = {
         "title": title,
@@ -684,10 +692,10 @@ def render_report(
         "diagnostics": _diagnostics(main, verdict),
         "fit": {
             key: (_number(value) if key == "r2" else _percent(value))
-            for key, value in _fit_metrics(main).items()
+            for key, value in metrics.items()
         },
         "attribution": _attribution_table(main, interval),
-        "comparison": _comparison_table(named) if len(named) > 1 else None,
+        "comparison": _comparison_table(named, checks) if len(named) > 1 else None,
         "backtest": _backtest_table(backtest) if backtest is not None else None,
         "budget": (
             _budget(optimizer_result, width) if optimizer_result is not None else None
