@@ -752,6 +752,22 @@ def make_report(
         If a model is not fitted, ``optimizer_result`` is of another type or
         other channels, ``backtest`` lacks a ``model`` column, or
         ``interval`` is not in (0, 1).
+
+    See Also
+    --------
+    render_report : The same HTML as a string.
+    convergence_verdict : The diagnostics verdict the report shows.
+
+    Examples
+    --------
+    >>> from skmmm import BudgetOptimizer, HillAdstockRegressor, load_example
+    >>> from skmmm.report import make_report
+    >>> data = load_example()
+    >>> mmm = HillAdstockRegressor(media_columns=data.media_columns, random_state=0)
+    >>> mmm.fit(data.X, data.y)  # doctest: +SKIP
+    >>> result = BudgetOptimizer(mmm).optimize(1e6, 13)  # doctest: +SKIP
+    >>> make_report(mmm, "report.html", optimizer_result=result)  # doctest: +SKIP
+    PosixPath('report.html')
     """
     html = render_report(
         estimators,
