@@ -22,7 +22,13 @@ from sklearn.model_selection import (
 )
 
 import skmmm.model_selection
-from skmmm import AdstockRegressor, PanelTimeSeriesSplit, compare_models, fit_many
+from skmmm import (
+    AdstockRegressor,
+    BayesianMMMRegressor,
+    PanelTimeSeriesSplit,
+    compare_models,
+    fit_many,
+)
 from skmmm.datasets import simulate_mmm_data
 from skmmm.model_selection import RESULT_COLUMNS, crps_ensemble
 
@@ -427,3 +433,37 @@ def test_dask_cluster_gives_the_sequential_results():
     for group, model in models.items():
         for name, draws in brand_fits()[group].posterior_.items():
             np.testing.assert_array_equal(model.posterior_[name], draws)
+
+
+# ------------------------------------------------------------------- geo
+
+
+def test_compare_models_backtests_a_geo_model_by_date():
+    """A geo fit on PanelTimeSeriesSplit folds (shapes of tests/test_geo.py)."""
+    data = simulate_mmm_data(
+        n_periods=68,
+        n_channels=2,
+        n_geos=3,
+        n_controls=1,
+        model="adstock",
+        noise_level=0.03,
+        seed=3,
+    )
+    geo = BayesianMMMRegressor(
+        "adstock",
+        media_columns=data.media_columns,
+        date_column="date",
+        geo_column="geo",
+        degrees_seasonality=1,
+        random_state=0,
+        progress_bar=False,
+        number_warmup=150,
+        number_samples=100,
+        number_chains=2,
+    )
+    cv = PanelTimeSeriesSplit(2, test_size=4, max_train_size=60, date_column="date")
+    table = compare_models(geo, data.X, data.y, cv=cv, random_state=0)
+    assert table[["n_train", "n_test"]].values.tolist() == [[180, 12], [180, 12]]
+    assert table["coverage"].between(0, 1).all()
+    assert np.isfinite(table["max_rhat"]).all()  # two chains
+    assert (table["r2"] > 0).all()
