@@ -90,6 +90,11 @@ def backtest_table() -> pd.DataFrame:
             "coverage": [0.9, 0.8, 0.85, 0.75],
             "crps": [100.0, 300.0, 500.0, 700.0],
             "max_rhat": [1.01, 1.03, 1.002, 1.004],
+            "divergences": [0, 2, 1, 1],
+            "neg_mean_absolute_error": [-10.0, -20.0, -30.0, -50.0],
+            # Not numbers: not averaged, not shown.
+            "converged": [True, False, True, True],
+            "note": ["a", "b", "c", "d"],
         }
     )
 
@@ -304,10 +309,18 @@ def test_comparison_and_backtest_tables(full_report):
     assert comparison["first"][0] == "adstock"
     backtest = table_starting(html, "Model", "Folds")
     header = next(k for k in tables_of(html) if k.startswith("Model | Folds"))
-    assert header.split(" | ")[2:] == ["r2", "mape", "coverage", "crps", "max_rhat"]
+    assert header.split(" | ")[2:] == [
+        "r2",
+        "mape",
+        "coverage",
+        "crps",
+        "max_rhat",
+        "divergences",
+        "neg_mean_absolute_error",
+    ]
     # Means over the two folds of each model.
-    assert backtest["first"] == ["2", "0.8", "0.06", "0.85", "200", "1.020"]
-    assert backtest["second"] == ["2", "0.5", "0.15", "0.8", "600", "1.003"]
+    assert backtest["first"] == ["2", "0.8", "0.06", "0.85", "200", "1.020", "1", "-15"]
+    assert backtest["second"] == ["2", "0.5", "0.15", "0.8", "600", "1.003", "1", "-40"]
 
 
 def test_one_model_has_no_comparison_table(hostile_report):
@@ -461,6 +474,15 @@ def _require(reason: str):
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason} (required when CI=true; .ci/run installs it)")
     pytest.skip(reason)
+
+
+def test_missing_browser_skips_locally_and_fails_in_ci(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required when CI=true"):
+        _require("chromium is missing")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="chromium is missing"):
+        _require("chromium is missing")
 
 
 @pytest.fixture(scope="module")
