@@ -45,6 +45,9 @@ __all__ = [
 MIN_ESS_PER_CHAIN = 100
 """Smallest bulk effective sample size per chain that we call enough."""
 
+FRACTION_COLUMNS = frozenset({"mape", "coverage"})
+"""Backtest columns that compare_models reports as fractions."""
+
 N_WORST_PARAMETERS = 5
 FIGURE_DPI = 100
 MISSING = "–"
@@ -509,6 +512,15 @@ def _comparison_table(
     )
 
 
+def _backtest_cell(column: Any, value: float) -> str:
+    """compare_models' fractions as percentages, r_hat with 3 decimals."""
+    if column in FRACTION_COLUMNS:
+        return _percent(value)
+    if "rhat" in str(column):
+        return _rhat(value)
+    return _number(value)
+
+
 def _backtest_table(backtest: pd.DataFrame) -> _Table:
     """Every numeric column of the backtest, averaged over folds per model."""
     numeric = [
@@ -527,10 +539,7 @@ def _backtest_table(backtest: pd.DataFrame) -> _Table:
         ["Model", "Folds"] + [str(column) for column in numeric],
         [
             [str(model), str(int(n_folds[model]))]
-            + [
-                (_rhat if "rhat" in str(column) else _number)(means.loc[model, column])
-                for column in numeric
-            ]
+            + [_backtest_cell(column, means.loc[model, column]) for column in numeric]
             for model in means.index
         ],
         caption="Out-of-sample metrics, mean over the backtest folds.",

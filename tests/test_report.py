@@ -319,8 +319,26 @@ def test_comparison_and_backtest_tables(full_report):
         "neg_mean_absolute_error",
     ]
     # Means over the two folds of each model.
-    assert backtest["first"] == ["2", "0.8", "0.06", "0.85", "200", "1.020", "1", "-15"]
-    assert backtest["second"] == ["2", "0.5", "0.15", "0.8", "600", "1.003", "1", "-40"]
+    assert backtest["first"] == [
+        "2",
+        "0.8",
+        "6.0%",
+        "85.0%",
+        "200",
+        "1.020",
+        "1",
+        "-15",
+    ]
+    assert backtest["second"] == [
+        "2",
+        "0.5",
+        "15.0%",
+        "80.0%",
+        "600",
+        "1.003",
+        "1",
+        "-40",
+    ]
 
 
 def test_one_model_has_no_comparison_table(hostile_report):
