@@ -21,7 +21,12 @@ import numpyro
 from numpyro import distributions as dist
 
 from skmmm import transforms
-from skmmm.priors import CHANNEL_COEF_MEDIA, COEF_MEDIA, MEDIA_TRANSFORM_PRIORS
+from skmmm.priors import (
+    CHANNEL_COEF_MEDIA,
+    CHANNEL_ROI,
+    COEF_MEDIA,
+    MEDIA_TRANSFORM_PRIORS,
+)
 
 __all__ = [
     "MODEL_NAMES",
@@ -296,15 +301,60 @@ class GeoModelSpec(ModelSpec):
     """
 
     noncentred_media: bool = False
+    seasonality_amplitude: bool = False
+
+
+SEASONALITY_AMPLITUDE = "seasonality_amplitude"
+
+
+def _sample_geo_seasonality(
+    spec: GeoModelSpec, priors: Mapping[str, dist.Distribution]
+) -> dict[str, jax.Array]:
+    """Sample the shared seasonality shape and each geo's seasonality scale.
+
+    Only ``gamma_seasonality * coef_seasonality[g]`` enters the likelihood,
+    so scaling the shape up and every geo's scale down by the same factor
+    leaves it unchanged: a curved ridge that the data do not resolve. With
+    ``spec.seasonality_amplitude`` the sampler moves each geo's amplitude
+    ``coef_seasonality[g] * |gamma_seasonality|`` (which the data fix)
+    instead of ``coef_seasonality[g]``; the ridge becomes the straight ray
+    of ``gamma_seasonality``'s norm. Same priors: the density of
+    ``coef_seasonality`` is added at the implied value with the log Jacobian
+    ``-n_geos * log|gamma_seasonality|``.
+    """
+    gamma = numpyro.sample("gamma_seasonality", priors["gamma_seasonality"])
+    scale_prior = priors["coef_seasonality"]
+    if not spec.seasonality_amplitude:
+        return {
+            "gamma_seasonality": gamma,
+            "coef_seasonality": numpyro.sample("coef_seasonality", scale_prior),
+        }
+    n_geos = scale_prior.batch_shape[-1]
+    amplitude = numpyro.sample(SEASONALITY_AMPLITUDE, _LEVEL_BASE.expand((n_geos,)))
+    norm = jnp.sqrt(jnp.sum(gamma**2))
+    coef_seasonality = numpyro.deterministic("coef_seasonality", amplitude / norm)
+    numpyro.factor(
+        "seasonality_prior",
+        scale_prior.log_prob(coef_seasonality).sum()
+        - n_geos * jnp.log(norm)
+        - _LEVEL_BASE.log_prob(amplitude).sum(),
+    )
+    return {"gamma_seasonality": gamma, "coef_seasonality": coef_seasonality}
 
 
 def geo_site_shapes(
-    spec: ModelSpec, n_channels: int, n_extra: int, n_geos: int
+    spec: ModelSpec,
+    n_channels: int,
+    n_extra: int,
+    n_geos: int,
+    *,
+    roi_prior: bool = False,
 ) -> dict[str, tuple]:
     """Shape of every site of the geo model that takes a prior from ``custom_priors``.
 
     ``coef_media`` is not among them: its prior is HalfNormal around
-    ``channel_coef_media``, the site users override.
+    ``channel_coef_media``, whose prior users override, or, with
+    ``roi_prior``, which follows from each channel's ROI ``channel_roi``.
     """
     shapes: dict[str, tuple] = {
         "intercept": (n_geos,),
@@ -318,10 +368,49 @@ def geo_site_shapes(
         shapes["weekday"] = (WEEKDAYS,)
     if n_extra:
         shapes["coef_extra_features"] = (n_extra, n_geos)
-    shapes[CHANNEL_COEF_MEDIA] = (n_channels,)
+    shapes[CHANNEL_ROI if roi_prior else CHANNEL_COEF_MEDIA] = (n_channels,)
     for name in MEDIA_TRANSFORM_PRIORS[spec.model_name]:
         shapes[name] = (n_channels,)
     return shapes
+
+
+def _channel_coef_media(
+    spec: ModelSpec,
+    priors: Mapping[str, dist.Distribution],
+    params: Mapping[str, jax.Array],
+    media_prior: jax.Array,
+) -> jax.Array:
+    """Sample each channel's hyper coefficient (after the transform parameters).
+
+    With a ``channel_roi`` prior, ``channel_coef_media = channel_roi *
+    media_prior / response_at_average``: ``media_prior`` is then the
+    channel's cost per period on the internal KPI scale, so a geo whose
+    coefficient is at the hyper scale has that ROI at average spend.
+    """
+    if CHANNEL_ROI in priors:
+        roi = numpyro.sample(CHANNEL_ROI, priors[CHANNEL_ROI])
+        return numpyro.deterministic(
+            CHANNEL_COEF_MEDIA, roi * media_prior / response_at_average(spec, params)
+        )
+    prior = priors.get(CHANNEL_COEF_MEDIA) or dist.HalfNormal(media_prior)
+    return numpyro.sample(CHANNEL_COEF_MEDIA, prior)
+
+
+def _sample_geo_priors(
+    spec: ModelSpec, priors: Mapping[str, dist.Distribution], media_prior: jax.Array
+) -> dict[str, jax.Array]:
+    """Every shared and per-geo parameter except the level (intercept, coef_media)."""
+    params = _sample_geo_seasonality(spec, priors)
+    skipped = {"intercept", CHANNEL_COEF_MEDIA, CHANNEL_ROI, *params}
+    params.update(
+        {
+            name: numpyro.sample(name, prior)
+            for name, prior in priors.items()
+            if name not in skipped
+        }
+    )
+    params[CHANNEL_COEF_MEDIA] = _channel_coef_media(spec, priors, params, media_prior)
+    return params
 
 
 def geo_mean_components(
@@ -371,6 +460,48 @@ def geo_mean_components(
     return parts
 
 
+def _sample_geo_with_level_on_simplex(
+    spec: ModelSpec,
+    priors: Mapping[str, dist.Distribution],
+    media_prior: jax.Array,
+    geo_prior_weights: jax.Array,
+) -> dict[str, jax.Array]:
+    """Sample every parameter, each geo's level split on a simplex.
+
+    The national model's reparametrisation (:func:`national_model`) per
+    geo: the sampler moves ``level[g]`` and the shares
+    ``(intercept[g], effect[0, g], ...) / level[g]``, with ``coef_media[c, g]
+    = effect[c, g] / response_at_average[c]``. The priors are unchanged:
+    the densities of ``intercept`` and of ``coef_media`` given
+    ``channel_coef_media`` (the centred hierarchy) are added at the implied
+    values with the log Jacobian of the map.
+    """
+    n_channels, n_geos = geo_prior_weights.shape
+    level = numpyro.sample("level", _LEVEL_BASE.expand((n_geos,)))
+    shares = numpyro.sample(
+        "level_shares",
+        dist.Dirichlet(jnp.ones((n_geos, n_channels + 1), dtype=level.dtype)),
+    )
+    params = _sample_geo_priors(spec, priors, media_prior)
+    at_average = response_at_average(spec, params)  # (n_channels,)
+    intercept = numpyro.deterministic("intercept", level * shares[:, 0])
+    coef_media = numpyro.deterministic(
+        COEF_MEDIA, (level[:, None] * shares[:, 1:]).T / at_average[:, None]
+    )
+    coef_prior = dist.HalfNormal(
+        params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights
+    )
+    numpyro.factor(
+        "level_prior",
+        priors["intercept"].log_prob(intercept).sum()
+        + coef_prior.log_prob(coef_media).sum()
+        - n_geos * jnp.log(at_average).sum()
+        + n_channels * jnp.log(level).sum()
+        - _LEVEL_BASE.log_prob(level).sum(),
+    )
+    return {**params, "intercept": intercept, COEF_MEDIA: coef_media}
+
+
 def geo_model(
     media: jax.Array,
     extra_features: jax.Array,
@@ -389,7 +520,10 @@ def geo_model(
     geo_prior_weights[c, g])``; intercept, trend coefficient, seasonality
     scale (``coef_seasonality``) and noise per geo; transform parameters,
     ``expo_trend`` and the seasonality's shape (``gamma_seasonality``)
-    shared; control coefficients per (control, geo).
+    shared; control coefficients per (control, geo). With a
+    ``channel_roi`` prior in ``priors`` (skmmm's default), the hyper
+    coefficient follows from each channel's ROI at average spend instead
+    (:func:`_channel_coef_media`).
 
     With ``spec.noncentred_media`` the geo coefficients are
     ``channel_coef_media[c] * geo_prior_weights[c, g] * coef_media_raw[c, g]``
@@ -408,10 +542,12 @@ def geo_model(
     time_index : jax.Array of shape (n_times,)
         Period numbers.
     media_prior : jax.Array of shape (n_channels,)
-        Scale of the default HalfNormal prior of ``channel_coef_media``.
+        Scale of the default HalfNormal prior of ``channel_coef_media``; with
+        a ``channel_roi`` prior, each channel's cost per period on the
+        internal KPI scale, averaged over geos.
     geo_prior_weights : jax.Array of shape (n_channels, n_geos)
         Relative prior scale of each geo's coefficient (ones unless the
-        media prior is given per channel and geo).
+        media prior is given per channel and geo, or with ``channel_roi``).
     target : jax.Array of shape (n_times, n_geos), optional
         Observed KPI on the internal scale; None to sample from the prior.
     spec : GeoModelSpec
@@ -420,15 +556,15 @@ def geo_model(
         Site name -> prior, from :func:`skmmm.priors.resolve_priors` over
         :func:`geo_site_shapes`.
     """
-    channel_prior = priors[CHANNEL_COEF_MEDIA]
-    if channel_prior is None:
-        channel_prior = dist.HalfNormal(media_prior)
-    params = {
-        name: numpyro.sample(
-            name, channel_prior if name == CHANNEL_COEF_MEDIA else prior
+    if spec.simplex_level:
+        params = _sample_geo_with_level_on_simplex(
+            spec, priors, media_prior, geo_prior_weights
         )
-        for name, prior in priors.items()
-    }
+        mu = geo_mean_components(spec, params, media, extra_features, time_index)["mu"]
+        numpyro.sample("target", dist.Normal(mu, params["sigma"]), obs=target)
+        return
+    params = _sample_geo_priors(spec, priors, media_prior)
+    params["intercept"] = numpyro.sample("intercept", priors["intercept"])
     scale = params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights
     if spec.noncentred_media:
         raw = numpyro.sample(

@@ -26,9 +26,12 @@ import pandas as pd
 from scipy.optimize import minimize
 from sklearn.utils.validation import check_is_fitted
 
-from skmmm.models import mean_components
+from skmmm._validation import validate_geo_media_gap
+from skmmm.models import GeoModelSpec, geo_mean_components, mean_components
 
 __all__ = ["BudgetOptimizer", "OptimizationResult"]
+
+GEO_ALLOCATIONS = ("proportional", "free")
 
 
 @dataclass
@@ -57,6 +60,9 @@ class OptimizationResult:
         SLSQP iterations.
     bounds_lower, bounds_upper : Series
         The per-channel bounds used.
+    optimal_allocation_by_geo, starting_allocation_by_geo : DataFrame or None
+        Geo fits: spend per channel (rows) and geo (columns); their row sums
+        are ``optimal_allocation`` and ``starting_allocation``.
     """
 
     optimal_allocation: pd.Series
@@ -72,6 +78,8 @@ class OptimizationResult:
     n_iterations: int
     bounds_lower: pd.Series = field(repr=False)
     bounds_upper: pd.Series = field(repr=False)
+    optimal_allocation_by_geo: pd.DataFrame | None = field(default=None, repr=False)
+    starting_allocation_by_geo: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def kpi_uplift(self) -> float:
@@ -133,6 +141,13 @@ class BudgetOptimizer:
         SLSQP ``ftol`` on the KPI relative to the starting KPI.
     interval : float, default=0.9
         Width of the credible intervals of the KPI.
+    geo_allocation : {"proportional", "free"}, default="proportional"
+        Geo fits only. "proportional" optimises the spend per channel and
+        splits each channel's spend over geos by the geos' historical share
+        of it; "free" optimises the spend per (channel, geo), each bounded
+        by the ``*_pct`` bounds around its own historical spend (per-channel
+        ``bounds_lower``/``bounds_upper`` are split over geos by historical
+        share). The KPI is summed over geos.
 
     Examples
     --------
@@ -150,6 +165,7 @@ class BudgetOptimizer:
         max_iterations: int = 200,
         solver_tol: float = 1e-10,
         interval: float = 0.9,
+        geo_allocation: str = "proportional",
     ) -> None:
         check_is_fitted(estimator, "posterior_")
         if not 0 <= bounds_lower_pct <= 1:
@@ -160,12 +176,18 @@ class BudgetOptimizer:
             raise ValueError(f"bounds_upper_pct must be >= 0, got {bounds_upper_pct}.")
         if not 0 < interval < 1:
             raise ValueError(f"interval must be in (0, 1), got {interval}.")
+        if geo_allocation not in GEO_ALLOCATIONS:
+            raise ValueError(
+                f"geo_allocation must be one of {GEO_ALLOCATIONS}, got "
+                f"{geo_allocation!r}."
+            )
         self.estimator = estimator
         self.bounds_lower_pct = bounds_lower_pct
         self.bounds_upper_pct = bounds_upper_pct
         self.max_iterations = max_iterations
         self.solver_tol = solver_tol
         self.interval = interval
+        self.geo_allocation = geo_allocation
         self._params = None
 
     # ------------------------------------------------------------ helpers
@@ -292,7 +314,7 @@ class BudgetOptimizer:
         return (float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail)))
 
     def _bounds(self, n_time_periods, prices, bounds_lower, bounds_upper):
-        historical = self.estimator.training_data_.media.mean(axis=0)
+        historical = _historical_weekly_spend(self.estimator)
         base = historical * n_time_periods * prices
         lower = self._by_channel(bounds_lower, "bounds_lower")
         upper = self._by_channel(bounds_upper, "bounds_upper")
@@ -351,6 +373,18 @@ class BudgetOptimizer:
         ValueError
             If the bounds cannot add up to the budget (checked before solving).
         """
+        if _is_geo_fit(self.estimator):
+            return _optimize_geo(
+                self,
+                budget,
+                n_time_periods,
+                prices,
+                extra_features,
+                media_gap,
+                fixed_channels,
+                bounds_lower,
+                bounds_upper,
+            )
         n_time_periods = self._check_periods(n_time_periods)
         budget = float(budget)
         if not np.isfinite(budget) or budget <= 0:
@@ -656,3 +690,283 @@ def _project(allocation, lower, upper, budget, free=None, n_rounds: int = 50):
         step = residual * room / room.sum()
         allocation = np.clip(allocation + step, lower, upper)
     return allocation
+
+
+# --------------------------------------------------------------------- geo
+
+
+def _is_geo_fit(estimator) -> bool:
+    return isinstance(getattr(estimator, "spec_", None), GeoModelSpec)
+
+
+def _historical_weekly_spend(estimator) -> np.ndarray:
+    """Average weekly spend per channel (summed over geos for a geo fit)."""
+    media = estimator.training_data_.media
+    return media.sum(axis=2).mean(axis=0) if media.ndim == 3 else media.mean(axis=0)
+
+
+def _geo_spend_shares(estimator) -> np.ndarray:
+    """Each geo's share of each channel's training spend, (n_channels, n_geos)."""
+    totals = estimator.training_data_.media.sum(axis=0)
+    channel_totals = totals.sum(axis=1, keepdims=True)
+    return np.where(
+        channel_totals > 0,
+        totals / np.where(channel_totals > 0, channel_totals, 1.0),
+        1.0 / totals.shape[1],
+    )
+
+
+def _geo_horizon_kpi(spec, n_hist, params, timeline, weekly_scaled, target_scale):
+    """KPI summed over the horizon and the geos (original units), per draw.
+
+    ``weekly_scaled`` (n_channels, n_geos) replaces the horizon's media rows
+    (after ``n_hist``) of the (period, channel, geo) timeline.
+    """
+    media, extra, time_index = timeline
+    n_horizon = media.shape[0] - n_hist
+    horizon = jnp.broadcast_to(weekly_scaled, (n_horizon,) + weekly_scaled.shape)
+    media = jnp.concatenate([media[:n_hist], horizon], axis=0)
+
+    def one_draw(draw):
+        mu = geo_mean_components(spec, draw, media, extra, time_index)["mu"]
+        return mu[n_hist:].sum(axis=0) @ target_scale
+
+    return jax.vmap(one_draw)(params)
+
+
+_geo_kpi_draws = jax.jit(_geo_horizon_kpi, static_argnums=(0, 1))
+
+
+def _geo_negative_scaled_kpi(
+    x, spec, n_hist, params, timeline, weekly_map, target_scale, reference
+):
+    """-mean KPI / reference as a function of the allocation units / budget."""
+    weekly = (x @ weekly_map).reshape(timeline[0].shape[1:])
+    kpi = _geo_horizon_kpi(spec, n_hist, params, timeline, weekly, target_scale)
+    return -kpi.mean() / reference
+
+
+_geo_objective_and_gradient = jax.jit(
+    jax.value_and_grad(_geo_negative_scaled_kpi), static_argnums=(1, 2)
+)
+
+
+def _geo_timeline(optimizer, n_time_periods, extra_features, media_gap):
+    """History (training, gap) plus an empty horizon, as float64 device arrays."""
+    est = optimizer.estimator
+    train = est.training_data_
+    _, n_channels, n_geos = train.media.shape
+    n_extra = train.extra_features.shape[1]
+    gap = validate_geo_media_gap(
+        media_gap,
+        media_names=est.media_names_,
+        geo_names=est.geo_names_,
+        geo_column=est.geo_column,
+    )
+    mean_extra = train.extra_features.mean(axis=0)
+    if extra_features is None:
+        horizon_extra = np.broadcast_to(mean_extra, (n_time_periods, n_extra, n_geos))
+    else:
+        horizon_extra = np.asarray(extra_features, dtype=float)
+        if horizon_extra.shape != (n_time_periods, n_extra, n_geos):
+            raise ValueError(
+                f"extra_features of a geo fit must have shape ({n_time_periods}, "
+                f"{n_extra}, {n_geos}) (period, control {est.extra_feature_names_}, "
+                f"geo), got {horizon_extra.shape}."
+            )
+        if not np.all(np.isfinite(horizon_extra)):
+            raise ValueError("extra_features must be finite.")
+    media = np.concatenate(
+        [train.media, gap, np.zeros((n_time_periods, n_channels, n_geos))]
+    )
+    extra = np.concatenate(
+        [
+            train.extra_features,
+            np.broadcast_to(mean_extra, (len(gap), n_extra, n_geos)),
+            horizon_extra,
+        ]
+    )
+    with jax.enable_x64(True):
+        timeline = (
+            jnp.asarray(media / est.media_scale_, jnp.float64),
+            jnp.asarray(extra / est.extra_scale_, jnp.float64),
+            jnp.arange(len(media), dtype=jnp.float64),
+        )
+    return train.media.shape[0] + len(gap), timeline
+
+
+def _optimize_geo(
+    optimizer,
+    budget,
+    n_time_periods,
+    prices,
+    extra_features,
+    media_gap,
+    fixed_channels,
+    bounds_lower,
+    bounds_upper,
+) -> OptimizationResult:
+    """:meth:`BudgetOptimizer.optimize` for a geo fit.
+
+    The decision variables ("units") are the channels ("proportional") or
+    the (channel, geo) pairs in channel-major order ("free"); a linear map
+    turns their spend into the weekly media of every channel and geo on the
+    internal scale.
+    """
+    est = optimizer.estimator
+    n_time_periods = optimizer._check_periods(n_time_periods)
+    budget = float(budget)
+    if not np.isfinite(budget) or budget <= 0:
+        raise ValueError(f"budget must be a positive number, got {budget}.")
+    prices = optimizer._by_channel(prices, "prices", default=1.0)
+    if np.any(prices <= 0):
+        raise ValueError("prices must be > 0.")
+    base, lower, upper = optimizer._bounds(
+        n_time_periods, prices, bounds_lower, bounds_upper
+    )
+    if base.sum() <= 0:
+        raise ValueError("Every channel has zero historical spend.")
+    start = budget * base / base.sum()
+    fixed = optimizer._fixed(fixed_channels, start)
+    channels = optimizer.channels
+    lower, upper = lower.copy(), upper.copy()
+    for channel, value in fixed.items():
+        lower[channels.index(channel)] = upper[channels.index(channel)] = value
+    free_channels = np.array([c not in fixed for c in channels])
+    optimizer._check_feasible(budget, lower, upper, free_channels)
+
+    shares = _geo_spend_shares(est)
+    n_channels, n_geos = shares.shape
+    weekly_per_currency = (1.0 / (n_time_periods * prices))[:, None] / est.media_scale_
+    if optimizer.geo_allocation == "free":
+        start_units, lower_units, upper_units = (
+            (v[:, None] * shares).ravel() for v in (start, lower, upper)
+        )
+        weekly_map = np.diag(weekly_per_currency.ravel())
+        free = np.repeat(free_channels, n_geos)
+    else:
+        start_units, lower_units, upper_units = start, lower, upper
+        weekly_map = np.zeros((n_channels, n_channels * n_geos))
+        for c in range(n_channels):
+            weekly_map[c, c * n_geos : (c + 1) * n_geos] = (
+                shares[c] * weekly_per_currency[c]
+            )
+        free = free_channels
+
+    n_hist, timeline = _geo_timeline(
+        optimizer, n_time_periods, extra_features, media_gap
+    )
+    with jax.enable_x64(True):
+        params = optimizer._device_params()
+        target_scale = jnp.asarray(est.target_scale_, jnp.float64)
+        weekly_map_device = jnp.asarray(weekly_map, jnp.float64)
+
+        def kpi(units: np.ndarray) -> np.ndarray:
+            weekly = (units @ weekly_map).reshape(n_channels, n_geos)
+            draws = _geo_kpi_draws(
+                est.spec_,
+                n_hist,
+                params,
+                timeline,
+                jnp.asarray(weekly, jnp.float64),
+                target_scale,
+            )
+            return np.asarray(draws, dtype=float)
+
+        start_draws = kpi(start_units)
+        reference = abs(float(start_draws.mean())) or 1.0
+        start_feasible = bool(
+            np.all(start_units >= lower_units - 1e-9 * budget)
+            and np.all(start_units <= upper_units + 1e-9 * budget)
+        )
+        guess = (
+            start_units
+            if start_feasible
+            else _project(start_units, lower_units, upper_units, budget)
+        )
+
+        def fun(x):
+            value, gradient = _geo_objective_and_gradient(
+                jnp.asarray(x, jnp.float64),
+                est.spec_,
+                n_hist,
+                params,
+                timeline,
+                weekly_map_device * budget,
+                target_scale,
+                reference,
+            )
+            return float(value), np.asarray(gradient, dtype=float)
+
+        if free.any():
+            result = minimize(
+                fun,
+                guess / budget,
+                jac=True,
+                method="SLSQP",
+                bounds=list(
+                    zip(lower_units / budget, upper_units / budget, strict=True)
+                ),
+                constraints=[
+                    {
+                        "type": "eq",
+                        "fun": lambda x: np.array([x.sum() - 1.0]),
+                        "jac": lambda x: np.ones((1, x.size)),
+                    }
+                ],
+                options={
+                    "maxiter": optimizer.max_iterations,
+                    "ftol": optimizer.solver_tol,
+                },
+            )
+            units = _project(result.x * budget, lower_units, upper_units, budget, free)
+            n_iterations, success, message = (
+                int(result.get("nit", 0)),
+                bool(result.success),
+                str(result.message),
+            )
+        else:
+            units, n_iterations, success = guess.copy(), 0, True
+            message = "Every channel is fixed; nothing to solve."
+        draws = kpi(units)
+        guess_draws = start_draws if start_feasible else kpi(guess)
+    if draws.mean() < guess_draws.mean():
+        units, draws, success = guess, guess_draws, False
+        message = (
+            f"The solver ended below the starting KPI ({message}); returning the "
+            "starting allocation."
+        )
+    if not start_feasible:
+        message += (
+            " Note: the historical-share starting allocation lies outside the "
+            "bounds; the solver started from its projection onto them."
+        )
+
+    def by_geo(allocation: np.ndarray) -> pd.DataFrame:
+        table = (
+            allocation.reshape(n_channels, n_geos)
+            if optimizer.geo_allocation == "free"
+            else allocation[:, None] * shares
+        )
+        frame = pd.DataFrame(table, index=channels, columns=list(est.geo_names_))
+        frame.index.name, frame.columns.name = "channel", "geo"
+        return frame
+
+    optimal_by_geo, start_by_geo = by_geo(units), by_geo(start_units)
+    return OptimizationResult(
+        optimal_allocation=optimal_by_geo.sum(axis=1).rename("spend"),
+        starting_allocation=start_by_geo.sum(axis=1).rename("spend"),
+        kpi_optimal=float(draws.mean()),
+        kpi_starting=float(start_draws.mean()),
+        kpi_optimal_interval=optimizer._interval(draws),
+        kpi_starting_interval=optimizer._interval(start_draws),
+        budget=budget,
+        n_time_periods=n_time_periods,
+        success=success,
+        message=message,
+        n_iterations=n_iterations,
+        bounds_lower=pd.Series(lower, index=channels, name="lower"),
+        bounds_upper=pd.Series(upper, index=channels, name="upper"),
+        optimal_allocation_by_geo=optimal_by_geo,
+        starting_allocation_by_geo=start_by_geo,
+    )

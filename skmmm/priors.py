@@ -94,6 +94,11 @@ MEDIA_TRANSFORM_PRIORS: dict[str, tuple[str, ...]] = {
     "carryover": ("ad_effect_retention_rate", "peak_effect_delay", "exponent"),
 }
 
+# Geo models with skmmm's parametrization put the hierarchy's top on each
+# channel's ROI at average spend (docs/model.md, geo section).
+CHANNEL_ROI = "channel_roi"
+DEFAULT_PRIORS[CHANNEL_ROI] = PriorSpec(dist.LogNormal, {"loc": 0.2, "scale": 0.9})
+
 
 def _spec_from_value(name: str, default: PriorSpec, value: Any) -> dist.Distribution:
     """Turn one ``custom_priors`` value into a distribution."""

@@ -26,6 +26,7 @@ from skmmm.models import (
     COEF_MEDIA_RAW,
     LEVEL_SITES,
     MODEL_NAMES,
+    SEASONALITY_AMPLITUDE,
     GeoModelSpec,
     ModelSpec,
     geo_mean_components,
@@ -211,22 +212,33 @@ class _GeoMixin:
         self.target_scale_ = data.target.mean(axis=0)
         self.media_prior_ = prior_by_geo.sum(axis=1)
         self.media_prior_by_geo_ = prior_by_geo
-        channel_prior, geo_weights = _geo_prior_scales(
-            prior_by_geo, self.target_scale_, per_geo
-        )
+        roi_prior = self._geo_uses_roi_prior()
+        if roi_prior:
+            # Cost per period on each geo's internal KPI scale.
+            media_cost = prior_by_geo / (n_times * self.target_scale_)
+            channel_prior = media_cost.mean(axis=1)
+            geo_weights = media_cost / channel_prior[:, None]
+        else:
+            channel_prior, geo_weights = _geo_prior_scales(
+                prior_by_geo, self.target_scale_, per_geo
+            )
 
         base = self._model_spec(n_times)
-        self.spec_ = GeoModelSpec(
-            **{**base.__dict__, "noncentred_media": self.parametrization == "skmmm"}
-        )
         priors = resolve_priors(
             self.custom_priors,
             geo_site_shapes(
-                self.spec_, n_channels, data.extra_features.shape[1], n_geos
+                base,
+                n_channels,
+                data.extra_features.shape[1],
+                n_geos,
+                roi_prior=roi_prior,
             ),
             LIGHTWEIGHT_MMM_PRIORS
             if self.parametrization == "lightweight_mmm"
             else DEFAULT_PRIORS,
+        )
+        self.spec_ = GeoModelSpec(
+            **{**base.__dict__, **self._geo_sampling_coordinates(priors)}
         )
         float_dtype = jnp.result_type(float)
         model_args = tuple(
@@ -248,7 +260,9 @@ class _GeoMixin:
             seed=self._seed(),
             progress_bar=should_show_progress(self.progress_bar),
         )
-        self._store_sampling_result(result, hidden_sites=(COEF_MEDIA_RAW,))
+        self._store_sampling_result(
+            result, hidden_sites=(COEF_MEDIA_RAW, SEASONALITY_AMPLITUDE)
+        )
 
         self.media_names_ = list(data.media_names)
         self.extra_feature_names_ = list(data.extra_names)
@@ -266,13 +280,43 @@ class _GeoMixin:
         self._warn_on_convergence()
         return self
 
+    def _geo_uses_roi_prior(self) -> bool:
+        """skmmm's geo prior on channel ROIs, unless ``channel_coef_media`` is set."""
+        return self.parametrization == "skmmm" and CHANNEL_COEF_MEDIA not in (
+            self.custom_priors or {}
+        )
+
+    def _geo_sampling_coordinates(self, priors: dict) -> dict[str, bool]:
+        """The reparametrisation of the geo model (docs/model.md, geo section)."""
+        if self.parametrization == "lightweight_mmm":
+            return {
+                "simplex_level": False,
+                "noncentred_media": False,
+                "seasonality_amplitude": False,
+            }
+        positive = all(
+            prior is None or _has_positive_support(prior)
+            for prior in (priors["intercept"], priors.get(CHANNEL_COEF_MEDIA))
+        )
+        return {
+            "simplex_level": positive,
+            "noncentred_media": not positive,
+            "seasonality_amplitude": self.degrees_seasonality > 0
+            and _has_positive_support(priors["coef_seasonality"])
+            and _has_real_support(priors["gamma_seasonality"]),
+        }
+
+    def _geo_dense_mass(self) -> bool:
+        """A diagonal mass matrix unless asked: hundreds of per-geo parameters."""
+        return bool(self.dense_mass)
+
     def _sampler_settings(self) -> SamplerSettings:
         return SamplerSettings(
             num_warmup=self.number_warmup,
             num_samples=self.number_samples,
             num_chains=self.number_chains,
             target_accept_prob=float(self.target_accept_prob),
-            dense_mass=self._dense_mass(),
+            dense_mass=self._geo_dense_mass(),
             max_tree_depth=self.max_tree_depth,
         )
 
@@ -547,7 +591,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         NUTS target acceptance probability.
     dense_mass : bool, default=None
         Adapt a dense mass matrix. None means True for "skmmm" and False for
-        "lightweight_mmm".
+        "lightweight_mmm" and for geo fits (hundreds of per-geo parameters).
     max_tree_depth : int, default=10
         NUTS maximum tree depth.
     random_state : int, default=None
@@ -1163,6 +1207,12 @@ _CHANNEL_SITES = {
 def _safe_scale(values: np.ndarray) -> np.ndarray:
     """Means used as divisors, with 1 where a column is all zero."""
     return np.where(values > 0, values, 1.0)
+
+
+def _has_real_support(prior) -> bool:
+    from numpyro.distributions import constraints
+
+    return prior.support is constraints.real
 
 
 def _has_positive_support(prior) -> bool:
