@@ -5,7 +5,6 @@ The fitting runs use tiny samplers and the bundled example's shapes: the
 the programs the ``demo`` run compiled (JAX's persistent cache).
 """
 
-import argparse
 import functools
 import io
 import subprocess
@@ -214,9 +213,22 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_only_on_a_terminal_without_quiet(monkeypatch):
-    monkeypatch.setattr(sys, "stderr", _Terminal())
-    assert cli._show_progress(argparse.Namespace(quiet=False))
-    assert not cli._show_progress(argparse.Namespace(quiet=True))
-    monkeypatch.setattr(sys, "stderr", io.StringIO())
-    assert not cli._show_progress(argparse.Namespace(quiet=False))
+def test_progress_bar_only_on_a_terminal_without_quiet(monkeypatch):
+    problem = cli._example_problem()
+    args = cli._parser().parse_args(["demo"])
+
+    def progress_bars(stderr, *options):
+        monkeypatch.setattr(sys, "stderr", stderr)
+        args = cli._parser().parse_args(["demo", *options])
+        return [
+            est.progress_bar
+            for est in cli._estimators(problem, cli.MODELS, args).values()
+        ]
+
+    assert progress_bars(_Terminal()) == [True, True, True]
+    assert progress_bars(_Terminal(), "--quiet") == [False, False, False]
+    assert progress_bars(io.StringIO()) == [False, False, False]
+    status = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", status)
+    cli._Progress(cli._show_progress(args))("fitting ...")
+    assert status.getvalue() == ""
