@@ -249,18 +249,27 @@ def _dates(problem: Problem) -> pd.Index:
     return problem.X.index
 
 
+def _check_room_for_folds(problem: Problem, n_folds: int, holdout: int) -> None:
+    """Enough periods before the backtest folds (checked before any fit)."""
+    if problem.date_column is not None:
+        n_dates = problem.X[problem.date_column].nunique()
+    else:
+        n_dates = problem.X.index.nunique()
+    n_train = n_dates - n_folds * holdout
+    if n_train < MIN_TRAINING_PERIODS:
+        raise ValueError(
+            f"--folds {n_folds} x --holdout {holdout} leaves {n_train} of "
+            f"{n_dates} periods to train on; at least {MIN_TRAINING_PERIODS} are "
+            "needed. Use fewer or shorter folds."
+        )
+
+
 def _holdout_folds(
     problem: Problem, n_folds: int, holdout: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Folds of ``holdout`` periods at the end of the data, all geos of a date together."""
     codes, unique_dates = pd.factorize(_dates(problem), sort=True)
     n_train = len(unique_dates) - n_folds * holdout
-    if n_train < MIN_TRAINING_PERIODS:
-        raise ValueError(
-            f"--folds {n_folds} x --holdout {holdout} leaves {n_train} of "
-            f"{len(unique_dates)} periods to train on; at least "
-            f"{MIN_TRAINING_PERIODS} are needed. Use fewer or shorter folds."
-        )
     folds = []
     for fold in range(n_folds):
         end = n_train + fold * holdout
@@ -389,7 +398,8 @@ def _run(problem: Problem, models: Sequence[str], args: argparse.Namespace) -> i
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     progress = _Progress(_show_progress(args))
-    folds = _holdout_folds(problem, args.folds, args.holdout) if args.folds else []
+    if args.folds:
+        _check_room_for_folds(problem, args.folds, args.holdout)
     estimators = _estimators(problem, models, args)
 
     fitted = {}
@@ -398,10 +408,14 @@ def _run(problem: Problem, models: Sequence[str], args: argparse.Namespace) -> i
         fitted[name] = est.fit(problem.X, problem.y)
 
     backtest = None
-    if folds:
-        progress(f"backtesting on {len(folds)} fold(s) of {args.holdout} periods ...")
+    if args.folds:
+        progress(f"backtesting on {args.folds} fold(s) of {args.holdout} periods ...")
         backtest = compare_models(
-            estimators, problem.X, problem.y, cv=folds, random_state=args.seed
+            estimators,
+            problem.X,
+            problem.y,
+            cv=_holdout_folds(problem, args.folds, args.holdout),
+            random_state=args.seed,
         )
         backtest.to_csv(out / BACKTEST_FILE, index=False)
     best = _mean_backtest(backtest)["mape"].idxmin() if len(models) > 1 else models[0]

@@ -132,11 +132,18 @@ def test_report_of_a_saved_model(fit, workdir):
 
 def bad_csvs(folder: Path) -> dict[str, Path]:
     frame = load_example().frame
-    with_nan, negative = frame.copy(), frame.copy()
+    with_nan, negative, bad_date = frame.copy(), frame.copy(), frame.copy()
     with_nan.loc[5, "tv"] = float("nan")
     negative.loc[7, "search"] = -3.0
+    bad_date["date"] = bad_date["date"].dt.strftime("%Y-%m-%d")
+    bad_date.loc[3, "date"] = "2021-13-45"
     paths = {}
-    for name, data in (("ok", frame), ("nan", with_nan), ("negative", negative)):
+    for name, data in (
+        ("ok", frame),
+        ("nan", with_nan),
+        ("negative", negative),
+        ("bad_date", bad_date),
+    ):
         paths[name] = folder / f"{name}.csv"
         data.to_csv(paths[name], index=False)
     return paths
@@ -160,6 +167,10 @@ ERROR_CASES = {
     "negative media": (
         lambda p: fit_args(p["negative"], "tv", "search"),
         ["'search'", "negative", "row 7"],
+    ),
+    "unreadable date": (
+        lambda p: fit_args(p["bad_date"], "tv"),
+        ["date column 'date'", "row 3", "2021-13-45"],
     ),
     "costs count": (
         lambda p: fit_args(p["ok"], "tv", "search", extra=("--costs", "5")),
@@ -232,3 +243,15 @@ def test_progress_bar_only_on_a_terminal_without_quiet(monkeypatch):
     monkeypatch.setattr(sys, "stderr", status)
     cli._Progress(cli._show_progress(args))("fitting ...")
     assert status.getvalue() == ""
+
+
+def test_folds_must_leave_enough_training_periods():
+    problem = cli._example_problem()
+    cli._check_room_for_folds(problem, 2, 13)
+    with pytest.raises(ValueError, match="--folds 3 x --holdout 50 leaves 6 of 156"):
+        cli._check_room_for_folds(problem, 3, 50)
+    folds = cli._holdout_folds(problem, 2, 13)
+    assert [(len(train), test[0], test[-1]) for train, test in folds] == [
+        (130, 130, 142),
+        (143, 143, 155),
+    ]
