@@ -248,6 +248,7 @@ def test_crps_of_a_normal_matches_its_closed_form():
 
 
 def test_compare_models_returns_one_row_per_model_and_fold():
+    """The tool to choose between models by out-of-sample fit (LMMM #326)."""
     table = backtest()
     assert list(table.columns) == RESULT_COLUMNS + ["neg_mean_absolute_error"]
     assert table[["model", "fold"]].values.tolist() == [
@@ -328,6 +329,7 @@ def test_compare_models_places_dated_rows_after_a_gap():
     ],
 )
 def test_compare_models_rejects_bad_folds(kwargs, message):
+    """Hold-outs must be chronological, never random (MER #680)."""
     X, y = weekly()
     with pytest.raises(ValueError, match=message):
         compare_models(seeded_estimator(), X.to_numpy(), y.to_numpy(), **kwargs)
