@@ -26,6 +26,7 @@ from skmmm.priors import (
     CHANNEL_ROI,
     COEF_MEDIA,
     MEDIA_TRANSFORM_PRIORS,
+    ROI,
 )
 
 __all__ = [
@@ -79,8 +80,14 @@ class ModelSpec:
     simplex_level: bool = False
 
 
-def site_shapes(spec: ModelSpec, n_channels: int, n_extra: int) -> dict[str, tuple]:
-    """Shape of every sample site of the national model, in sampling order."""
+def site_shapes(
+    spec: ModelSpec, n_channels: int, n_extra: int, *, roi_prior: bool = False
+) -> dict[str, tuple]:
+    """Shape of every prior of the national model, in sampling order.
+
+    With ``roi_prior`` the media coefficients get their prior through each
+    channel's ROI at average spend (``roi``, see :func:`national_model`).
+    """
     shapes: dict[str, tuple] = {
         "intercept": (),
         "coef_trend": (),
@@ -93,6 +100,8 @@ def site_shapes(spec: ModelSpec, n_channels: int, n_extra: int) -> dict[str, tup
     if n_extra:
         shapes["coef_extra_features"] = (n_extra,)
     shapes[COEF_MEDIA] = (n_channels,)
+    if roi_prior:
+        shapes[ROI] = (n_channels,)
     for name in MEDIA_TRANSFORM_PRIORS[spec.model_name]:
         shapes[name] = (n_channels,)
     return shapes
@@ -184,11 +193,36 @@ def response_at_average(spec: ModelSpec, params: Mapping[str, jax.Array]) -> jax
     return jnp.ones_like(params["exponent"])
 
 
+def _media_log_prior(
+    spec: ModelSpec,
+    priors: Mapping[str, dist.Distribution | None],
+    coef_media_prior: dist.Distribution,
+    media_cost: jax.Array,
+    params: Mapping[str, jax.Array],
+    effect: jax.Array,
+) -> jax.Array:
+    """Log prior density of the channels' effects at average spend.
+
+    ``effect = coef_media * response_at_average``. With an ROI prior the
+    effect is ``roi * media_cost``; otherwise the density is the one of
+    ``coef_media``'s prior. Either way the log Jacobian of the map to
+    ``effect`` is included.
+    """
+    roi_prior = priors.get(ROI)
+    if roi_prior is not None:
+        return roi_prior.log_prob(effect / media_cost).sum() - jnp.log(media_cost).sum()
+    at_average = response_at_average(spec, params)
+    return (
+        coef_media_prior.log_prob(effect / at_average).sum() - jnp.log(at_average).sum()
+    )
+
+
 def _sample_with_level_on_simplex(
     spec: ModelSpec,
     priors: Mapping[str, dist.Distribution | None],
     intercept_prior: dist.Distribution,
     coef_media_prior: dist.Distribution,
+    media_cost: jax.Array,
 ) -> dict[str, jax.Array]:
     """Sample every parameter, with the level split on a simplex.
 
@@ -201,10 +235,11 @@ def _sample_with_level_on_simplex(
     needs its maximum tree depth. Here the sampler moves ``level`` and the
     shares ``(intercept, effects) / level`` on a simplex, and ``coef_media``
     is derived as ``effect / response_at_average``. The priors are unchanged:
-    the densities of ``intercept`` and ``coef_media`` are added at the implied
-    values, with the log Jacobian of the map (``n_channels * log(level)`` for
-    the simplex, ``-sum(log(response_at_average))`` for the division), and
-    the base density of ``level`` removed (Dirichlet(1, ..., 1) is flat).
+    the densities of ``intercept`` and of the effects (through ``coef_media``
+    or ``roi``, :func:`_media_log_prior`) are added at the implied values,
+    with the log Jacobian of the map (``n_channels * log(level)`` for the
+    simplex), and the base density of ``level`` removed (Dirichlet(1, ..., 1)
+    is flat).
     """
     n_channels = coef_media_prior.batch_shape[-1]
     level = numpyro.sample("level", _LEVEL_BASE)
@@ -214,16 +249,19 @@ def _sample_with_level_on_simplex(
     params = {
         name: numpyro.sample(name, prior)
         for name, prior in priors.items()
-        if name not in ("intercept", COEF_MEDIA)
+        if name not in ("intercept", COEF_MEDIA, ROI)
     }
-    at_average = response_at_average(spec, params)
+    effect = level * shares[1:]
+    if priors.get(ROI) is not None:
+        numpyro.deterministic(ROI, effect / media_cost)
     intercept = numpyro.deterministic("intercept", level * shares[0])
-    coef_media = numpyro.deterministic(COEF_MEDIA, level * shares[1:] / at_average)
+    coef_media = numpyro.deterministic(
+        COEF_MEDIA, effect / response_at_average(spec, params)
+    )
     numpyro.factor(
         "level_prior",
         intercept_prior.log_prob(intercept)
-        + coef_media_prior.log_prob(coef_media).sum()
-        - jnp.log(at_average).sum()
+        + _media_log_prior(spec, priors, coef_media_prior, media_cost, params, effect)
         + n_channels * jnp.log(level)
         - _LEVEL_BASE.log_prob(level),
     )
@@ -251,7 +289,11 @@ def national_model(
     time_index : jax.Array of shape (n_times,)
         Period numbers.
     media_prior : jax.Array of shape (n_channels,)
-        Scale of the default HalfNormal prior of ``coef_media``.
+        Each channel's cost per period on the internal KPI scale (total cost
+        / (n_periods * mean KPI)). The default prior of ``coef_media`` is
+        LightweightMMM's HalfNormal(media_prior / mean(media_prior)); with an
+        ``roi`` prior, a channel's effect at average spend is
+        ``roi * media_prior`` (``roi`` is then KPI per unit of cost).
     target : jax.Array of shape (n_times,), optional
         Observed KPI on the internal scale; None to sample from the prior.
     spec : ModelSpec
@@ -261,10 +303,20 @@ def national_model(
     """
     coef_media_prior = priors[COEF_MEDIA]
     if coef_media_prior is None:
-        coef_media_prior = dist.HalfNormal(media_prior)
+        coef_media_prior = dist.HalfNormal(media_prior / media_prior.mean())
     if spec.simplex_level:
         params = _sample_with_level_on_simplex(
-            spec, priors, priors["intercept"], coef_media_prior
+            spec, priors, priors["intercept"], coef_media_prior, media_prior
+        )
+    elif priors.get(ROI) is not None:
+        params = {
+            name: numpyro.sample(name, prior)
+            for name, prior in priors.items()
+            if name not in (COEF_MEDIA, ROI)
+        }
+        roi = numpyro.sample(ROI, priors[ROI])
+        params[COEF_MEDIA] = numpyro.deterministic(
+            COEF_MEDIA, roi * media_prior / response_at_average(spec, params)
         )
     else:
         params = {

@@ -27,7 +27,12 @@ from scipy.optimize import minimize
 from sklearn.utils.validation import check_is_fitted
 
 from skmmm._validation import validate_geo_media_gap
-from skmmm.models import GeoModelSpec, geo_mean_components, mean_components
+from skmmm.models import (
+    CARRYOVER_LAGS,
+    GeoModelSpec,
+    geo_mean_components,
+    mean_components,
+)
 
 __all__ = ["BudgetOptimizer", "OptimizationResult"]
 
@@ -87,6 +92,19 @@ class OptimizationResult:
         return self.kpi_optimal / self.kpi_starting - 1.0
 
 
+def _history_needed(spec) -> int | None:
+    """Rows of history the horizon's KPI depends on; None for all of them.
+
+    Carryover is a finite kernel whose weights are normalised over all its
+    lags (not over the periods available), so the last ``number_lags - 1``
+    periods give exactly the same horizon; geometric adstock remembers the
+    whole history.
+    """
+    if spec.model_name == "carryover":
+        return CARRYOVER_LAGS - 1
+    return None
+
+
 def _horizon_kpi_draws(spec, n_hist, params, timeline, weekly_scaled):
     """KPI (internal scale) summed over the horizon, per draw.
 
@@ -95,6 +113,12 @@ def _horizon_kpi_draws(spec, n_hist, params, timeline, weekly_scaled):
     """
     media, extra, time_index = timeline
     n_horizon = media.shape[0] - n_hist
+    history_needed = _history_needed(spec)
+    if history_needed is not None and n_hist > history_needed:
+        # The horizon depends on the last rows of history only: skip the rest.
+        start = n_hist - history_needed
+        media, extra, time_index = media[start:], extra[start:], time_index[start:]
+        n_hist = history_needed
     horizon = jnp.broadcast_to(weekly_scaled, (n_horizon, media.shape[1]))
     media = jnp.concatenate([media[:n_hist], horizon], axis=0)
 

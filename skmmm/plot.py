@@ -62,6 +62,7 @@ from skmmm.priors import (
     DEFAULT_PRIORS,
     LIGHTWEIGHT_MMM_PRIORS,
     MEDIA_TRANSFORM_PRIORS,
+    ROI,
     resolve_priors,
 )
 from skmmm.utils import distance_prior_posterior
@@ -84,7 +85,7 @@ __all__ = [
 METRICS = ("roi", "contribution_share")
 N_DENSITY_POINTS = 200
 _CHANNEL_SITES = frozenset(
-    {COEF_MEDIA, CHANNEL_COEF_MEDIA}.union(*MEDIA_TRANSFORM_PRIORS.values())
+    {COEF_MEDIA, CHANNEL_COEF_MEDIA, ROI}.union(*MEDIA_TRANSFORM_PRIORS.values())
 )
 _GEO_SITES = frozenset({"intercept", "coef_trend", "sigma", "coef_seasonality"})
 _ACTUAL_COLOR = "0.35"
@@ -709,12 +710,20 @@ def _resolved_priors(estimator) -> dict[str, dist.Distribution]:
             estimator.spec_, n_channels, n_extra, estimator.n_geos_
         )
     else:
-        shapes = site_shapes(estimator.spec_, n_channels, n_extra)
+        shapes = site_shapes(
+            estimator.spec_,
+            n_channels,
+            n_extra,
+            roi_prior=estimator._uses_roi_prior(),
+        )
     priors = resolve_priors(
         estimator.custom_priors,
         shapes,
         LIGHTWEIGHT_MMM_PRIORS if lightweight else DEFAULT_PRIORS,
     )
+    if ROI in priors:
+        # coef_media's prior is then implied by the ROI prior (docs/model.md).
+        priors.pop(COEF_MEDIA)
     if COEF_MEDIA in priors and priors[COEF_MEDIA] is None:
         media_prior = np.asarray(estimator.media_prior_, dtype=float)
         priors[COEF_MEDIA] = dist.HalfNormal(media_prior / media_prior.mean())
@@ -823,7 +832,8 @@ def plot_prior_and_posterior(
 
     Priors are the ones the estimator was fitted with (defaults of its
     ``parametrization`` and its ``custom_priors``; ``coef_media`` with the
-    media prior scaled to mean 1). Common priors (Normal, HalfNormal,
+    media prior scaled to mean 1, or, when the media prior is on ROI (the
+    default), ``roi``: each channel's ROI at average spend). Common priors (Normal, HalfNormal,
     Uniform, Gamma, Beta, LogNormal, Exponential) are drawn as exact
     densities, others from samples; posteriors as kernel density estimates.
     Each title gives the Kolmogorov-Smirnov distance between prior samples

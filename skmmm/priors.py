@@ -31,6 +31,9 @@ COEF_MEDIA = "coef_media"
 # Geo models: the national (hyper) coefficient of each channel; the per-geo
 # coefficients ``coef_media`` are HalfNormal around it.
 CHANNEL_COEF_MEDIA = "channel_coef_media"
+# skmmm's national models put the media prior on each channel's ROI at average
+# spend (KPI per unit of cost) rather than on coef_media (docs/model.md).
+ROI = "roi"
 # Sites whose default scale is the media prior, a model argument.
 _SCALED_BY_MEDIA_PRIOR = (COEF_MEDIA, CHANNEL_COEF_MEDIA)
 
@@ -81,11 +84,13 @@ LIGHTWEIGHT_MMM_PRIORS: dict[str, PriorSpec] = {
 }
 
 # skmmm's defaults differ from LightweightMMM's where the latter keeps chains
-# from converging (docs/model.md explains each change).
+# from converging or lets weakly identified channels absorb the baseline
+# (docs/model.md explains each change).
 DEFAULT_PRIORS: dict[str, PriorSpec] = {
     **LIGHTWEIGHT_MMM_PRIORS,
     "lag_weight": PriorSpec(dist.Beta, {"concentration1": 1.0, "concentration0": 3.0}),
     "slope": PriorSpec(dist.Gamma, {"concentration": 3.0, "rate": 3.0}),
+    ROI: PriorSpec(dist.LogNormal, {"loc": 0.2, "scale": 0.9}),
 }
 
 MEDIA_TRANSFORM_PRIORS: dict[str, tuple[str, ...]] = {

@@ -20,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from skmmm import _validation
+from skmmm import _validation, attribution, optimize
 from skmmm._sampling import SamplerSettings, sample_nuts, should_show_progress
 from skmmm.models import (
     COEF_MEDIA_RAW,
@@ -41,6 +41,7 @@ from skmmm.priors import (
     COEF_MEDIA,
     DEFAULT_PRIORS,
     LIGHTWEIGHT_MMM_PRIORS,
+    ROI,
     resolve_priors,
 )
 
@@ -569,7 +570,11 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
     custom_priors : dict, default=None
         Overrides of the default priors by parameter name: a NumPyro
         distribution, or the default distribution's parameters as a dict,
-        sequence or float. See ``skmmm.priors``.
+        sequence or float. See ``skmmm.priors``. National fits with the
+        default parametrization put the media prior on ``roi``, each
+        channel's ROI at average spend (LogNormal(0.2, 0.9): median 1.2 KPI
+        per unit of cost); giving ``coef_media`` instead uses that prior on
+        the coefficients, as LightweightMMM does.
     date_column : str, default=None
         Column of ``X`` holding the dates. Without it, a DatetimeIndex of
         ``X`` is used when present.
@@ -741,13 +746,20 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         scaled_media = data.media / self.media_scale_
         scaled_extra = data.extra_features / self.extra_scale_
         scaled_target = data.target / self.target_scale_
-        scaled_prior = media_prior / media_prior.mean()
 
         n_times, n_channels = data.media.shape
+        # Cost per period on the internal KPI scale: an effect at average spend
+        # of roi * media_cost (the model rescales it for coef_media's prior).
+        media_cost = media_prior / (n_times * self.target_scale_)
         self.spec_ = self._model_spec(n_times)
         priors = resolve_priors(
             self.custom_priors,
-            site_shapes(self.spec_, n_channels, data.extra_features.shape[1]),
+            site_shapes(
+                self.spec_,
+                n_channels,
+                data.extra_features.shape[1],
+                roi_prior=self._uses_roi_prior(),
+            ),
             LIGHTWEIGHT_MMM_PRIORS
             if self.parametrization == "lightweight_mmm"
             else DEFAULT_PRIORS,
@@ -769,7 +781,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
                 scaled_media,
                 scaled_extra,
                 np.arange(n_times),
-                scaled_prior,
+                media_cost,
                 scaled_target,
             )
         )
@@ -849,6 +861,22 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         if not positive:
             return spec
         return ModelSpec(**{**spec.__dict__, "simplex_level": True})
+
+    def _uses_roi_prior(self) -> bool:
+        """Whether the media effects get their prior through ``roi``.
+
+        skmmm's parametrization does, unless ``custom_priors`` sets
+        ``coef_media`` (then that prior is used, as in LightweightMMM).
+        """
+        custom = self.custom_priors or {}
+        if ROI in custom and COEF_MEDIA in custom:
+            raise ValueError(
+                "custom_priors sets both 'coef_media' and 'roi'; they are two "
+                "ways to give the media effects a prior: keep one."
+            )
+        if self.parametrization == "lightweight_mmm":
+            return False
+        return COEF_MEDIA not in custom
 
     def _dense_mass(self) -> bool:
         if self.dense_mass is None:
@@ -1185,6 +1213,71 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------ plumbing
 
+    # ------------------------------------------- attribution and optimisation
+    # Thin methods over skmmm.attribution and skmmm.optimize (which never
+    # import this module), for users who prefer ``mmm.roi()`` to
+    # ``attribution.roi(mmm)``.
+
+    def contributions(self, X=None, media_gap=None, by_geo: bool = False):
+        """Per-period contribution of each channel and of the baseline.
+
+        See :func:`skmmm.attribution.contributions`.
+        """
+        return attribution.contributions(self, X, media_gap=media_gap, by_geo=by_geo)
+
+    def contribution_share(self, include_baseline: bool = False, by_geo: bool = False):
+        """Share of the training KPI per channel, per posterior draw.
+
+        See :func:`skmmm.attribution.contribution_share`.
+        """
+        return attribution.contribution_share(
+            self, include_baseline=include_baseline, by_geo=by_geo
+        )
+
+    def roi(self, by_geo: bool = False):
+        """ROI of each channel over the training period, per posterior draw.
+
+        See :func:`skmmm.attribution.roi`.
+        """
+        return attribution.roi(self, by_geo=by_geo)
+
+    def marginal_roi(self, delta: float | None = None, by_geo: bool = False):
+        """Extra KPI per extra unit of spend at the historical spend, per draw.
+
+        See :func:`skmmm.attribution.marginal_roi`.
+        """
+        return attribution.marginal_roi(self, delta=delta, by_geo=by_geo)
+
+    def attribution_summary(self, interval: float = 0.9, by_geo: bool = False):
+        """Share, ROI and marginal ROI per channel with credible intervals.
+
+        See :func:`skmmm.attribution.summary` (``summary()`` of the estimator
+        is the per-parameter diagnostics table).
+        """
+        return attribution.summary(self, interval=interval, by_geo=by_geo)
+
+    def response_curves(self, **kwargs):
+        """KPI per period as a function of spend, per channel.
+
+        Keyword arguments go to :func:`skmmm.attribution.response_curves`.
+        """
+        return attribution.response_curves(self, **kwargs)
+
+    def optimize_budget(self, budget: float, n_time_periods: int, **kwargs):
+        """The budget split that maximises the KPI over the next periods.
+
+        Builds a :class:`skmmm.optimize.BudgetOptimizer` (its options
+        ``bounds_lower_pct``, ``bounds_upper_pct``, ``max_iterations``,
+        ``interval`` and ``geo_allocation`` can be given here) and returns
+        its :meth:`~skmmm.optimize.BudgetOptimizer.optimize` result; every
+        other keyword goes to ``optimize``.
+        """
+        options = {
+            name: kwargs.pop(name) for name in _OPTIMIZER_OPTIONS if name in kwargs
+        }
+        optimizer = optimize.BudgetOptimizer(self, **options)
+        return optimizer.optimize(budget, n_time_periods, **kwargs)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
@@ -1193,8 +1286,18 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         return tags
 
 
+_OPTIMIZER_OPTIONS = (
+    "bounds_lower_pct",
+    "bounds_upper_pct",
+    "max_iterations",
+    "solver_tol",
+    "interval",
+    "geo_allocation",
+)
+
 _CHANNEL_SITES = {
     COEF_MEDIA,
+    ROI,
     "lag_weight",
     "exponent",
     "half_max_effective_concentration",

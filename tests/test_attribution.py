@@ -158,3 +158,16 @@ def test_response_curve_steady_state_matches_constant_spend_prediction(est, data
         np.testing.assert_allclose(
             first["kpi_mean"].iloc[0], expected.mean(), rtol=1e-3
         )
+
+
+def test_estimator_methods_equal_the_attribution_functions():
+    est = fitted()
+    pd.testing.assert_frame_equal(est.roi(), attribution.roi(est))
+    pd.testing.assert_frame_equal(
+        est.contribution_share(), attribution.contribution_share(est)
+    )
+    pd.testing.assert_frame_equal(est.contributions(), attribution.contributions(est))
+    pd.testing.assert_frame_equal(
+        est.attribution_summary(interval=0.8), attribution.summary(est, interval=0.8)
+    )
+    pd.testing.assert_frame_equal(est.marginal_roi(), attribution.marginal_roi(est))

@@ -267,7 +267,7 @@ def test_simplex_level_factor_is_original_priors_plus_log_jacobian():
     intercept, coef_media = level * shares[0], level * shares[1:] / at_average
     expected = (
         dist.HalfNormal(2.0).log_prob(intercept)
-        + dist.HalfNormal(media_prior).log_prob(coef_media).sum()
+        + dist.HalfNormal(media_prior / media_prior.mean()).log_prob(coef_media).sum()
         - jnp.log(at_average).sum()
         + N_CHANNELS * np.log(level)
         - dist.LogNormal(0.0, 2.0).log_prob(level)
@@ -299,8 +299,10 @@ def test_national_model_coef_media_prior_scale_is_media_prior():
     draws = Predictive(direct, num_samples=4000)(
         jax.random.PRNGKey(1), media, extra, time_index, media_prior
     )
-    # HalfNormal(s) has mean s * sqrt(2 / pi); 4000 draws: < 3% MC error.
-    expected = np.asarray(media_prior) * np.sqrt(2 / np.pi)
+    # LightweightMMM's HalfNormal(media_prior / mean(media_prior)); HalfNormal(s)
+    # has mean s * sqrt(2 / pi); 4000 draws: < 3% MC error.
+    scale = np.asarray(media_prior) / np.mean(np.asarray(media_prior))
+    expected = scale * np.sqrt(2 / np.pi)
     np.testing.assert_allclose(draws["coef_media"].mean(axis=0), expected, rtol=0.06)
     np.testing.assert_allclose(draws["intercept"].mean(), 2 * np.sqrt(2 / np.pi), 0.06)
 
@@ -335,3 +337,78 @@ def test_national_model_observed_target_is_conditioned():
         time_index,
     )["mu"]
     np.testing.assert_allclose(trace["target"]["fn"].loc, mu, rtol=1e-6)
+
+
+def _roi_model_pair(model_name):
+    spec = ModelSpec(model_name, trend_time_scale=N_TIMES)
+    priors = resolve_priors(
+        None, site_shapes(spec, N_CHANNELS, N_EXTRA, roi_prior=True)
+    )
+    direct = partial(national_model, spec=spec, priors=priors)
+    simplex_spec = ModelSpec(**{**spec.__dict__, "simplex_level": True})
+    simplex = partial(national_model, spec=simplex_spec, priors=priors)
+    return spec, direct, simplex
+
+
+def test_site_shapes_adds_roi_after_coef_media():
+    shapes = site_shapes(ModelSpec("hill_adstock"), N_CHANNELS, 0, roi_prior=True)
+    names = list(shapes)
+    assert shapes["roi"] == (N_CHANNELS,)
+    assert names.index("roi") == names.index("coef_media") + 1
+
+
+@pytest.mark.parametrize("model_name", MODEL_NAMES)
+def test_roi_prior_on_simplex_log_density_equals_direct_plus_log_jacobian(model_name):
+    """(intercept, roi) -> (level, shares) with effect = roi * cost = level * share."""
+    spec, direct, simplex = _roi_model_pair(model_name)
+    media, extra, time_index, media_cost = _data(seed=3)
+    target = jnp.asarray(np.random.default_rng(4).gamma(5.0, 0.2, N_TIMES))
+    args = (media, extra, time_index, media_cost, target)
+    n_points = 6
+    rng = np.random.default_rng(6)
+    draws = [_prior_draw(spec, seed=seed) for seed in range(n_points)]
+    others = {
+        name: jnp.stack([draw[name] for draw in draws])
+        for name in draws[0]
+        if name not in ("intercept", "coef_media")
+    }
+    level = jnp.asarray(rng.lognormal(0.0, 1.0, size=n_points))
+    shares = jnp.asarray(rng.dirichlet(np.ones(N_CHANNELS + 1), size=n_points))
+
+    @jax.jit
+    @jax.vmap
+    def log_densities(others, level, shares):
+        direct_params = {
+            **others,
+            "intercept": level * shares[0],
+            "roi": level * shares[1:] / media_cost,
+        }
+        simplex_params = {**others, "level": level, "level_shares": shares}
+        log_direct, _ = log_density(direct, args, {}, direct_params)
+        log_simplex, _ = log_density(simplex, args, {}, simplex_params)
+        expected = (
+            log_direct
+            + N_CHANNELS * jnp.log(level)
+            - jnp.log(media_cost).sum()
+            + gammaln(N_CHANNELS + 1.0)
+        )
+        return log_simplex, expected
+
+    log_simplex, expected = log_densities(others, level, shares)
+    assert np.all(np.isfinite(expected))
+    np.testing.assert_allclose(log_simplex, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_roi_prior_sets_effect_at_average_spend():
+    """coef_media * response at average = roi * media cost, roi ~ LogNormal(0.2, 0.9)."""
+    spec, direct, _ = _roi_model_pair("hill_adstock")
+    media, extra, time_index, _ = _data()
+    media_cost = jnp.array([0.01, 0.1, 1.0])
+    draws = Predictive(direct, num_samples=4000)(
+        jax.random.PRNGKey(3), media, extra, time_index, media_cost
+    )
+    np.testing.assert_allclose(np.median(draws["roi"], axis=0), np.exp(0.2), rtol=0.08)
+    at_average = response_at_average(spec, draws)
+    np.testing.assert_allclose(
+        draws["coef_media"] * at_average, draws["roi"] * media_cost, rtol=1e-5
+    )

@@ -148,3 +148,67 @@ def test_second_call_is_warm(optimizer, budget):
     start = time.perf_counter()
     optimizer.optimize(budget, N_PERIODS + 1)
     assert time.perf_counter() - start < 2.0
+
+
+def test_carryover_horizon_needs_only_the_kernel_of_history():
+    """The optimiser's shortcut for carryover (last 12 periods of history only)
+    gives exactly the horizon KPI of the full-history mean."""
+    import jax.numpy as jnp
+
+    from skmmm.models import ModelSpec, mean_components
+    from skmmm.optimize import _horizon_kpi_draws
+
+    rng = np.random.default_rng(0)
+    n_hist, n_horizon, n_channels, n_draws = 40, 6, 3, 4
+    spec = ModelSpec("carryover", degrees_seasonality=1, trend_time_scale=40.0)
+    params = {
+        "intercept": jnp.asarray(rng.uniform(0.5, 1, n_draws)),
+        "coef_trend": jnp.asarray(rng.normal(size=n_draws)),
+        "expo_trend": jnp.asarray(rng.uniform(0.5, 1.5, n_draws)),
+        "sigma": jnp.ones(n_draws),
+        "gamma_seasonality": jnp.asarray(rng.normal(size=(n_draws, 1, 2))),
+        "coef_extra_features": jnp.asarray(rng.normal(size=(n_draws, 1))),
+        "coef_media": jnp.asarray(rng.uniform(0.1, 1, (n_draws, n_channels))),
+        "ad_effect_retention_rate": jnp.asarray(
+            rng.uniform(0.2, 0.95, (n_draws, n_channels))
+        ),
+        "peak_effect_delay": jnp.asarray(rng.uniform(0, 4, (n_draws, n_channels))),
+        "exponent": jnp.asarray(rng.uniform(0.5, 1, (n_draws, n_channels))),
+    }
+    n_times = n_hist + n_horizon
+    media = jnp.asarray(rng.gamma(2.0, 0.5, (n_times, n_channels)))
+    extra = jnp.asarray(rng.normal(size=(n_times, 1)))
+    time_index = jnp.arange(n_times, dtype=media.dtype)
+    weekly = jnp.asarray(rng.uniform(0.5, 2.0, n_channels))
+
+    shortcut = _horizon_kpi_draws(
+        spec, n_hist, params, (media, extra, time_index), weekly
+    )
+
+    full_media = media.at[n_hist:].set(jnp.broadcast_to(weekly, (n_horizon, 3)))
+    expected = [
+        mean_components(
+            spec,
+            {name: value[d] for name, value in params.items()},
+            full_media,
+            extra,
+            time_index,
+        )["mu"][n_hist:].sum()
+        for d in range(n_draws)
+    ]
+    np.testing.assert_allclose(shortcut, expected, rtol=1e-5)
+
+
+def test_estimator_optimize_budget_passes_options_through(optimizer, budget):
+    est = optimizer.estimator
+    direct = BudgetOptimizer(est, bounds_upper_pct=0.3).optimize(
+        budget, N_PERIODS, fixed_channels=[optimizer.channels[0]]
+    )
+    method = est.optimize_budget(
+        budget,
+        N_PERIODS,
+        bounds_upper_pct=0.3,
+        fixed_channels=[optimizer.channels[0]],
+    )
+    pd.testing.assert_series_equal(method.optimal_allocation, direct.optimal_allocation)
+    assert method.kpi_optimal == pytest.approx(direct.kpi_optimal)

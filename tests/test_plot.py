@@ -243,9 +243,16 @@ def test_media_channel_posteriors_one_axes_per_channel(est):
 
 def test_prior_and_posterior_one_axes_per_parameter_element(est):
     figure = _render(plot.plot_prior_and_posterior(est, n_prior_samples=500))
-    expected = sum(int(np.prod(v.shape[1:])) for v in est.posterior_.values())
+    # The default media prior is on roi; coef_media's prior is implied by it.
+    expected = sum(
+        int(np.prod(v.shape[1:]))
+        for name, v in est.posterior_.items()
+        if name != "coef_media"
+    )
     assert len(figure.axes) == expected
     titles = [ax.get_title() for ax in figure.axes]
+    for name in est.media_names_:
+        assert any(title.startswith(f"roi[{name}] (KS ") for title in titles)
     for name in est.media_names_:
         assert any(title.startswith(f"lag_weight[{name}] (KS ") for title in titles)
     assert any(title.startswith("gamma_seasonality[1, cos]") for title in titles)
@@ -255,9 +262,22 @@ def test_prior_and_posterior_one_axes_per_parameter_element(est):
 
 def test_prior_and_posterior_uses_the_fitted_priors(est):
     priors = plot._resolved_priors(est)
+    assert "coef_media" not in priors
+    np.testing.assert_allclose(priors["roi"].mean, np.exp(0.2 + 0.9**2 / 2), rtol=1e-6)
+    np.testing.assert_allclose(
+        priors["roi"].variance,
+        (np.exp(0.9**2) - 1) * np.exp(2 * 0.2 + 0.9**2),
+        rtol=1e-5,
+    )
+    on_coefficients = copy.copy(est)
+    on_coefficients.custom_priors = {"coef_media": 1.0}
+    assert "roi" not in plot._resolved_priors(on_coefficients)
+    lightweight = copy.copy(est)
+    lightweight.parametrization = "lightweight_mmm"
     media_prior = np.asarray(est.media_prior_)
     np.testing.assert_allclose(
-        priors["coef_media"].scale, media_prior / media_prior.mean()
+        plot._resolved_priors(lightweight)["coef_media"].scale,
+        media_prior / media_prior.mean(),
     )
     custom = copy.copy(est)
     custom.custom_priors = {

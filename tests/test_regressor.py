@@ -443,6 +443,20 @@ def test_fit_custom_priors_unknown_name_raises():
         est.fit(X_TRAIN, Y_TRAIN)
 
 
+def test_fit_custom_priors_on_both_roi_and_coef_media_raises():
+    est = HillAdstockRegressor(custom_priors={"roi": (0.0, 1.0), "coef_media": 1.0})
+    with pytest.raises(ValueError, match="both 'coef_media' and 'roi'"):
+        est.fit(X_TRAIN, Y_TRAIN)
+
+
+def test_fit_roi_prior_is_unknown_in_lightweight_mmm_parametrization():
+    est = HillAdstockRegressor(
+        custom_priors={"roi": (0.0, 1.0)}, parametrization="lightweight_mmm", **TINY
+    )
+    with pytest.raises(ValueError, match="'roi'"):
+        est.fit(X_TRAIN, Y_TRAIN)
+
+
 def test_fit_unknown_model_raises():
     with pytest.raises(ValueError, match="model"):
         BayesianMMMRegressor(model="linear", **TINY).fit(X_TRAIN, Y_TRAIN)
