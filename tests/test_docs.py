@@ -163,6 +163,11 @@ def test_skmmm_commands_finds_commands_after_other_commands():
     assert skmmm_commands(text) == [(2, ["demo", "--seed", "1"])]
 
 
+def test_cli_parser_rejects_an_unknown_option(capsys):
+    with pytest.raises(SystemExit):
+        cli_parser().parse_args(["fit", "--data", "x.csv", "--no-such-option"])
+
+
 @pytest.mark.parametrize(
     "path",
     [README] + [DOCS / page for page in EXECUTED_PAGES],
