@@ -172,14 +172,6 @@ ERROR_CASES = {
         lambda p: fit_args(p["bad_date"], "tv"),
         ["date column 'date'", "row 3", "2021-13-45"],
     ),
-    "costs count": (
-        lambda p: fit_args(p["ok"], "tv", "search", extra=("--costs", "5")),
-        ["--costs has 1 values", "2 channels"],
-    ),
-    "not a model file": (
-        lambda p: ("report", p["ok"], "--out", p["ok"].parent / "r.html"),
-        ["ok.csv", "not a skmmm model file"],
-    ),
 }
 
 

@@ -441,7 +441,7 @@ def test_dask_cluster_gives_the_sequential_results():
 
 
 def test_compare_models_backtests_a_geo_model_by_date():
-    """A geo fit on PanelTimeSeriesSplit folds (shapes of tests/test_geo.py)."""
+    """A geo fit on a PanelTimeSeriesSplit fold (shapes of tests/test_geo.py)."""
     data = simulate_mmm_data(
         n_periods=68,
         n_channels=2,
@@ -464,8 +464,9 @@ def test_compare_models_backtests_a_geo_model_by_date():
         number_chains=2,
     )
     cv = PanelTimeSeriesSplit(2, test_size=4, max_train_size=60, date_column="date")
-    table = compare_models(geo, data.X, data.y, cv=cv, random_state=0)
-    assert table[["n_train", "n_test"]].values.tolist() == [[180, 12], [180, 12]]
+    last_fold = list(cv.split(data.X))[-1:]  # one geo fit keeps the test short
+    table = compare_models(geo, data.X, data.y, cv=last_fold, random_state=0)
+    assert table[["n_train", "n_test"]].values.tolist() == [[180, 12]]
     assert table["coverage"].between(0, 1).all()
     assert np.isfinite(table["max_rhat"]).all()  # two chains
     assert (table["r2"] > 0).all()
