@@ -529,6 +529,12 @@ def _geo_total_kpi_gradient(spec, params, media, extra, time_index, target_scale
     return jax.vmap(one_draw)(params)
 
 
+def _geo_training_inputs(est):
+    """Training (media, controls, period numbers) of a geo fit, on device."""
+    inputs, _, _, _ = est._geo_device_timeline()
+    return inputs
+
+
 def _geo_contributions(est, X, media_gap, by_geo: bool) -> pd.DataFrame:
     inputs, rows, geos, index = est._geo_device_timeline(X, media_gap)
     media_mean, mu_mean = _geo_row_means(
@@ -547,7 +553,7 @@ def _geo_contributions(est, X, media_gap, by_geo: bool) -> pd.DataFrame:
 def _geo_totals(est, scaling=None) -> tuple[np.ndarray, np.ndarray]:
     """Channel effects (n_draws, n_channels, n_geos) and KPI (n_draws, n_geos)
     summed over the training periods, original units."""
-    media, extra, time_index = _training_inputs(est)
+    media, extra, time_index = _geo_training_inputs(est)
     if scaling is None:
         scaling = jnp.ones(media.shape[1:], media.dtype)
     media_total, mu_total = _geo_training_totals(
@@ -608,7 +614,7 @@ def _geo_per_cost(est, kpi: np.ndarray, by_geo: bool) -> pd.DataFrame:
 def _geo_kpi_derivative(est, delta: float | None) -> np.ndarray:
     """d KPI / d(relative spend) per draw, channel and geo, original units."""
     if delta is None:
-        media, extra, time_index = _training_inputs(est)
+        media, extra, time_index = _geo_training_inputs(est)
         return np.asarray(
             _geo_total_kpi_gradient(
                 est.spec_,

@@ -813,7 +813,7 @@ def _geo_timeline(optimizer, n_time_periods, extra_features, media_gap):
     with jax.enable_x64(True):
         timeline = (
             jnp.asarray(media / est.media_scale_, jnp.float64),
-            jnp.asarray(extra / est.extra_scale_, jnp.float64),
+            jnp.asarray(est._geo_scaled_extra(extra), jnp.float64),
             jnp.arange(len(media), dtype=jnp.float64),
         )
     return train.media.shape[0] + len(gap), timeline

@@ -210,6 +210,14 @@ class _GeoMixin:
         n_times, n_channels, n_geos = data.media.shape
         self.media_scale_ = _safe_scale(data.media.mean(axis=0))
         self.extra_scale_ = _safe_scale(np.abs(data.extra_features).mean(axis=0))
+        # skmmm centres each geo's scaled controls: the intercept is then the
+        # baseline at average controls, not at zero controls, which a control
+        # near its mean (a price index) makes almost collinear with it.
+        self.extra_offset_ = (
+            (data.extra_features / self.extra_scale_).mean(axis=0)
+            if self.parametrization == "skmmm"
+            else np.zeros_like(self.extra_scale_)
+        )
         self.target_scale_ = data.target.mean(axis=0)
         self.media_prior_ = prior_by_geo.sum(axis=1)
         self.media_prior_by_geo_ = prior_by_geo
@@ -246,7 +254,7 @@ class _GeoMixin:
             jnp.asarray(a, dtype=float_dtype)
             for a in (
                 data.media / self.media_scale_,
-                data.extra_features / self.extra_scale_,
+                self._geo_scaled_extra(data.extra_features),
                 np.arange(n_times),
                 channel_prior,
                 geo_weights,
@@ -416,6 +424,10 @@ class _GeoMixin:
 
     # --------------------------------------------------------- predict
 
+    def _geo_scaled_extra(self, extra: np.ndarray) -> np.ndarray:
+        """Controls (n_times, n_extra, n_geos) on the model's internal scale."""
+        return extra / self.extra_scale_ - getattr(self, "extra_offset_", 0.0)
+
     def _geo_timeline(self, X=None, media_gap=None):
         """Scaled (period, channel, geo) timeline and the (period, geo) of each row.
 
@@ -434,7 +446,7 @@ class _GeoMixin:
             )
             return (
                 train.media / self.media_scale_,
-                train.extra_features / self.extra_scale_,
+                self._geo_scaled_extra(train.extra_features),
                 np.arange(n_train, dtype=float),
                 np.repeat(np.arange(n_train), n_geos),
                 np.tile(np.arange(n_geos), n_train),
@@ -467,7 +479,7 @@ class _GeoMixin:
         extra[rows, :, new.geo_codes] = new.extra_features
         return (
             media / self.media_scale_,
-            extra / self.extra_scale_,
+            self._geo_scaled_extra(extra),
             np.arange(n_total, dtype=float),
             rows,
             new.geo_codes,

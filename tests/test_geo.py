@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from numpyro import handlers
 from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
 
 from skmmm import (
     BayesianMMMRegressor,
@@ -25,6 +26,7 @@ from skmmm import (
     save_model,
 )
 from skmmm.datasets import simulate_mmm_data
+from skmmm.model_selection import PanelTimeSeriesSplit
 from skmmm.models import GeoModelSpec, geo_model, geo_site_shapes
 from skmmm.priors import DEFAULT_PRIORS, resolve_priors
 
@@ -76,7 +78,7 @@ def _adstock_mean_by_hand(est, X_train) -> np.ndarray:
     post = est.posterior_
     train = est.training_data_
     media = train.media / est.media_scale_  # (T, C, G)
-    extra = train.extra_features / est.extra_scale_
+    extra = train.extra_features / est.extra_scale_ - est.extra_offset_
     n_times = media.shape[0]
     t = np.arange(n_times)
     angle = 2 * np.pi * t / est.seasonality_frequency
@@ -130,6 +132,9 @@ def test_geo_fit_sets_geo_attributes_and_posterior_shapes():
         est.media_prior_by_geo_, data.costs_by_geo.T.to_numpy(), rtol=1e-6
     )
     assert est.target_scale_.shape == (N_GEOS,)
+    # Controls are centred per geo (skmmm's parametrization).
+    scaled = est.training_data_.extra_features / est.extra_scale_
+    np.testing.assert_allclose(est.extra_offset_, scaled.mean(axis=0))
     assert est.n_features_in_ == data.X.shape[1]
 
 
@@ -151,6 +156,30 @@ def test_geo_estimator_clones_and_exposes_geo_column():
     assert est.get_params()["geo_column"] == "geo"
     copy_ = clone(est).set_params(geo_column="region")
     assert copy_.geo_column == "region" and est.geo_column == "geo"
+
+
+def test_geo_grid_search_with_a_date_based_panel_splitter():
+    longer = simulate_mmm_data(
+        n_periods=N_PERIODS + 16,
+        n_channels=N_CHANNELS,
+        n_geos=N_GEOS,
+        n_controls=1,
+        model="adstock",
+        noise_level=0.03,
+        seed=4,
+    )
+    # Training folds of N_PERIODS dates: the program compiled for fitted().
+    cv = PanelTimeSeriesSplit(
+        n_splits=2, test_size=8, max_train_size=N_PERIODS, date_column="date"
+    )
+    folds = list(cv.split(longer.X))
+    assert all(len(train) == N_PERIODS * N_GEOS for train, _ in folds)
+    search = GridSearchCV(_estimator(), {"model": ["adstock"]}, cv=cv, refit=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(longer.X, longer.y)
+    scores = search.cv_results_
+    assert scores["split0_test_score"][0] > 0 and scores["split1_test_score"][0] > 0
 
 
 # -------------------------------------------------------------- predict
@@ -504,15 +533,16 @@ def test_geo_fit_round_trips_through_save_and_load(tmp_path):
 
 # ------------------------------------------------------------- recovery
 
-RECOVERY_TOLERANCE = 0.25  # relative error of each channel's national ROI
-RECOVERY_MCMC = dict(warmup=200, samples=200, chains=2)
+RECOVERY_TOLERANCE = 0.15  # relative error of each channel's national ROI
+RECOVERY_MCMC = dict(warmup=150, samples=100, chains=2)
 
 
 @pytest.mark.slow
 def test_geo_model_recovers_national_roi_with_narrower_intervals_than_national():
-    """20 geos x 104 weeks x 4 channels: the geo model's national ROI of every
-    channel is within 25% of the truth, and its 90% intervals are narrower than
-    those of a national model fitted on the data summed over geos."""
+    """20 geos x 104 weeks x 4 flighted channels: the geo model's national ROI
+    of every channel is within 15% of the truth, and its 90% ROI intervals are
+    narrower on average over the channels than those of a national model
+    fitted on the data summed over geos."""
     data = simulate_mmm_data(
         n_periods=104,
         n_channels=4,
@@ -521,6 +551,7 @@ def test_geo_model_recovers_national_roi_with_narrower_intervals_than_national()
         model="adstock",
         noise_level=0.05,
         seed=11,
+        spend_patterns="flighted",
     )
     settings = dict(
         media_columns=data.media_columns,
@@ -556,7 +587,7 @@ def test_geo_model_recovers_national_roi_with_narrower_intervals_than_national()
     def width(draws):
         return draws.quantile(0.95) - draws.quantile(0.05)
 
-    assert (width(geo_roi) < width(national_roi)).all(), (
+    assert width(geo_roi).mean() < width(national_roi).mean(), (
         width(geo_roi),
         width(national_roi),
     )
