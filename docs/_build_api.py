@@ -42,7 +42,15 @@ MODULES = (
 )
 
 SECTION_HEADER = re.compile(r"^(\s*)([A-Z][A-Za-z ]+)\n\1-{3,}\s*$", re.MULTILINE)
-LIST_SECTIONS = ("Parameters", "Attributes", "Returns", "Yields", "Raises", "Warns")
+LIST_SECTIONS = (
+    "Parameters",
+    "Attributes",
+    "Returns",
+    "Yields",
+    "Raises",
+    "Warns",
+    "See Also",
+)
 MAX_VALUE_CHARS = 300
 # :class:`~sklearn.utils.Bunch` -> `Bunch`, :func:`adstock` -> `adstock`
 SPHINX_ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]+\.)?([\w]+)`")
@@ -138,6 +146,8 @@ def _render_examples(body: str) -> str:
 def render_docstring(obj: Any) -> str:
     """A numpydoc docstring as Markdown."""
     doc = SPHINX_ROLE.sub(r"`\1`", inspect.getdoc(obj) or "")
+    # reST's "text::" before an indented block; Markdown shows the block as code.
+    doc = re.sub(r"::$", ":", doc, flags=re.MULTILINE)
     parts = []
     for title, body in _split_sections(doc):
         if title is None:
