@@ -166,6 +166,8 @@ def _signature(name: str, obj: Any) -> str:
         signature = str(inspect.signature(obj))
     except (TypeError, ValueError):
         return name
+    # Postponed annotations are strings: show ``x: int``, not ``x: 'int'``.
+    signature = re.sub(r"(: |-> )'([^']*)'", r"\1\2", signature)
     # Reprs of default callables carry memory addresses that change per run.
     return re.sub(r" at 0x[0-9a-f]+", "", f"{name}{signature}")
 

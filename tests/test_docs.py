@@ -212,6 +212,41 @@ def test_relative_links_point_to_files(path):
     assert not broken, f"{path.name} links to missing files: {broken}"
 
 
+def heading_anchors(markdown: str) -> set[str]:
+    """GitHub's anchors of the headings of a Markdown page."""
+    anchors = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", markdown, re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(slug)
+    return anchors
+
+
+def test_heading_anchors_follow_github():
+    page = "## 5. The report\n### Time continuity and `media_gap`\n## Geo (hierarchical) models\n"
+    assert heading_anchors(page) == {
+        "5-the-report",
+        "time-continuity-and-media_gap",
+        "geo-hierarchical-models",
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [README] + [DOCS / page for page in (*EXECUTED_PAGES, "api.md")],
+    ids=lambda path: path.name,
+)
+def test_link_anchors_point_to_headings(path):
+    text = path.read_text(encoding="utf-8")
+    broken = []
+    for target, anchor in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)", text):
+        if "://" in target:
+            continue
+        page = (path.parent / target) if target else path
+        if anchor not in heading_anchors(page.read_text(encoding="utf-8")):
+            broken.append(f"{target}#{anchor}")
+    assert not broken, f"{path.name} links to missing headings: {broken}"
+
+
 def test_readme_links_every_docs_page():
     text = README.read_text(encoding="utf-8")
     targets = {target for target, _ in LINK.findall(text)}
