@@ -108,28 +108,36 @@ def site_shapes(
 
 
 def media_transform(
-    spec: ModelSpec, media: jax.Array, params: Mapping[str, jax.Array]
+    spec: ModelSpec,
+    media: jax.Array,
+    params: Mapping[str, jax.Array],
+    rows: jax.Array | slice | None = None,
 ) -> jax.Array:
-    """Apply the model's media transform (before the media coefficients)."""
-    if spec.model_name == "adstock":
-        adstocked = transforms.adstock(media, params["lag_weight"])
-        return transforms.apply_exponent_safe(adstocked, params["exponent"])
-    if spec.model_name == "hill_adstock":
-        adstocked = transforms.adstock(media, params["lag_weight"])
-        half_max = params["half_max_effective_concentration"]
-        slope = params["slope"]
-        return transforms.hill(adstocked, half_max, slope)
-    if spec.model_name == "carryover":
-        carried = transforms.carryover(
+    """Apply the model's media transform (before the media coefficients).
+
+    ``rows`` (period positions or a slice) keeps only those periods: the lag over time
+    (adstock or carryover) still sees every period, the pointwise shape
+    (exponent or Hill) runs on the kept rows only.
+    """
+    if spec.model_name in ("adstock", "hill_adstock"):
+        lagged = transforms.adstock(media, params["lag_weight"])
+    elif spec.model_name == "carryover":
+        lagged = transforms.carryover(
             media,
             params["ad_effect_retention_rate"],
             params["peak_effect_delay"],
             number_lags=CARRYOVER_LAGS,
         )
-        return transforms.apply_exponent_safe(carried, params["exponent"])
-    raise ValueError(
-        f"Unknown model {spec.model_name!r}; expected one of {MODEL_NAMES}."
-    )
+    else:
+        raise ValueError(
+            f"Unknown model {spec.model_name!r}; expected one of {MODEL_NAMES}."
+        )
+    if rows is not None:
+        lagged = lagged[rows]
+    if spec.model_name == "hill_adstock":
+        half_max = params["half_max_effective_concentration"]
+        return transforms.hill(lagged, half_max, params["slope"])
+    return transforms.apply_exponent_safe(lagged, params["exponent"])
 
 
 def mean_components(
@@ -138,8 +146,13 @@ def mean_components(
     media: jax.Array,
     extra_features: jax.Array,
     time_index: jax.Array,
+    rows: jax.Array | slice | None = None,
 ) -> dict[str, jax.Array]:
     """Every additive part of the expected KPI for one parameter draw.
+
+    ``rows`` (period positions or a slice, optional) computes the parts at those periods
+    only (the media lags still run over every period): predicting a few
+    weeks after a long history then costs a fraction of the whole timeline.
 
     Returns
     -------
@@ -147,10 +160,13 @@ def mean_components(
         ``media`` (n_times, n_channels): contribution of each channel;
         ``intercept``, ``trend``, ``seasonality``, ``extra_features`` (each
         (n_times,), the controls summed), ``weekday`` when used, and ``mu``,
-        the expected KPI (n_times,): their sum.
+        the expected KPI (n_times,): their sum. With ``rows``, n_times is
+        ``len(rows)``.
     """
-    n_times = media.shape[0]
     time_index = jnp.asarray(time_index, dtype=media.dtype)
+    if rows is not None:
+        time_index, extra_features = time_index[rows], extra_features[rows]
+    n_times = time_index.shape[0]
     trend_time = time_index / spec.trend_time_scale
     parts: dict[str, jax.Array] = {
         "intercept": jnp.broadcast_to(params["intercept"], (n_times,)),
@@ -168,7 +184,7 @@ def mean_components(
     if spec.weekday_seasonality:
         parts["weekday"] = params["weekday"][time_index.astype(jnp.int32) % WEEKDAYS]
     baseline = sum(parts.values())
-    transformed = media_transform(spec, media, params)
+    transformed = media_transform(spec, media, params, rows)
     parts["media"] = transformed * params[COEF_MEDIA]
     # A dot product rather than parts["media"].sum(axis=1): XLA on CPU runs
     # small reductions (and their gradients) several times slower.

@@ -123,8 +123,8 @@ def _horizon_kpi_draws(spec, n_hist, params, timeline, weekly_scaled):
     media = jnp.concatenate([media[:n_hist], horizon], axis=0)
 
     def one_draw(draw):
-        mu = mean_components(spec, draw, media, extra, time_index)["mu"]
-        return mu[n_hist:].sum()
+        rows = slice(n_hist, None)
+        return mean_components(spec, draw, media, extra, time_index, rows)["mu"].sum()
 
     return jax.vmap(one_draw)(params)
 

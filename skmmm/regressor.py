@@ -59,18 +59,21 @@ _DEVICE_POSTERIORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @partial(jax.jit, static_argnums=0)
-def _components_over_draws(spec, params, media, extra_features, time_index):
-    """Mean components for every posterior draw (leading axis of ``params``)."""
+def _components_over_draws(spec, params, media, extra_features, time_index, rows):
+    """Mean components at ``rows`` for every posterior draw (leading axis)."""
     return jax.vmap(
-        lambda draw: mean_components(spec, draw, media, extra_features, time_index)
+        lambda draw: mean_components(
+            spec, draw, media, extra_features, time_index, rows
+        )
     )(params)
 
 
 @partial(jax.jit, static_argnums=0)
 def _mu_moments(spec, params, media, extra_features, time_index, rows):
     """Posterior mean and variance over draws of the expected KPI at ``rows``."""
-    mu = _components_over_draws(spec, params, media, extra_features, time_index)["mu"]
-    mu = mu[:, rows]
+    mu = _components_over_draws(spec, params, media, extra_features, time_index, rows)[
+        "mu"
+    ]
     return mu.mean(axis=0), mu.var(axis=0)
 
 
@@ -1085,9 +1088,11 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         if self._is_geo_fit():
             return self._geo_posterior_components(X, media_gap)
         inputs, rows = self._device_timeline(X, media_gap)
-        components = _components_over_draws(self.spec_, self._device_params(), *inputs)
+        components = _components_over_draws(
+            self.spec_, self._device_params(), *inputs, rows
+        )
         return {
-            name: np.asarray(value[:, rows] * self.target_scale_)
+            name: np.asarray(value * self.target_scale_)
             for name, value in components.items()
         }
 

@@ -412,3 +412,19 @@ def test_roi_prior_sets_effect_at_average_spend():
     np.testing.assert_allclose(
         draws["coef_media"] * at_average, draws["roi"] * media_cost, rtol=1e-5
     )
+
+
+@pytest.mark.parametrize("model_name", MODEL_NAMES)
+def test_mean_components_at_rows_equal_the_full_timeline_at_those_rows(model_name):
+    spec = ModelSpec(model_name, trend_time_scale=N_TIMES)
+    params = _prior_draw(spec, seed=7)
+    media, extra, time_index, _ = _data(seed=8)
+    full = mean_components(spec, params, media, extra, time_index)
+    rows = jnp.array([0, 5, 17, N_TIMES - 1])
+    for selection, expected_rows in ((rows, rows), (slice(20, None), slice(20, None))):
+        at_rows = mean_components(spec, params, media, extra, time_index, selection)
+        assert set(at_rows) == set(full)
+        for name, value in full.items():
+            np.testing.assert_allclose(
+                at_rows[name], value[expected_rows], rtol=1e-5, atol=1e-6
+            )

@@ -122,6 +122,7 @@ def test_fit_dataframe_sets_fitted_attributes(frame_fit):
         "gamma_seasonality": (2, 2),
         "coef_extra_features": (1,),
         "coef_media": (2,),
+        "roi": (2,),  # the ROI at average spend, on which the prior sits
         "lag_weight": (2,),
         "half_max_effective_concentration": (2,),
         "slope": (2,),
