@@ -591,3 +591,19 @@ def test_geo_model_recovers_national_roi_with_narrower_intervals_than_national()
         width(geo_roi),
         width(national_roi),
     )
+
+
+def test_geo_fit_exports_to_arviz_with_a_geo_dimension():
+    pytest.importorskip("arviz")
+    from skmmm.io import to_inference_data
+
+    est = fitted()
+    data = to_inference_data(est, posterior_predictive=True)
+    assert data.posterior["coef_media"].dims == ("chain", "draw", "channel", "geo")
+    assert list(data.posterior["geo"].values) == est.geo_names_
+    assert data.posterior["intercept"].dims == ("chain", "draw", "geo")
+    assert data.observed_data["y"].dims == ("time", "geo")
+    np.testing.assert_array_equal(
+        data.observed_data["y"].values, est.training_data_.target
+    )
+    assert data.posterior_predictive["y"].shape[2:] == (N_PERIODS, N_GEOS)
