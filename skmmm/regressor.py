@@ -743,6 +743,9 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         self._validate_params()
         if self.geo_column is not None:
             return self._fit_geo(X, y)
+        # A national refit of an estimator fitted on geos drops the geo results.
+        for name in _GEO_ONLY_ATTRIBUTES:
+            self.__dict__.pop(name, None)
         data = _validation.validate_training_data(
             X,
             y,
@@ -1302,6 +1305,8 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         tags.non_deterministic = self.random_state is None
         return tags
 
+
+_GEO_ONLY_ATTRIBUTES = ("geo_names_", "media_prior_by_geo_", "extra_offset_")
 
 _OPTIMIZER_OPTIONS = (
     "bounds_lower_pct",

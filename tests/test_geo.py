@@ -607,3 +607,22 @@ def test_geo_fit_exports_to_arviz_with_a_geo_dimension():
         data.observed_data["y"].values, est.training_data_.target
     )
     assert data.posterior_predictive["y"].shape[2:] == (N_PERIODS, N_GEOS)
+
+
+def test_national_refit_after_a_geo_fit_drops_the_geo_attributes():
+    est = copy.deepcopy(fitted())
+    data = panel()
+    national = data.X.groupby("date")[data.media_columns].sum()
+    target = data.y.groupby(data.X["date"].to_numpy()).sum()
+    est.set_params(
+        geo_column=None,
+        date_column=None,
+        number_warmup=5,
+        number_samples=5,
+        number_chains=1,
+    )
+    _fit(est, national, target.to_numpy())
+    assert est.n_geos_ == 1
+    for name in ("geo_names_", "media_prior_by_geo_", "extra_offset_"):
+        assert not hasattr(est, name), name
+    assert est.predict(national.iloc[:3]).shape == (3,)
