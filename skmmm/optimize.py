@@ -409,26 +409,16 @@ class BudgetOptimizer:
                 bounds_lower,
                 bounds_upper,
             )
-        n_time_periods = self._check_periods(n_time_periods)
-        budget = float(budget)
-        if not np.isfinite(budget) or budget <= 0:
-            raise ValueError(f"budget must be a positive number, got {budget}.")
-        prices = self._by_channel(prices, "prices", default=1.0)
-        if np.any(prices <= 0):
-            raise ValueError("prices must be > 0.")
-        base, lower, upper = self._bounds(
-            n_time_periods, prices, bounds_lower, bounds_upper
+        n_time_periods, budget, prices, start, lower, upper, free = (
+            self._channel_problem(
+                budget,
+                n_time_periods,
+                prices,
+                fixed_channels,
+                bounds_lower,
+                bounds_upper,
+            )
         )
-        if base.sum() <= 0:
-            raise ValueError("Every channel has zero historical spend.")
-        start = budget * base / base.sum()
-        fixed = self._fixed(fixed_channels, start)
-        free = np.array([c not in fixed for c in self.channels])
-        lower, upper = lower.copy(), upper.copy()
-        for c, value in fixed.items():
-            position = self.channels.index(c)
-            lower[position] = upper[position] = value
-        self._check_feasible(budget, lower, upper, free)
 
         n_hist, timeline = self._timeline(n_time_periods, extra_features, media_gap)
         to_weekly = 1.0 / (n_time_periods * prices * 1.0)
@@ -568,6 +558,43 @@ class BudgetOptimizer:
         return best
 
     # ------------------------------------------------------------ internals
+
+    def _channel_problem(
+        self,
+        budget,
+        n_time_periods,
+        prices,
+        fixed_channels,
+        bounds_lower,
+        bounds_upper,
+    ):
+        """Checked budget, horizon and prices; start, bounds and free channels.
+
+        The start splits the budget by historical spend share; fixed
+        channels get equal lower and upper bounds. Raises before any solving
+        when the bounds cannot absorb the budget.
+        """
+        n_time_periods = self._check_periods(n_time_periods)
+        budget = float(budget)
+        if not np.isfinite(budget) or budget <= 0:
+            raise ValueError(f"budget must be a positive number, got {budget}.")
+        prices = self._by_channel(prices, "prices", default=1.0)
+        if np.any(prices <= 0):
+            raise ValueError("prices must be > 0.")
+        base, lower, upper = self._bounds(
+            n_time_periods, prices, bounds_lower, bounds_upper
+        )
+        if base.sum() <= 0:
+            raise ValueError("Every channel has zero historical spend.")
+        start = budget * base / base.sum()
+        fixed = self._fixed(fixed_channels, start)
+        free = np.array([c not in fixed for c in self.channels])
+        lower, upper = lower.copy(), upper.copy()
+        for channel, value in fixed.items():
+            position = self.channels.index(channel)
+            lower[position] = upper[position] = value
+        self._check_feasible(budget, lower, upper, free)
+        return n_time_periods, budget, prices, start, lower, upper, free
 
     @staticmethod
     def _check_periods(n_time_periods) -> int:
@@ -838,26 +865,12 @@ def _optimize_geo(
     internal scale.
     """
     est = optimizer.estimator
-    n_time_periods = optimizer._check_periods(n_time_periods)
-    budget = float(budget)
-    if not np.isfinite(budget) or budget <= 0:
-        raise ValueError(f"budget must be a positive number, got {budget}.")
-    prices = optimizer._by_channel(prices, "prices", default=1.0)
-    if np.any(prices <= 0):
-        raise ValueError("prices must be > 0.")
-    base, lower, upper = optimizer._bounds(
-        n_time_periods, prices, bounds_lower, bounds_upper
-    )
-    if base.sum() <= 0:
-        raise ValueError("Every channel has zero historical spend.")
-    start = budget * base / base.sum()
-    fixed = optimizer._fixed(fixed_channels, start)
     channels = optimizer.channels
-    lower, upper = lower.copy(), upper.copy()
-    for channel, value in fixed.items():
-        lower[channels.index(channel)] = upper[channels.index(channel)] = value
-    free_channels = np.array([c not in fixed for c in channels])
-    optimizer._check_feasible(budget, lower, upper, free_channels)
+    n_time_periods, budget, prices, start, lower, upper, free_channels = (
+        optimizer._channel_problem(
+            budget, n_time_periods, prices, fixed_channels, bounds_lower, bounds_upper
+        )
+    )
 
     shares = _geo_spend_shares(est)
     n_channels, n_geos = shares.shape

@@ -812,36 +812,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
             progress_bar=should_show_progress(self.progress_bar),
         )
 
-        by_chain = {
-            name: value
-            for name, value in result.samples.items()
-            if name not in LEVEL_SITES
-        }
-        self.posterior_ = {
-            name: value.reshape((value.shape[0] * value.shape[1],) + value.shape[2:])
-            for name, value in by_chain.items()
-        }
-        self.rhat_ = {
-            name: np.asarray(split_gelman_rubin(value))
-            if value.shape[0] > 1
-            else np.full(value.shape[2:], np.nan)
-            for name, value in by_chain.items()
-        }
-        self.ess_ = {
-            name: np.asarray(effective_sample_size(value))
-            for name, value in by_chain.items()
-        }
-        self.divergences_ = int(result.diverging.sum())
-        self.sampling_info_ = {
-            "compile_seconds": result.compile_seconds,
-            "sampling_seconds": result.sampling_seconds,
-            "chain_method": result.chain_method,
-            "device": result.device,
-            "mean_num_steps": float(result.num_steps.mean()),
-            "diverging": result.diverging,
-            "energy": result.energy,
-            "n_steps": result.num_steps,
-        }
+        self._store_sampling_result(result)
 
         self.media_names_ = list(data.media_names)
         self.extra_feature_names_ = list(data.extra_names)
