@@ -171,3 +171,6 @@ def test_estimator_methods_equal_the_attribution_functions():
         est.attribution_summary(interval=0.8), attribution.summary(est, interval=0.8)
     )
     pd.testing.assert_frame_equal(est.marginal_roi(), attribution.marginal_roi(est))
+    pd.testing.assert_frame_equal(
+        est.response_curves(n_points=7), attribution.response_curves(est, n_points=7)
+    )
