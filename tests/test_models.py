@@ -172,9 +172,22 @@ def test_media_transform_unknown_model_raises():
         media_transform(ModelSpec("linear"), jnp.ones((4, 1)), {})
 
 
-def _model_pair(model_name="hill_adstock"):
+def _simplex_points(spec, n_points, rng):
+    """Prior draws of the other parameters, and levels and shares to map."""
+    draws = [_prior_draw(spec, seed=seed) for seed in range(n_points)]
+    others = {
+        name: jnp.stack([draw[name] for draw in draws])
+        for name in draws[0]
+        if name not in ("intercept", "coef_media")
+    }
+    level = jnp.asarray(rng.lognormal(0.0, 1.0, size=n_points))
+    shares = jnp.asarray(rng.dirichlet(np.ones(N_CHANNELS + 1), size=n_points))
+    return others, level, shares
+
+
+def _model_pair(model_name="hill_adstock", roi_prior=False):
     spec = ModelSpec(model_name, trend_time_scale=N_TIMES)
-    shapes = site_shapes(spec, N_CHANNELS, N_EXTRA)
+    shapes = site_shapes(spec, N_CHANNELS, N_EXTRA, roi_prior=roi_prior)
     priors = resolve_priors(None, shapes)
     direct = partial(national_model, spec=spec, priors=priors)
     simplex_spec = ModelSpec(**{**spec.__dict__, "simplex_level": True})
@@ -190,14 +203,7 @@ def test_simplex_level_log_density_equals_direct_plus_log_jacobian(model_name):
     args = (media, extra, time_index, media_prior, target)
     n_points = 6
     rng = np.random.default_rng(5)
-    draws = [_prior_draw(spec, seed=seed) for seed in range(n_points)]
-    others = {
-        name: jnp.stack([draw[name] for draw in draws])
-        for name in draws[0]
-        if name not in ("intercept", "coef_media")
-    }
-    level = jnp.asarray(rng.lognormal(0.0, 1.0, size=n_points))
-    shares = jnp.asarray(rng.dirichlet(np.ones(N_CHANNELS + 1), size=n_points))
+    others, level, shares = _simplex_points(spec, n_points, rng)
 
     @jax.jit
     @jax.vmap
@@ -339,17 +345,6 @@ def test_national_model_observed_target_is_conditioned():
     np.testing.assert_allclose(trace["target"]["fn"].loc, mu, rtol=1e-6)
 
 
-def _roi_model_pair(model_name):
-    spec = ModelSpec(model_name, trend_time_scale=N_TIMES)
-    priors = resolve_priors(
-        None, site_shapes(spec, N_CHANNELS, N_EXTRA, roi_prior=True)
-    )
-    direct = partial(national_model, spec=spec, priors=priors)
-    simplex_spec = ModelSpec(**{**spec.__dict__, "simplex_level": True})
-    simplex = partial(national_model, spec=simplex_spec, priors=priors)
-    return spec, direct, simplex
-
-
 def test_site_shapes_adds_roi_after_coef_media():
     shapes = site_shapes(ModelSpec("hill_adstock"), N_CHANNELS, 0, roi_prior=True)
     names = list(shapes)
@@ -360,20 +355,13 @@ def test_site_shapes_adds_roi_after_coef_media():
 @pytest.mark.parametrize("model_name", MODEL_NAMES)
 def test_roi_prior_on_simplex_log_density_equals_direct_plus_log_jacobian(model_name):
     """(intercept, roi) -> (level, shares) with effect = roi * cost = level * share."""
-    spec, direct, simplex = _roi_model_pair(model_name)
+    spec, direct, simplex = _model_pair(model_name, roi_prior=True)
     media, extra, time_index, media_cost = _data(seed=3)
     target = jnp.asarray(np.random.default_rng(4).gamma(5.0, 0.2, N_TIMES))
     args = (media, extra, time_index, media_cost, target)
     n_points = 6
     rng = np.random.default_rng(6)
-    draws = [_prior_draw(spec, seed=seed) for seed in range(n_points)]
-    others = {
-        name: jnp.stack([draw[name] for draw in draws])
-        for name in draws[0]
-        if name not in ("intercept", "coef_media")
-    }
-    level = jnp.asarray(rng.lognormal(0.0, 1.0, size=n_points))
-    shares = jnp.asarray(rng.dirichlet(np.ones(N_CHANNELS + 1), size=n_points))
+    others, level, shares = _simplex_points(spec, n_points, rng)
 
     @jax.jit
     @jax.vmap
@@ -401,7 +389,7 @@ def test_roi_prior_on_simplex_log_density_equals_direct_plus_log_jacobian(model_
 
 def test_roi_prior_sets_effect_at_average_spend():
     """coef_media * response at average = roi * media cost, roi ~ LogNormal(0.2, 0.9)."""
-    spec, direct, _ = _roi_model_pair("hill_adstock")
+    spec, direct, _ = _model_pair("hill_adstock", roi_prior=True)
     media, extra, time_index, _ = _data()
     media_cost = jnp.array([0.01, 0.1, 1.0])
     draws = Predictive(direct, num_samples=4000)(
