@@ -23,7 +23,7 @@ import numpy as np
 from numpyro import handlers
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer.hmc import hmc
-from numpyro.infer.util import constrain_fn, potential_energy
+from numpyro.infer.util import ParamInfo, constrain_fn, potential_energy
 
 __all__ = ["SamplerSettings", "SamplingResult", "sample_nuts", "should_show_progress"]
 
@@ -32,14 +32,17 @@ _CACHE_SIZE = 32
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """NUTS settings that change the compiled program."""
+    """NUTS settings that change the compiled program.
+
+    ``max_tree_depth`` is the (warm-up, sampling) pair of maximum tree depths.
+    """
 
     num_warmup: int
     num_samples: int
     num_chains: int
     target_accept_prob: float
     dense_mass: bool
-    max_tree_depth: int
+    max_tree_depth: tuple[int, int]
 
 
 @dataclass
@@ -71,17 +74,36 @@ class SamplingResult:
 
 
 class _Compiled:
-    """A compiled sampling program and what it needs at run time."""
+    """The compiled programs of one sampler configuration.
 
-    def __init__(self, run: Callable, chain_method: str) -> None:
+    ``initialise`` draws each chain's starting point with its log density and
+    gradient, ``run`` warms up and samples from there (one call for all
+    chains) and ``constrain`` maps the draws to the model's parameters. Three
+    programs rather than one: the gradient at the start and the constrained
+    model are then compiled on a second thread while ``run`` compiles, not
+    inlined into it (XLA inlines every call, so each would be compiled again
+    inside ``run``).
+    """
+
+    def __init__(
+        self,
+        initialise: Callable,
+        run: Callable,
+        constrain: Callable,
+        chain_method: str,
+    ) -> None:
+        self.initialise = initialise
         self.run = run
+        self.constrain = constrain
         self.chain_method = chain_method
-        self.executables: dict[Hashable, Callable] = {}
+        self.executables: dict[Hashable, tuple[Callable, Callable, Callable]] = {}
 
 
 _PROGRAMS: OrderedDict[Hashable, _Compiled] = OrderedDict()
 _LOCK = threading.Lock()
 _INIT_RADIUS = 2.0
+# Largest data array (elements) compiled with XLA's older CPU fusion emitters.
+_OLD_EMITTERS_MAX_SIZE = 20_000
 
 
 def should_show_progress(progress_bar: bool | str) -> bool:
@@ -121,14 +143,30 @@ def _report_progress(*args: object) -> None:
         bar.update(*args)
 
 
-def _unconstrained_prior_draw(model: Callable, model_args: tuple, rng_key) -> dict:
-    """One prior draw of every latent site, mapped to unconstrained space."""
-    model_trace = handlers.trace(handlers.seed(model, rng_key)).get_trace(*model_args)
-    return {
-        name: biject_to(site["fn"].support).inv(site["value"])
-        for name, site in model_trace.items()
-        if site["type"] == "sample" and not site["is_observed"]
-    }
+def _unconstrained_shapes(model: Callable, model_args: tuple) -> dict:
+    """Shape and dtype of every latent site in unconstrained space.
+
+    The model runs with zeros in place of its latent draws, under
+    ``eval_shape``: no prior sampler (rejection loops for Beta, Gamma and
+    Dirichlet) is traced.
+    """
+
+    def zeros_for(site):
+        if site["type"] != "sample" or site.get("is_observed"):
+            return None
+        return jnp.zeros(site["fn"].shape(site["kwargs"].get("sample_shape", ())))
+
+    def latent_values():
+        model_trace = handlers.trace(
+            handlers.substitute(handlers.seed(model, 0), substitute_fn=zeros_for)
+        ).get_trace(*model_args)
+        return {
+            name: biject_to(site["fn"].support).inv(site["value"])
+            for name, site in model_trace.items()
+            if site["type"] == "sample" and not site["is_observed"]
+        }
+
+    return jax.eval_shape(latent_values)
 
 
 def _initial_point(unconstrained_shapes: dict, rng_key) -> dict:
@@ -147,12 +185,12 @@ def _initial_point(unconstrained_shapes: dict, rng_key) -> dict:
     }
 
 
-def _build_program(
+def _build_programs(
     model: Callable, settings: SamplerSettings, progress_every: int
-) -> Callable:
-    """The per-chain program: initialise, warm up, sample, constrain the draws.
+) -> tuple[Callable, Callable, Callable]:
+    """The per-chain programs: initialise; warm up and sample; constrain draws.
 
-    Everything runs inside one compiled program: NumPyro's eager helpers
+    Each runs whole inside a compiled program: NumPyro's eager helpers
     (``initialize_model``) would compile hundreds of single operations.
     """
 
@@ -161,14 +199,16 @@ def _build_program(
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
 
-    def one_chain(rng_key, model_args):
-        init_key, sample_key = jax.random.split(rng_key)
-        shapes = jax.eval_shape(
-            lambda: _unconstrained_prior_draw(model, model_args, jax.random.PRNGKey(0))
-        )
-        init_z = _initial_point(shapes, init_key)
+    def initialise(rng_key, model_args):
+        init_key, _ = jax.random.split(rng_key)
+        z = _initial_point(_unconstrained_shapes(model, model_args), init_key)
+        energy, grad = jax.value_and_grad(potential_fn_gen(*model_args))(z)
+        return z, energy, grad
+
+    def one_chain(rng_key, start, model_args):
+        _, sample_key = jax.random.split(rng_key)
         state = init_kernel(
-            init_z,
+            ParamInfo(*start),
             settings.num_warmup,
             dense_mass=settings.dense_mass,
             target_accept_prob=settings.target_accept_prob,
@@ -176,7 +216,6 @@ def _build_program(
             model_args=model_args,
             rng_key=sample_key,
         )
-        initial_energy = state.potential_energy
 
         def step(state, iteration):
             state = sample_kernel(state, model_args=model_args)
@@ -192,15 +231,14 @@ def _build_program(
         # the NUTS kernel in the program and double its compile time.
         n_iterations = settings.num_warmup + settings.num_samples
         _, trajectory = jax.lax.scan(step, state, jnp.arange(n_iterations))
-        draws, diverging, num_steps, energy = jax.tree.map(
-            lambda values: values[settings.num_warmup :], trajectory
-        )
-        constrained = jax.vmap(
+        return jax.tree.map(lambda values: values[settings.num_warmup :], trajectory)
+
+    def constrain(draws, model_args):
+        return jax.vmap(
             lambda z: constrain_fn(model, model_args, {}, z, return_deterministic=True)
         )(draws)
-        return constrained, diverging, num_steps, energy, initial_energy
 
-    return one_chain
+    return initialise, one_chain, constrain
 
 
 def _program_for(
@@ -215,25 +253,89 @@ def _program_for(
         if compiled is not None:
             _PROGRAMS.move_to_end(key)
             return compiled
-    one_chain = _build_program(model, settings, progress_every)
+    initialise, one_chain, constrain = _build_programs(model, settings, progress_every)
     if settings.num_chains > 1 and jax.local_device_count() >= settings.num_chains:
-        run = jax.pmap(one_chain, in_axes=(0, None))
+        run = jax.pmap(one_chain, in_axes=(0, 0, None))
         chain_method = "parallel"
     else:
         # Chains one after another: vmap would batch NUTS's while loops, which
         # costs ~20 s of tracing and makes every chain wait for the slowest.
         run = jax.jit(
-            lambda keys, model_args: jax.lax.map(
-                lambda key: one_chain(key, model_args), keys
+            lambda keys, starts, model_args: jax.lax.map(
+                lambda chain: one_chain(*chain, model_args), (keys, starts)
             )
         )
         chain_method = "sequential"
-    compiled = _Compiled(run, chain_method)
+    compiled = _Compiled(
+        jax.jit(jax.vmap(initialise, in_axes=(0, None))),
+        run,
+        jax.jit(constrain),
+        chain_method,
+    )
     with _LOCK:
         _PROGRAMS[key] = compiled
         while len(_PROGRAMS) > _CACHE_SIZE:
             _PROGRAMS.popitem(last=False)
     return compiled
+
+
+def _compile(compiled: _Compiled, chain_keys, model_args, settings) -> tuple:
+    """Lower the three programs, then compile them on two threads.
+
+    Lowering traces the model with NumPyro's effect handlers, whose stack is
+    global, so it stays on this thread; XLA's compiler releases the GIL.
+    """
+    lowered_initialise = compiled.initialise.lower(chain_keys, model_args)
+    starts = lowered_initialise.out_info
+    n_draws = settings.num_chains * settings.num_samples
+    draws = jax.tree.map(
+        lambda leaf: jax.ShapeDtypeStruct((n_draws, *leaf.shape[1:]), leaf.dtype),
+        starts[0],
+    )
+    lowered_run = compiled.run.lower(chain_keys, starts, model_args)
+    lowered_side = (lowered_initialise, compiled.constrain.lower(draws, model_args))
+    options = _compiler_options(model_args)
+    side: list = []
+    worker = threading.Thread(
+        target=lambda: side.extend(
+            _compile_lowered(lowered, options) for lowered in lowered_side
+        )
+    )
+    worker.start()
+    try:
+        run = _compile_lowered(lowered_run, options)
+    finally:
+        worker.join()
+    if len(side) != len(lowered_side):
+        # The worker failed; compile here to raise its error.
+        side = [_compile_lowered(lowered, options) for lowered in lowered_side]
+    return side[0], run, side[1]
+
+
+def _compiler_options(model_args: tuple) -> dict:
+    """XLA options for the sampling programs of this data on this platform.
+
+    On CPU, XLA's older fusion emitters compile the programs about 2 s (a
+    quarter) faster than the default emitters. On national data (150 x 5
+    media, benchmarks/bench_fit.py) the sampler runs as fast with them; on a
+    geo panel (104 x 6 x 50, benchmarks/bench_geo.py) it ran 55% slower, so
+    they are used for small data only.
+    """
+    largest = max(int(np.size(arg)) for arg in model_args)
+    if jax.default_backend() == "cpu" and largest <= _OLD_EMITTERS_MAX_SIZE:
+        return {"xla_cpu_use_fusion_emitters": False}
+    return {}
+
+
+def _compile_lowered(lowered, options: dict):
+    """Compile with ``options``, or without them if this XLA does not know them."""
+    if options:
+        try:
+            return lowered.compile(options)
+        except Exception as error:  # an XLA without the option: a plain compile
+            if "xla_cpu_use_fusion_emitters" not in str(error):
+                raise
+    return lowered.compile()
 
 
 def sample_nuts(
@@ -274,39 +376,49 @@ def sample_nuts(
     )
     compiled = _program_for(cache_key, model, settings, progress_every)
     chain_keys = jax.random.split(jax.random.PRNGKey(seed), settings.num_chains)
-    call_args = (chain_keys, model_args)
 
-    shapes = jax.tree.map(lambda x: (jnp.shape(x), jnp.result_type(x)), call_args)
+    shapes = jax.tree.map(
+        lambda x: (jnp.shape(x), jnp.result_type(x)), (chain_keys, model_args)
+    )
     shape_key = str(jax.tree.structure(shapes)) + str(jax.tree.leaves(shapes))
-    executable = compiled.executables.get(shape_key)
+    executables = compiled.executables.get(shape_key)
     compile_seconds = 0.0
-    if executable is None:
+    if executables is None:
         start = time.perf_counter()
-        executable = compiled.run.lower(*call_args).compile()
+        executables = _compile(compiled, chain_keys, model_args, settings)
         compile_seconds = time.perf_counter() - start
-        compiled.executables[shape_key] = executable
+        compiled.executables[shape_key] = executables
+    initialise, run, constrain = executables
 
     bar = None
+    start = time.perf_counter()
+    starts = initialise(chain_keys, model_args)
+    if not np.all(np.isfinite(np.asarray(starts[1]))):
+        raise RuntimeError(
+            "The sampler's starting point has an infinite or NaN log density; "
+            "check custom_priors for parameters outside their support."
+        )
     if progress_every:
         total = settings.num_chains * (settings.num_warmup + settings.num_samples)
         bar = _ProgressBar(total, progress_every)
         _ACTIVE_BAR[0] = bar
-    start = time.perf_counter()
     try:
-        draws, diverging, num_steps, energy, initial_energy = executable(*call_args)
-        draws = jax.tree.map(np.asarray, draws)
-        diverging, num_steps, energy = (
-            np.asarray(a) for a in (diverging, num_steps, energy)
+        unconstrained, diverging, num_steps, energy = (
+            jax.tree.map(np.asarray, part)
+            for part in run(chain_keys, starts, model_args)
         )
-        if not np.all(np.isfinite(np.asarray(initial_energy))):
-            raise RuntimeError(
-                "The sampler's starting point has an infinite or NaN log density; "
-                "check custom_priors for parameters outside their support."
-            )
     finally:
         if bar is not None:
             _ACTIVE_BAR[0] = None
             bar.close()
+    n_chains, n_samples = diverging.shape
+    flat = jax.tree.map(
+        lambda leaf: leaf.reshape(n_chains * n_samples, *leaf.shape[2:]), unconstrained
+    )
+    draws = jax.tree.map(
+        lambda leaf: np.asarray(leaf).reshape(n_chains, n_samples, *leaf.shape[1:]),
+        constrain(flat, model_args),
+    )
     sampling_seconds = time.perf_counter() - start
     return SamplingResult(
         samples=draws,

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 from skmmm import _validation, attribution, optimize
 from skmmm._sampling import SamplerSettings, sample_nuts, should_show_progress
 from skmmm.models import (
+    CHANNEL_SCALE_LOG_RATIO,
     COEF_MEDIA_RAW,
     LEVEL_SITES,
     MODEL_NAMES,
@@ -55,6 +56,8 @@ __all__ = [
 MIN_PERIODS = 5
 RHAT_THRESHOLD = 1.05
 PARAMETRIZATIONS = ("skmmm", "lightweight_mmm")
+SAMPLING_MAX_TREE_DEPTH = 10
+WARMUP_MAX_TREE_DEPTH = 6
 _DEVICE_POSTERIORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -273,7 +276,12 @@ class _GeoMixin:
             progress_bar=should_show_progress(self.progress_bar),
         )
         self._store_sampling_result(
-            result, hidden_sites=(COEF_MEDIA_RAW, SEASONALITY_AMPLITUDE)
+            result,
+            hidden_sites=(
+                COEF_MEDIA_RAW,
+                SEASONALITY_AMPLITUDE,
+                CHANNEL_SCALE_LOG_RATIO,
+            ),
         )
 
         self.media_names_ = list(data.media_names)
@@ -305,6 +313,7 @@ class _GeoMixin:
                 "simplex_level": False,
                 "noncentred_media": False,
                 "seasonality_amplitude": False,
+                "relative_channel_scale": False,
             }
         positive = all(
             prior is None or _has_positive_support(prior)
@@ -313,6 +322,7 @@ class _GeoMixin:
         return {
             "simplex_level": positive,
             "noncentred_media": not positive,
+            "relative_channel_scale": positive,
             "seasonality_amplitude": self.degrees_seasonality > 0
             and _has_positive_support(priors["coef_seasonality"])
             and _has_real_support(priors["gamma_seasonality"]),
@@ -329,7 +339,7 @@ class _GeoMixin:
             num_chains=self.number_chains,
             target_accept_prob=float(self.target_accept_prob),
             dense_mass=self._geo_dense_mass(),
-            max_tree_depth=self.max_tree_depth,
+            max_tree_depth=self._tree_depths(),
         )
 
     def _store_sampling_result(self, result, hidden_sites=()) -> None:
@@ -612,8 +622,13 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
     dense_mass : bool, default=None
         Adapt a dense mass matrix. None means True for "skmmm" and False for
         "lightweight_mmm" and for geo fits (hundreds of per-geo parameters).
-    max_tree_depth : int, default=10
-        NUTS maximum tree depth.
+    max_tree_depth : int or tuple of (int, int), default=None
+        NUTS maximum tree depth; a pair sets it for warm-up and sampling
+        separately, as in NumPyro. None means (6, 10) for "skmmm" and 10 for
+        "lightweight_mmm". Capping warm-up trees at 63 steps stops the first
+        adaptation windows, which run before the mass matrix fits the
+        posterior, from spending most of the fit's gradient evaluations at
+        the full depth (docs/model.md).
     random_state : int, default=None
         Seed of the sampler. None draws a seed from NumPy's global generator.
     progress_bar : bool or "auto", default="auto"
@@ -677,7 +692,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         "number_chains": [Interval(Integral, 1, None, closed="left")],
         "target_accept_prob": [Interval(Real, 0, 1, closed="neither")],
         "dense_mass": ["boolean", None],
-        "max_tree_depth": [Interval(Integral, 1, None, closed="left")],
+        "max_tree_depth": [Interval(Integral, 1, None, closed="left"), tuple, None],
         "random_state": ["random_state"],
         "progress_bar": ["boolean", StrOptions({"auto"})],
     }
@@ -700,7 +715,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         number_chains: int = 2,
         target_accept_prob: float = 0.85,
         dense_mass: bool | None = None,
-        max_tree_depth: int = 10,
+        max_tree_depth: int | tuple[int, int] | None = None,
         random_state: int | None = None,
         progress_bar: bool | str = "auto",
     ) -> None:
@@ -790,7 +805,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
             num_chains=self.number_chains,
             target_accept_prob=float(self.target_accept_prob),
             dense_mass=self._dense_mass(),
-            max_tree_depth=self.max_tree_depth,
+            max_tree_depth=self._tree_depths(),
         )
         float_dtype = jnp.result_type(float)
         model_args = tuple(
@@ -871,6 +886,25 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         if self.dense_mass is None:
             return self.parametrization == "skmmm"
         return bool(self.dense_mass)
+
+    def _tree_depths(self) -> tuple[int, int]:
+        """The (warm-up, sampling) maximum NUTS tree depths."""
+        depth = self.max_tree_depth
+        if depth is None:
+            if self.parametrization == "lightweight_mmm":
+                return (SAMPLING_MAX_TREE_DEPTH, SAMPLING_MAX_TREE_DEPTH)
+            return (WARMUP_MAX_TREE_DEPTH, SAMPLING_MAX_TREE_DEPTH)
+        if not isinstance(depth, tuple):
+            return (int(depth), int(depth))
+        if len(depth) != 2 or not all(
+            isinstance(d, Integral) and not isinstance(d, bool) and d >= 1
+            for d in depth
+        ):
+            raise ValueError(
+                "max_tree_depth must be an int >= 1 or a pair (warm-up depth, "
+                f"sampling depth) of ints >= 1; got {depth!r}."
+            )
+        return (int(depth[0]), int(depth[1]))
 
     def _seed(self) -> int:
         if isinstance(self.random_state, Integral):
@@ -1348,7 +1382,7 @@ class _FixedModelRegressor(BayesianMMMRegressor):
         number_chains: int = 2,
         target_accept_prob: float = 0.85,
         dense_mass: bool | None = None,
-        max_tree_depth: int = 10,
+        max_tree_depth: int | tuple[int, int] | None = None,
         random_state: int | None = None,
         progress_bar: bool | str = "auto",
     ) -> None:

@@ -369,6 +369,38 @@ def test_fit_warns_on_poor_convergence_naming_parameter():
     assert any(name in message for name in est.posterior_), message
 
 
+@pytest.mark.parametrize(
+    "parametrization, depth, expected",
+    [
+        ("skmmm", None, (6, 10)),
+        ("lightweight_mmm", None, (10, 10)),
+        ("skmmm", 8, (8, 8)),
+        ("lightweight_mmm", (4, 9), (4, 9)),
+    ],
+)
+def test_max_tree_depth_resolves_to_warmup_and_sampling_depths(
+    parametrization, depth, expected
+):
+    est = HillAdstockRegressor(parametrization=parametrization, max_tree_depth=depth)
+    assert est._tree_depths() == expected
+
+
+@pytest.mark.parametrize("depth", [(6,), (6, 10, 12), (0, 10), (6, 2.5), (True, 10)])
+def test_fit_rejects_bad_max_tree_depth_pair(depth):
+    est = HillAdstockRegressor(media_columns=MEDIA, max_tree_depth=depth, **TINY)
+    with pytest.raises(ValueError, match="max_tree_depth"):
+        est.fit(X_TRAIN, Y_TRAIN)
+
+
+def test_max_tree_depth_pair_caps_sampling_trees_with_its_second_depth():
+    est = HillAdstockRegressor(
+        media_columns=MEDIA, max_tree_depth=(10, 2), random_state=0, **TINY
+    )
+    _fit(est, X_TRAIN, Y_TRAIN)
+    # A tree of depth 2 has at most 2**2 - 1 leapfrog steps.
+    assert est.sampling_info_["n_steps"].max() <= 3
+
+
 def test_progress_bar_true_writes_to_stderr(capsys):
     est = HillAdstockRegressor(
         media_columns=MEDIA, random_state=0, progress_bar=True, **TINY
