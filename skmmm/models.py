@@ -366,18 +366,10 @@ class GeoModelSpec(ModelSpec):
         HalfNormal(``channel_coef_media``) directly: the same prior, without
         the funnel between a channel's national coefficient and its geo
         coefficients (see :func:`geo_model`).
-    seasonality_amplitude : bool
-        Sample each geo's seasonality amplitude rather than its scale
-        (:func:`_sample_geo_seasonality`).
-    relative_channel_scale : bool
-        With ``simplex_level``, sample each channel's hyper coefficient
-        relative to the spread of its geo coefficients
-        (:func:`_relative_channel_coef_media`).
     """
 
     noncentred_media: bool = False
     seasonality_amplitude: bool = False
-    relative_channel_scale: bool = False
 
 
 SEASONALITY_AMPLITUDE = "seasonality_amplitude"
@@ -473,15 +465,9 @@ def _channel_coef_media(
 
 
 def _sample_geo_priors(
-    spec: ModelSpec,
-    priors: Mapping[str, dist.Distribution],
-    media_prior: jax.Array,
-    channel_hyper: bool = True,
+    spec: ModelSpec, priors: Mapping[str, dist.Distribution], media_prior: jax.Array
 ) -> dict[str, jax.Array]:
-    """Every shared and per-geo parameter except the level (intercept, coef_media).
-
-    ``channel_hyper=False`` leaves out the channels' hyper coefficients too.
-    """
+    """Every shared and per-geo parameter except the level (intercept, coef_media)."""
     params = _sample_geo_seasonality(spec, priors)
     skipped = {"intercept", CHANNEL_COEF_MEDIA, CHANNEL_ROI, *params}
     params.update(
@@ -491,72 +477,8 @@ def _sample_geo_priors(
             if name not in skipped
         }
     )
-    if channel_hyper:
-        params[CHANNEL_COEF_MEDIA] = _channel_coef_media(
-            spec, priors, params, media_prior
-        )
+    params[CHANNEL_COEF_MEDIA] = _channel_coef_media(spec, priors, params, media_prior)
     return params
-
-
-CHANNEL_SCALE_LOG_RATIO = "channel_scale_log_ratio"
-_LOG_RATIO_BASE = dist.Normal(0.0, 1.0)
-
-
-def _relative_channel_coef_media(
-    spec: ModelSpec,
-    priors: Mapping[str, dist.Distribution],
-    params: Mapping[str, jax.Array],
-    media_prior: jax.Array,
-    coef_media: jax.Array,
-    geo_prior_weights: jax.Array,
-) -> tuple[jax.Array, jax.Array]:
-    """Each channel's hyper coefficient, sampled relative to its geo coefficients.
-
-    In a centred hierarchy, ``coef_media[c, g] ~ HalfNormal(channel_coef_media[c]
-    * geo_prior_weights[c, g])``, a channel whose geo effects the data pin down
-    only loosely (always on, everywhere) has a funnel: its hyper coefficient
-    and its 50 geo coefficients must move together, a direction that a
-    diagonal mass matrix crosses in many small steps (``channel_roi`` of such
-    a channel mixed slowest in benchmarks/bench_geo.py). Here the sampler
-    moves ``log_ratio[c] = log(channel_coef_media[c] / rms[c])``, with
-    ``rms[c]`` the root mean square of ``coef_media[c, :] /
-    geo_prior_weights[c, :]``, which the geo coefficients fix: when they all
-    scale up the hyper coefficient follows at the same ``log_ratio``. The
-    map is triangular, so the log Jacobian is ``log channel_coef_media``; the
-    priors are unchanged (the hyper prior, through ``channel_roi`` or
-    ``channel_coef_media``, and the HalfNormal of the geo coefficients).
-
-    Returns
-    -------
-    channel_coef_media : jax.Array of shape (n_channels,)
-    log_density : jax.Array
-        The hyper prior at the implied value, plus the log Jacobian, minus
-        the base density of ``log_ratio``.
-    """
-    n_channels = coef_media.shape[0]
-    rms = jnp.sqrt(jnp.mean((coef_media / geo_prior_weights) ** 2, axis=1))
-    log_ratio = numpyro.sample(
-        CHANNEL_SCALE_LOG_RATIO,
-        _LOG_RATIO_BASE.expand((n_channels,)),
-    )
-    channel_coef = numpyro.deterministic(CHANNEL_COEF_MEDIA, jnp.exp(log_ratio) * rms)
-    if CHANNEL_ROI in priors:
-        # roi = channel_coef * at_average / media_prior; its density carries
-        # the factor d roi / d channel_coef.
-        roi_per_coef = response_at_average(spec, params) / media_prior
-        roi = numpyro.deterministic(CHANNEL_ROI, channel_coef * roi_per_coef)
-        hyper_log_prior = (
-            priors[CHANNEL_ROI].log_prob(roi).sum() + jnp.log(roi_per_coef).sum()
-        )
-    else:
-        prior = priors.get(CHANNEL_COEF_MEDIA) or dist.HalfNormal(media_prior)
-        hyper_log_prior = prior.log_prob(channel_coef).sum()
-    log_density = (
-        hyper_log_prior
-        + jnp.log(channel_coef).sum()
-        - _LOG_RATIO_BASE.log_prob(log_ratio).sum()
-    )
-    return channel_coef, log_density
 
 
 def geo_mean_components(
@@ -628,18 +550,12 @@ def _sample_geo_with_level_on_simplex(
         "level_shares",
         dist.Dirichlet(jnp.ones((n_geos, n_channels + 1), dtype=level.dtype)),
     )
-    relative = spec.relative_channel_scale
-    params = _sample_geo_priors(spec, priors, media_prior, channel_hyper=not relative)
+    params = _sample_geo_priors(spec, priors, media_prior)
     at_average = response_at_average(spec, params)  # (n_channels,)
     intercept = numpyro.deterministic("intercept", level * shares[:, 0])
     coef_media = numpyro.deterministic(
         COEF_MEDIA, (level[:, None] * shares[:, 1:]).T / at_average[:, None]
     )
-    hyper_log_density = 0.0
-    if relative:
-        params[CHANNEL_COEF_MEDIA], hyper_log_density = _relative_channel_coef_media(
-            spec, priors, params, media_prior, coef_media, geo_prior_weights
-        )
     coef_prior = dist.HalfNormal(
         params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights
     )
@@ -647,7 +563,6 @@ def _sample_geo_with_level_on_simplex(
         "level_prior",
         priors["intercept"].log_prob(intercept).sum()
         + coef_prior.log_prob(coef_media).sum()
-        + hyper_log_density
         - n_geos * jnp.log(at_average).sum()
         + n_channels * jnp.log(level).sum()
         - _LEVEL_BASE.log_prob(level).sum(),

@@ -23,7 +23,6 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 from skmmm import _validation, attribution, optimize
 from skmmm._sampling import SamplerSettings, sample_nuts, should_show_progress
 from skmmm.models import (
-    CHANNEL_SCALE_LOG_RATIO,
     COEF_MEDIA_RAW,
     LEVEL_SITES,
     MODEL_NAMES,
@@ -276,12 +275,7 @@ class _GeoMixin:
             progress_bar=should_show_progress(self.progress_bar),
         )
         self._store_sampling_result(
-            result,
-            hidden_sites=(
-                COEF_MEDIA_RAW,
-                SEASONALITY_AMPLITUDE,
-                CHANNEL_SCALE_LOG_RATIO,
-            ),
+            result, hidden_sites=(COEF_MEDIA_RAW, SEASONALITY_AMPLITUDE)
         )
 
         self.media_names_ = list(data.media_names)
@@ -313,7 +307,6 @@ class _GeoMixin:
                 "simplex_level": False,
                 "noncentred_media": False,
                 "seasonality_amplitude": False,
-                "relative_channel_scale": False,
             }
         positive = all(
             prior is None or _has_positive_support(prior)
@@ -322,7 +315,6 @@ class _GeoMixin:
         return {
             "simplex_level": positive,
             "noncentred_media": not positive,
-            "relative_channel_scale": positive,
             "seasonality_amplitude": self.degrees_seasonality > 0
             and _has_positive_support(priors["coef_seasonality"])
             and _has_real_support(priors["gamma_seasonality"]),

@@ -8,7 +8,6 @@ differ only in values reuse its compiled program. The recovery test fits a
 
 import copy
 import functools
-import math
 import warnings
 
 import jax
@@ -383,98 +382,6 @@ def test_geo_model_sites_in_each_parametrization():
         if roi:
             assert trace["channel_coef_media"]["type"] == "deterministic"
             assert trace["coef_seasonality"]["type"] == "deterministic"
-
-
-@pytest.mark.parametrize("roi_prior", [True, False], ids=["channel_roi", "coef"])
-def test_relative_channel_scale_density_is_the_centred_one_plus_log_jacobian(
-    roi_prior,
-):
-    """The sampled coordinates (level, shares, log ratio) carry the density of
-    the centred model at (intercept, coef_media, hyper) times |det J| of the map.
-    """
-    from numpyro.infer.util import log_density
-
-    n_channels, n_geos = 2, 3
-    base = GeoModelSpec("hill_adstock", degrees_seasonality=1)
-    priors = resolve_priors(
-        None,
-        geo_site_shapes(base, n_channels, 0, n_geos, roi_prior=roi_prior),
-        DEFAULT_PRIORS,
-    )
-    rng = np.random.default_rng(0)
-    media_prior = np.asarray([0.3, 0.2], dtype=np.float32)
-    weights = rng.uniform(0.5, 1.5, (n_channels, n_geos)).astype(np.float32)
-    args = (
-        rng.uniform(0.5, 1.5, (12, n_channels, n_geos)).astype(np.float32),
-        np.zeros((12, 0, n_geos), np.float32),
-        np.arange(12, dtype=np.float32),
-        media_prior,
-        weights,
-        rng.uniform(0.8, 1.2, (12, n_geos)).astype(np.float32),
-    )
-    shared = {
-        "coef_trend": np.full(n_geos, 0.1, np.float32),
-        "expo_trend": np.float32(0.7),
-        "sigma": np.full(n_geos, 0.2, np.float32),
-        "gamma_seasonality": np.full((1, 2), 0.05, np.float32),
-        "coef_seasonality": np.full(n_geos, 0.9, np.float32),
-        "lag_weight": np.asarray([0.3, 0.6], np.float32),
-        "half_max_effective_concentration": np.asarray([0.8, 1.3], np.float32),
-        "slope": np.asarray([1.1, 0.9], np.float32),
-    }
-    hyper = "channel_roi" if roi_prior else "channel_coef_media"
-
-    def model(spec):
-        return functools.partial(geo_model, spec=spec, priors=priors)
-
-    relative = model(
-        GeoModelSpec(
-            **{**base.__dict__, "simplex_level": True, "relative_channel_scale": True}
-        )
-    )
-    centred = model(base)
-
-    def implied(x):
-        """(level, free shares, log ratio) -> the centred model's sites."""
-        level = x[:n_geos]
-        free = x[n_geos : n_geos * (n_channels + 1)].reshape(n_geos, n_channels)
-        shares = jax.numpy.concatenate([1 - free.sum(1, keepdims=True), free], 1)
-        values = {
-            **shared,
-            "level": level,
-            "level_shares": shares,
-            "channel_scale_log_ratio": x[-n_channels:],
-        }
-        trace = handlers.trace(handlers.substitute(relative, values)).get_trace(*args)
-        return values, {
-            "intercept": trace["intercept"]["value"],
-            "coef_media": trace["coef_media"]["value"],
-            hyper: trace[hyper]["value"],
-        }
-
-    def flat_targets(x):
-        targets = implied(x)[1]
-        return jax.numpy.concatenate(
-            [targets["intercept"], targets["coef_media"].ravel(), targets[hyper]]
-        )
-
-    for _ in range(3):
-        free = rng.dirichlet(np.ones(n_channels + 1), n_geos)[:, 1:]
-        x = np.concatenate(
-            [
-                rng.uniform(0.5, 2.0, n_geos),
-                free.ravel(),
-                rng.normal(0, 0.7, n_channels),
-            ]
-        ).astype(np.float32)
-        values, targets = implied(x)
-        new, _ = log_density(relative, args, {}, values)
-        old, _ = log_density(centred, args, {}, {**shared, **targets})
-        _, log_det = np.linalg.slogdet(np.asarray(jax.jacfwd(flat_targets)(x)))
-        # Dirichlet(1, ..., 1) has the constant density n_channels! on each
-        # geo's simplex: a constant, which leaves the posterior unchanged.
-        dirichlet = n_geos * math.lgamma(n_channels + 1)
-        np.testing.assert_allclose(new, old + log_det + dirichlet, rtol=1e-5, atol=1e-3)
 
 
 # ---------------------------------------------------------- attribution
