@@ -72,9 +72,14 @@ def small_mcmc(monkeypatch):
     """Cap the MCMC settings of every fit at ``DOCS_MCMC`` (see the module doc)."""
     original_fit = BayesianMMMRegressor.fit
 
+    def capped(estimator, name, cap):
+        if name == "max_tree_depth":  # an int, a (warm-up, sampling) pair or None
+            return tuple(min(depth, cap) for depth in estimator._tree_depths())
+        return min(getattr(estimator, name), cap)
+
     def fit_with_few_draws(self, X, y, *args, **kwargs):
         self.set_params(
-            **{name: min(getattr(self, name), cap) for name, cap in DOCS_MCMC.items()}
+            **{name: capped(self, name, cap) for name, cap in DOCS_MCMC.items()}
         )
         return original_fit(self, X, y, *args, **kwargs)
 
