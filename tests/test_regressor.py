@@ -490,6 +490,18 @@ def test_fit_roi_prior_is_unknown_in_lightweight_mmm_parametrization():
         est.fit(X_TRAIN, Y_TRAIN)
 
 
+def test_fit_with_a_prior_that_makes_the_start_infinite_raises_before_sampling():
+    import numpyro.distributions as dist
+
+    # A negative noise scale: every starting point has a NaN log density.
+    est = HillAdstockRegressor(
+        media_columns=MEDIA, custom_priors={"sigma": dist.Uniform(-2.0, -1.0)}, **TINY
+    )
+    with pytest.raises(RuntimeError, match="starting point"):
+        est.fit(X_TRAIN, Y_TRAIN)
+    assert not hasattr(est, "posterior_")
+
+
 def test_fit_unknown_model_raises():
     with pytest.raises(ValueError, match="model"):
         BayesianMMMRegressor(model="linear", **TINY).fit(X_TRAIN, Y_TRAIN)
