@@ -269,7 +269,7 @@ class _GeoMixin:
         result = sample_nuts(
             partial(geo_model, spec=self.spec_, priors=priors),
             model_args,
-            self._sampler_settings(),
+            self._sampler_settings(dense_mass=self._geo_dense_mass()),
             cache_key=("geo", self.spec_, _prior_fingerprint(priors)),
             seed=self._seed(),
             progress_bar=should_show_progress(self.progress_bar),
@@ -324,13 +324,13 @@ class _GeoMixin:
         """A diagonal mass matrix unless asked: hundreds of per-geo parameters."""
         return bool(self.dense_mass)
 
-    def _sampler_settings(self) -> SamplerSettings:
+    def _sampler_settings(self, dense_mass: bool) -> SamplerSettings:
         return SamplerSettings(
             num_warmup=self.number_warmup,
             num_samples=self.number_samples,
             num_chains=self.number_chains,
             target_accept_prob=float(self.target_accept_prob),
-            dense_mass=self._geo_dense_mass(),
+            dense_mass=dense_mass,
             max_tree_depth=self._tree_depths(),
         )
 
@@ -791,14 +791,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         )
         spec = self._with_level_reparametrization(self.spec_, priors)
         model = partial(national_model, spec=spec, priors=priors)
-        settings = SamplerSettings(
-            num_warmup=self.number_warmup,
-            num_samples=self.number_samples,
-            num_chains=self.number_chains,
-            target_accept_prob=float(self.target_accept_prob),
-            dense_mass=self._dense_mass(),
-            max_tree_depth=self._tree_depths(),
-        )
+        settings = self._sampler_settings(dense_mass=self._dense_mass())
         float_dtype = jnp.result_type(float)
         model_args = tuple(
             jnp.asarray(a, dtype=float_dtype)
