@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -23,9 +24,16 @@ import numpy as np
 from numpyro import handlers
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer.hmc import hmc
+from numpyro.infer.hmc_util import build_adaptation_schedule
 from numpyro.infer.util import ParamInfo, constrain_fn, potential_energy
 
-__all__ = ["SamplerSettings", "SamplingResult", "sample_nuts", "should_show_progress"]
+__all__ = [
+    "CoordinateAdaptation",
+    "SamplerSettings",
+    "SamplingResult",
+    "sample_nuts",
+    "should_show_progress",
+]
 
 _CACHE_SIZE = 32
 
@@ -45,6 +53,59 @@ class SamplerSettings:
     max_tree_depth: tuple[int, int]
 
 
+@dataclass(frozen=True)
+class CoordinateAdaptation:
+    """Sampling coordinates chosen during warm-up from the chain's own draws.
+
+    Some coordinates are efficient only with a setting the posterior decides
+    (how far to non-centre a hierarchy). The model takes that setting as its
+    argument ``model_args[arg_index]``. Each chain warms up with the setting
+    given and, in each window of :func:`adaptation_windows`, averages
+    ``statistics(params, model_args)`` over its draws; where the window ends
+    (a mass-matrix window ends there too) it sets the argument to
+    ``choose(means, current)`` and moves its point to the same parameters in
+    the new coordinates (``move(z, params, model_args, chosen)``). The last
+    slow window adapts the mass matrix in the final coordinates. Warm-up
+    draws are discarded and the setting is fixed while sampling, so the
+    posterior is the same for every choice.
+
+    Attributes
+    ----------
+    arg_index : int
+        Position of the setting in the model's arguments.
+    statistics : callable
+        ``(params, model_args) -> pytree of arrays`` for one draw; ``params``
+        are the constrained sample and deterministic sites.
+    choose : callable
+        ``(means, current) -> new setting`` (same shape and dtype).
+    move : callable
+        ``(z, params, model_args, chosen) -> z`` in the new coordinates, with
+        ``z`` the unconstrained point and ``model_args`` the current ones.
+    """
+
+    arg_index: int
+    statistics: Callable[[dict, tuple], Any]
+    choose: Callable[[Any, jax.Array], jax.Array]
+    move: Callable[[dict, dict, tuple, jax.Array], dict]
+
+
+def adaptation_windows(num_warmup: int) -> tuple[tuple[int, int], ...]:
+    """Warm-up iterations (first, last) whose draws choose the coordinates.
+
+    The slow mass-matrix windows before the last one, at most two: the
+    coordinates are chosen at the end of each from its own draws, so the
+    second choice is made from draws in the first choice's coordinates, and
+    the last slow window adapts the mass matrix in the final ones. Empty
+    when warm-up has fewer than two slow windows (under 200 iterations).
+    """
+    slow = build_adaptation_schedule(num_warmup)[1:-1]
+    return tuple((window.start, window.end) for window in slow[-3:-1])
+
+
+def _with_arg(model_args: tuple, index: int, value: jax.Array) -> tuple:
+    return (*model_args[:index], value, *model_args[index + 1 :])
+
+
 @dataclass
 class SamplingResult:
     """Draws and diagnostics of one fit.
@@ -61,6 +122,9 @@ class SamplingResult:
         How chains were run.
     device : str
         The platform the program ran on ("cpu", "gpu", ...).
+    adapted : ndarray or None
+        With a :class:`CoordinateAdaptation`, each chain's chosen setting
+        (num_chains, ...); None otherwise.
     """
 
     samples: dict[str, np.ndarray]
@@ -71,6 +135,7 @@ class SamplingResult:
     sampling_seconds: float
     chain_method: str
     device: str
+    adapted: np.ndarray | None = None
 
 
 class _Compiled:
@@ -186,7 +251,10 @@ def _initial_point(unconstrained_shapes: dict, rng_key) -> dict:
 
 
 def _build_programs(
-    model: Callable, settings: SamplerSettings, progress_every: int
+    model: Callable,
+    settings: SamplerSettings,
+    progress_every: int,
+    adaptation: CoordinateAdaptation | None,
 ) -> tuple[Callable, Callable, Callable]:
     """The per-chain programs: initialise; warm up and sample; constrain draws.
 
@@ -197,13 +265,46 @@ def _build_programs(
     def potential_fn_gen(*model_args):
         return lambda z: potential_energy(model, model_args, {}, z)
 
+    def constrain_one(z, model_args):
+        return constrain_fn(model, model_args, {}, z, return_deterministic=True)
+
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
+    windows = () if adaptation is None else adaptation_windows(settings.num_warmup)
+    firsts = jnp.array([first for first, _ in windows])
+    lasts = jnp.array([last for _, last in windows])
 
     def initialise(rng_key, model_args):
         init_key, _ = jax.random.split(rng_key)
         z = _initial_point(_unconstrained_shapes(model, model_args), init_key)
         energy, grad = jax.value_and_grad(potential_fn_gen(*model_args))(z)
         return z, energy, grad
+
+    def adapt(state, setting, sums, iteration, model_args):
+        """Accumulate a window's statistics; change coordinates at its end."""
+        args = _with_arg(model_args, adaptation.arg_index, setting)
+        ends = iteration == lasts
+
+        def accumulate(sums):
+            draw = adaptation.statistics(constrain_one(state.z, args), args)
+            return jax.tree.map(jnp.add, sums, draw)
+
+        def switch(state, setting, sums):
+            count = jnp.sum(jnp.where(ends, lasts - firsts + 1, 0))
+            means = jax.tree.map(lambda total: total / count, sums)
+            chosen = adaptation.choose(means, setting)
+            z = adaptation.move(state.z, constrain_one(state.z, args), args, chosen)
+            potential = potential_fn_gen(
+                *_with_arg(model_args, adaptation.arg_index, chosen)
+            )
+            energy, grad = jax.value_and_grad(potential)(z)
+            state = state._replace(z=z, z_grad=grad, potential_energy=energy)
+            return state, chosen, jax.tree.map(jnp.zeros_like, sums)
+
+        in_window = jnp.any((iteration >= firsts) & (iteration <= lasts))
+        sums = jax.lax.cond(in_window, accumulate, lambda sums: sums, sums)
+        return jax.lax.cond(
+            jnp.any(ends), switch, lambda *kept: kept, state, setting, sums
+        )
 
     def one_chain(rng_key, start, model_args):
         _, sample_key = jax.random.split(rng_key)
@@ -216,27 +317,47 @@ def _build_programs(
             model_args=model_args,
             rng_key=sample_key,
         )
+        setting = sums = ()
+        if adaptation is not None:
+            setting = model_args[adaptation.arg_index]
+        if windows:
+            shapes = jax.eval_shape(
+                lambda: adaptation.statistics(
+                    constrain_one(state.z, model_args), model_args
+                )
+            )
+            sums = jax.tree.map(lambda leaf: jnp.zeros(leaf.shape, leaf.dtype), shapes)
 
-        def step(state, iteration):
-            state = sample_kernel(state, model_args=model_args)
+        def step(carry, iteration):
+            state, setting, sums = carry
+            args = model_args
+            if adaptation is not None:
+                args = _with_arg(model_args, adaptation.arg_index, setting)
+            state = sample_kernel(state, model_args=args)
+            if windows:
+                state, setting, sums = adapt(
+                    state, setting, sums, iteration, model_args
+                )
             if progress_every:
                 jax.lax.cond(
                     (iteration + 1) % progress_every == 0,
                     lambda: jax.debug.callback(_report_progress, iteration),
                     lambda: None,
                 )
-            return state, (state.z, state.diverging, state.num_steps, state.energy)
+            draw = (state.z, state.diverging, state.num_steps, state.energy)
+            return (state, setting, sums), draw
 
         # One scan over warm-up and sampling: two scans would put two copies of
         # the NUTS kernel in the program and double its compile time.
         n_iterations = settings.num_warmup + settings.num_samples
-        _, trajectory = jax.lax.scan(step, state, jnp.arange(n_iterations))
-        return jax.tree.map(lambda values: values[settings.num_warmup :], trajectory)
+        (_, setting, _), trajectory = jax.lax.scan(
+            step, (state, setting, sums), jnp.arange(n_iterations)
+        )
+        draws = jax.tree.map(lambda values: values[settings.num_warmup :], trajectory)
+        return draws, setting
 
     def constrain(draws, model_args):
-        return jax.vmap(
-            lambda z: constrain_fn(model, model_args, {}, z, return_deterministic=True)
-        )(draws)
+        return jax.vmap(lambda z: constrain_one(z, model_args))(draws)
 
     return initialise, one_chain, constrain
 
@@ -246,14 +367,17 @@ def _program_for(
     model: Callable,
     settings: SamplerSettings,
     progress_every: int,
+    adaptation: CoordinateAdaptation | None,
 ) -> _Compiled:
-    key = (cache_key, settings, progress_every)
+    key = (cache_key, settings, progress_every, adaptation is None)
     with _LOCK:
         compiled = _PROGRAMS.get(key)
         if compiled is not None:
             _PROGRAMS.move_to_end(key)
             return compiled
-    initialise, one_chain, constrain = _build_programs(model, settings, progress_every)
+    initialise, one_chain, constrain = _build_programs(
+        model, settings, progress_every, adaptation
+    )
     if settings.num_chains > 1 and jax.local_device_count() >= settings.num_chains:
         run = jax.pmap(one_chain, in_axes=(0, 0, None))
         chain_method = "parallel"
@@ -287,9 +411,10 @@ def _compile(compiled: _Compiled, chain_keys, model_args, settings) -> tuple:
     """
     lowered_initialise = compiled.initialise.lower(chain_keys, model_args)
     starts = lowered_initialise.out_info
-    n_draws = settings.num_chains * settings.num_samples
     draws = jax.tree.map(
-        lambda leaf: jax.ShapeDtypeStruct((n_draws, *leaf.shape[1:]), leaf.dtype),
+        lambda leaf: jax.ShapeDtypeStruct(
+            (settings.num_samples, *leaf.shape[1:]), leaf.dtype
+        ),
         starts[0],
     )
     lowered_run = compiled.run.lower(chain_keys, starts, model_args)
@@ -346,6 +471,7 @@ def sample_nuts(
     cache_key: Hashable,
     seed: int,
     progress_bar: bool = False,
+    adaptation: CoordinateAdaptation | None = None,
 ) -> SamplingResult:
     """Run NUTS on ``model`` and return constrained draws and diagnostics.
 
@@ -358,12 +484,15 @@ def sample_nuts(
     settings : SamplerSettings
         Sampler settings.
     cache_key : hashable
-        Identifies everything about ``model`` that is not in ``model_args``
-        (its structure and priors). Equal keys must mean equal programs.
+        Identifies everything about ``model`` (and ``adaptation``) that is not
+        in ``model_args``: its structure and priors. Equal keys must mean
+        equal programs.
     seed : int
         Seed of the sampler's random numbers.
     progress_bar : bool, default=False
         Show a progress bar during sampling.
+    adaptation : CoordinateAdaptation, optional
+        Coordinates each chain chooses during warm-up.
 
     Returns
     -------
@@ -374,7 +503,7 @@ def sample_nuts(
         if progress_bar
         else 0
     )
-    compiled = _program_for(cache_key, model, settings, progress_every)
+    compiled = _program_for(cache_key, model, settings, progress_every, adaptation)
     chain_keys = jax.random.split(jax.random.PRNGKey(seed), settings.num_chains)
 
     shapes = jax.tree.map(
@@ -403,22 +532,23 @@ def sample_nuts(
         bar = _ProgressBar(total, progress_every)
         _ACTIVE_BAR[0] = bar
     try:
+        trajectory, adapted = run(chain_keys, starts, model_args)
+        adapted = jax.tree.map(np.asarray, adapted)
         unconstrained, diverging, num_steps, energy = (
-            jax.tree.map(np.asarray, part)
-            for part in run(chain_keys, starts, model_args)
+            jax.tree.map(np.asarray, part) for part in trajectory
         )
     finally:
         if bar is not None:
             _ACTIVE_BAR[0] = None
             bar.close()
-    n_chains, n_samples = diverging.shape
-    flat = jax.tree.map(
-        lambda leaf: leaf.reshape(n_chains * n_samples, *leaf.shape[2:]), unconstrained
-    )
-    draws = jax.tree.map(
-        lambda leaf: np.asarray(leaf).reshape(n_chains, n_samples, *leaf.shape[1:]),
-        constrain(flat, model_args),
-    )
+    chains = []
+    for chain in range(settings.num_chains):
+        args = model_args
+        if adaptation is not None:
+            args = _with_arg(model_args, adaptation.arg_index, adapted[chain])
+        z = jax.tree.map(lambda leaf, chain=chain: leaf[chain], unconstrained)
+        chains.append(jax.tree.map(np.asarray, constrain(z, args)))
+    draws = jax.tree.map(lambda *per_chain: np.stack(per_chain), *chains)
     sampling_seconds = time.perf_counter() - start
     return SamplingResult(
         samples=draws,
@@ -429,4 +559,5 @@ def sample_nuts(
         sampling_seconds=sampling_seconds,
         chain_method=compiled.chain_method,
         device=jax.devices()[0].platform,
+        adapted=None if adaptation is None else adapted,
     )

@@ -33,11 +33,15 @@ __all__ = [
     "MODEL_NAMES",
     "GeoModelSpec",
     "ModelSpec",
+    "choose_media_noncentring",
     "geo_mean_components",
     "geo_model",
     "geo_site_shapes",
+    "level_log_ratio_shift",
+    "level_log_ratio_statistics",
     "mean_components",
     "media_transform",
+    "move_level_log_ratios",
     "national_model",
     "response_at_average",
     "site_shapes",
@@ -366,10 +370,19 @@ class GeoModelSpec(ModelSpec):
         HalfNormal(``channel_coef_media``) directly: the same prior, without
         the funnel between a channel's national coefficient and its geo
         coefficients (see :func:`geo_model`).
+    seasonality_amplitude : bool
+        Sample each geo's seasonality amplitude rather than its scale
+        (:func:`_sample_geo_seasonality`).
+    level_log_ratios : bool
+        Sample each geo's level and its channels' log ratios to the intercept,
+        partially non-centred by the ``media_noncentring`` model argument
+        (:func:`_sample_geo_level_log_ratios`); needs positive priors on the
+        intercept and the channels' hyper coefficients.
     """
 
     noncentred_media: bool = False
     seasonality_amplitude: bool = False
+    level_log_ratios: bool = False
 
 
 SEASONALITY_AMPLITUDE = "seasonality_amplitude"
@@ -465,7 +478,7 @@ def _channel_coef_media(
 
 
 def _sample_geo_priors(
-    spec: ModelSpec, priors: Mapping[str, dist.Distribution], media_prior: jax.Array
+    spec: GeoModelSpec, priors: Mapping[str, dist.Distribution], media_prior: jax.Array
 ) -> dict[str, jax.Array]:
     """Every shared and per-geo parameter except the level (intercept, coef_media)."""
     params = _sample_geo_seasonality(spec, priors)
@@ -528,33 +541,75 @@ def geo_mean_components(
     return parts
 
 
-def _sample_geo_with_level_on_simplex(
+LOG_LEVEL, LEVEL_LOG_RATIOS = "log_level", "level_log_ratios"
+
+
+def level_log_ratio_shift(
+    spec: ModelSpec, params: Mapping[str, jax.Array], geo_prior_weights: jax.Array
+) -> jax.Array:
+    """Log prior scale of each geo's media effect, (n_channels, n_geos).
+
+    The effect at average spend is ``coef_media * response_at_average``
+    and ``coef_media[c, g] ~ HalfNormal(channel_coef_media[c] *
+    geo_prior_weights[c, g])``, so this is the log of ``channel_coef_media
+    * geo_prior_weights * response_at_average``.
+    """
+    at_average = response_at_average(spec, params)
+    return jnp.log(
+        params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights * at_average[:, None]
+    )
+
+
+def _sample_geo_level_log_ratios(
     spec: ModelSpec,
     priors: Mapping[str, dist.Distribution],
     media_prior: jax.Array,
     geo_prior_weights: jax.Array,
+    media_noncentring: jax.Array,
 ) -> dict[str, jax.Array]:
-    """Sample every parameter, each geo's level split on a simplex.
+    """Sample every parameter, each geo's level split by log ratios.
 
-    The national model's reparametrisation (:func:`national_model`) per
-    geo: the sampler moves ``level[g]`` and the shares
-    ``(intercept[g], effect[0, g], ...) / level[g]``, with ``coef_media[c, g]
-    = effect[c, g] / response_at_average[c]``. The priors are unchanged:
+    Per geo the sampler moves ``log_level[g]`` (the log of the intercept
+    plus every channel's effect at average spend, which the data fix) and
+    per channel ``v[c, g]``, with
+
+        log(effect[c, g] / intercept[g]) = v[c, g] + k[c, g] * shift[c, g]
+
+    where ``shift`` is the log prior scale of the effect
+    (:func:`level_log_ratio_shift`) and ``k = media_noncentring`` in [0, 1].
+    With ``k = 0`` a geo's effects stay put when their channel's hyper
+    coefficient moves (a centred hierarchy, right when the data fix each
+    geo's effect); with ``k = 1`` they move with it (non-centred, right when
+    the data say little about each geo's effect, as for an always-on
+    channel: its hyper coefficient then moves without dragging 50
+    coefficients along). The sampler picks ``k`` per channel during warm-up
+    (:func:`choose_media_noncentring`). Every ``k`` gives the same posterior:
     the densities of ``intercept`` and of ``coef_media`` given
     ``channel_coef_media`` (the centred hierarchy) are added at the implied
-    values with the log Jacobian of the map.
+    values with the log Jacobian ``log(intercept) + sum_c log(effect[c]) -
+    sum_c log(response_at_average[c])`` per geo (the map from ``(log_level,
+    v)`` to the log intercept and log effects has determinant 1).
     """
     n_channels, n_geos = geo_prior_weights.shape
-    level = numpyro.sample("level", _LEVEL_BASE.expand((n_geos,)))
-    shares = numpyro.sample(
-        "level_shares",
-        dist.Dirichlet(jnp.ones((n_geos, n_channels + 1), dtype=level.dtype)),
+    log_level = numpyro.sample(
+        LOG_LEVEL, dist.ImproperUniform(dist.constraints.real, (), (n_geos,))
+    )
+    ratios = numpyro.sample(
+        LEVEL_LOG_RATIOS,
+        dist.ImproperUniform(dist.constraints.real, (), (n_channels, n_geos)),
     )
     params = _sample_geo_priors(spec, priors, media_prior)
     at_average = response_at_average(spec, params)  # (n_channels,)
-    intercept = numpyro.deterministic("intercept", level * shares[:, 0])
+    log_ratio = ratios + media_noncentring * level_log_ratio_shift(
+        spec, params, geo_prior_weights
+    )
+    log_intercept = log_level - jax.nn.logsumexp(
+        jnp.concatenate([jnp.zeros_like(log_level)[None], log_ratio]), axis=0
+    )
+    log_effect = log_intercept + log_ratio
+    intercept = numpyro.deterministic("intercept", jnp.exp(log_intercept))
     coef_media = numpyro.deterministic(
-        COEF_MEDIA, (level[:, None] * shares[:, 1:]).T / at_average[:, None]
+        COEF_MEDIA, jnp.exp(log_effect) / at_average[:, None]
     )
     coef_prior = dist.HalfNormal(
         params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights
@@ -563,11 +618,68 @@ def _sample_geo_with_level_on_simplex(
         "level_prior",
         priors["intercept"].log_prob(intercept).sum()
         + coef_prior.log_prob(coef_media).sum()
-        - n_geos * jnp.log(at_average).sum()
-        + n_channels * jnp.log(level).sum()
-        - _LEVEL_BASE.log_prob(level).sum(),
+        + log_intercept.sum()
+        + log_effect.sum()
+        - n_geos * jnp.log(at_average).sum(),
     )
     return {**params, "intercept": intercept, COEF_MEDIA: coef_media}
+
+
+def level_log_ratio_statistics(
+    spec: ModelSpec, params: Mapping[str, jax.Array], geo_prior_weights: jax.Array
+) -> dict[str, jax.Array]:
+    """Moments of one draw for :func:`choose_media_noncentring`.
+
+    ``shift`` is :func:`level_log_ratio_shift` and ``ratio`` each geo's
+    ``log(effect / intercept)``; the products give their covariance.
+    """
+    shift = level_log_ratio_shift(spec, params, geo_prior_weights)
+    effect = params[COEF_MEDIA] * response_at_average(spec, params)[:, None]
+    ratio = jnp.log(effect / params["intercept"])
+    return {
+        "shift": shift,
+        "ratio": ratio,
+        "shift_sq": shift**2,
+        "shift_ratio": shift * ratio,
+    }
+
+
+def choose_media_noncentring(
+    means: Mapping[str, jax.Array], current: jax.Array
+) -> jax.Array:
+    """Each channel's ``k`` from warm-up means of :func:`level_log_ratio_statistics`.
+
+    ``k`` is the slope of the regression of the geos' log ratios on the
+    channel's shift, pooled over geos and clipped to [0, 1]: ``v = ratio - k
+    * shift`` is then uncorrelated with the shift, which for a Gaussian
+    hierarchy is the best partially non-centred coordinate (Papaspiliopoulos,
+    Roberts and Skold, 2007). A channel whose shift did not move keeps its
+    ``k``.
+    """
+    covariance = means["shift_ratio"] - means["shift"] * means["ratio"]
+    variance = means["shift_sq"] - means["shift"] ** 2
+    pooled_variance = variance.sum(axis=-1, keepdims=True)
+    slope = covariance.sum(axis=-1, keepdims=True) / jnp.where(
+        pooled_variance > 0, pooled_variance, 1.0
+    )
+    chosen = jnp.clip(slope, 0.0, 1.0)
+    return jnp.broadcast_to(
+        jnp.where(pooled_variance > 1e-12, chosen, current), current.shape
+    ).astype(current.dtype)
+
+
+def move_level_log_ratios(
+    spec: ModelSpec,
+    unconstrained: Mapping[str, jax.Array],
+    params: Mapping[str, jax.Array],
+    geo_prior_weights: jax.Array,
+    current: jax.Array,
+    chosen: jax.Array,
+) -> dict[str, jax.Array]:
+    """The same parameters in the coordinates of ``media_noncentring = chosen``."""
+    shift = level_log_ratio_shift(spec, params, geo_prior_weights)
+    moved = unconstrained[LEVEL_LOG_RATIOS] + (current - chosen) * shift
+    return {**unconstrained, LEVEL_LOG_RATIOS: moved}
 
 
 def geo_model(
@@ -576,6 +688,7 @@ def geo_model(
     time_index: jax.Array,
     media_prior: jax.Array,
     geo_prior_weights: jax.Array,
+    media_noncentring: jax.Array,
     target: jax.Array | None = None,
     *,
     spec: GeoModelSpec,
@@ -599,7 +712,9 @@ def geo_model(
     HalfNormal's scale multiplies a HalfNormal(1) draw), sampled in
     coordinates where the geo coefficients do not shrink with the national
     one, which removes the funnel of a centred hierarchy when the data say
-    little about each geo.
+    little about each geo. With ``spec.level_log_ratios`` (skmmm's default)
+    the sampler moves each geo's level and partially non-centred log ratios
+    instead (:func:`_sample_geo_level_log_ratios`).
 
     Parameters
     ----------
@@ -616,6 +731,11 @@ def geo_model(
     geo_prior_weights : jax.Array of shape (n_channels, n_geos)
         Relative prior scale of each geo's coefficient (ones unless the
         media prior is given per channel and geo, or with ``channel_roi``).
+    media_noncentring : jax.Array of shape (n_channels, n_geos)
+        With ``spec.level_log_ratios``, how far each geo's effect moves with
+        its channel's hyper coefficient in the sampler's coordinates (0:
+        centred, 1: non-centred); the posterior does not depend on it.
+        Unused otherwise.
     target : jax.Array of shape (n_times, n_geos), optional
         Observed KPI on the internal scale; None to sample from the prior.
     spec : GeoModelSpec
@@ -624,22 +744,20 @@ def geo_model(
         Site name -> prior, from :func:`skmmm.priors.resolve_priors` over
         :func:`geo_site_shapes`.
     """
-    if spec.simplex_level:
-        params = _sample_geo_with_level_on_simplex(
-            spec, priors, media_prior, geo_prior_weights
+    if spec.level_log_ratios:
+        params = _sample_geo_level_log_ratios(
+            spec, priors, media_prior, geo_prior_weights, media_noncentring
         )
-        mu = geo_mean_components(spec, params, media, extra_features, time_index)["mu"]
-        numpyro.sample("target", dist.Normal(mu, params["sigma"]), obs=target)
-        return
-    params = _sample_geo_priors(spec, priors, media_prior)
-    params["intercept"] = numpyro.sample("intercept", priors["intercept"])
-    scale = params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights
-    if spec.noncentred_media:
-        raw = numpyro.sample(
-            COEF_MEDIA_RAW, dist.HalfNormal(jnp.ones_like(geo_prior_weights))
-        )
-        params[COEF_MEDIA] = numpyro.deterministic(COEF_MEDIA, scale * raw)
     else:
-        params[COEF_MEDIA] = numpyro.sample(COEF_MEDIA, dist.HalfNormal(scale))
+        params = _sample_geo_priors(spec, priors, media_prior)
+        params["intercept"] = numpyro.sample("intercept", priors["intercept"])
+        scale = params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights
+        if spec.noncentred_media:
+            raw = numpyro.sample(
+                COEF_MEDIA_RAW, dist.HalfNormal(jnp.ones_like(geo_prior_weights))
+            )
+            params[COEF_MEDIA] = numpyro.deterministic(COEF_MEDIA, scale * raw)
+        else:
+            params[COEF_MEDIA] = numpyro.sample(COEF_MEDIA, dist.HalfNormal(scale))
     mu = geo_mean_components(spec, params, media, extra_features, time_index)["mu"]
     numpyro.sample("target", dist.Normal(mu, params["sigma"]), obs=target)

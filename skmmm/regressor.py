@@ -21,18 +21,28 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from skmmm import _validation, attribution, optimize
-from skmmm._sampling import SamplerSettings, sample_nuts, should_show_progress
+from skmmm._sampling import (
+    CoordinateAdaptation,
+    SamplerSettings,
+    sample_nuts,
+    should_show_progress,
+)
 from skmmm.models import (
     COEF_MEDIA_RAW,
+    LEVEL_LOG_RATIOS,
     LEVEL_SITES,
+    LOG_LEVEL,
     MODEL_NAMES,
     SEASONALITY_AMPLITUDE,
     GeoModelSpec,
     ModelSpec,
+    choose_media_noncentring,
     geo_mean_components,
     geo_model,
     geo_site_shapes,
+    level_log_ratio_statistics,
     mean_components,
+    move_level_log_ratios,
     national_model,
     site_shapes,
 )
@@ -57,6 +67,10 @@ RHAT_THRESHOLD = 1.05
 PARAMETRIZATIONS = ("skmmm", "lightweight_mmm")
 SAMPLING_MAX_TREE_DEPTH = 10
 WARMUP_MAX_TREE_DEPTH = 6
+# Geo model: where each chain starts choosing how far to non-centre each
+# channel's geo effects (0 centred, 1 non-centred; models.geo_model).
+INITIAL_MEDIA_NONCENTRING = 0.5
+_GEO_PRIOR_WEIGHTS_ARG, _GEO_NONCENTRING_ARG = 4, 5
 _DEVICE_POSTERIORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -93,6 +107,23 @@ def _prior_fingerprint(priors: dict) -> str:
                 digest.update(np.asarray(value, dtype=np.float64).tobytes())
         digest.update(str(prior.batch_shape).encode())
     return digest.hexdigest()
+
+
+def _geo_coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
+    """Each chain picks ``media_noncentring`` of :func:`geo_model` in warm-up."""
+
+    def statistics(params, model_args):
+        weights = model_args[_GEO_PRIOR_WEIGHTS_ARG]
+        return level_log_ratio_statistics(spec, params, weights)
+
+    def move(z, params, model_args, chosen):
+        weights = model_args[_GEO_PRIOR_WEIGHTS_ARG]
+        current = model_args[_GEO_NONCENTRING_ARG]
+        return move_level_log_ratios(spec, z, params, weights, current, chosen)
+
+    return CoordinateAdaptation(
+        _GEO_NONCENTRING_ARG, statistics, choose_media_noncentring, move
+    )
 
 
 @partial(jax.jit, static_argnums=0)
@@ -263,6 +294,7 @@ class _GeoMixin:
                 np.arange(n_times),
                 channel_prior,
                 geo_weights,
+                np.full((n_channels, n_geos), INITIAL_MEDIA_NONCENTRING),
                 data.target / self.target_scale_,
             )
         )
@@ -273,10 +305,22 @@ class _GeoMixin:
             cache_key=("geo", self.spec_, _prior_fingerprint(priors)),
             seed=self._seed(),
             progress_bar=should_show_progress(self.progress_bar),
+            adaptation=_geo_coordinate_adaptation(self.spec_)
+            if self.spec_.level_log_ratios
+            else None,
         )
         self._store_sampling_result(
-            result, hidden_sites=(COEF_MEDIA_RAW, SEASONALITY_AMPLITUDE)
+            result,
+            hidden_sites=(
+                COEF_MEDIA_RAW,
+                SEASONALITY_AMPLITUDE,
+                LOG_LEVEL,
+                LEVEL_LOG_RATIOS,
+            ),
         )
+        if result.adapted is not None:
+            # Pooled per channel: the same value for every geo.
+            self.sampling_info_["media_noncentring"] = result.adapted[..., 0]
 
         self.media_names_ = list(data.media_names)
         self.extra_feature_names_ = list(data.extra_names)
@@ -304,7 +348,7 @@ class _GeoMixin:
         """The reparametrisation of the geo model (docs/model.md, geo section)."""
         if self.parametrization == "lightweight_mmm":
             return {
-                "simplex_level": False,
+                "level_log_ratios": False,
                 "noncentred_media": False,
                 "seasonality_amplitude": False,
             }
@@ -313,7 +357,7 @@ class _GeoMixin:
             for prior in (priors["intercept"], priors.get(CHANNEL_COEF_MEDIA))
         )
         return {
-            "simplex_level": positive,
+            "level_log_ratios": positive,
             "noncentred_media": not positive,
             "seasonality_amplitude": self.degrees_seasonality > 0
             and _has_positive_support(priors["coef_seasonality"])

@@ -115,7 +115,7 @@ def test_geo_fit_sets_geo_attributes_and_posterior_shapes():
     assert est.n_geos_ == N_GEOS
     assert est.geo_names_ == ["geo_1", "geo_2", "geo_3"]
     assert est.media_names_ == panel().media_columns
-    assert isinstance(est.spec_, GeoModelSpec) and est.spec_.simplex_level
+    assert isinstance(est.spec_, GeoModelSpec) and est.spec_.level_log_ratios
     post = est.posterior_
     assert post["coef_media"].shape == (n_draws, N_CHANNELS, N_GEOS)
     assert post["channel_coef_media"].shape == (n_draws, N_CHANNELS)
@@ -123,7 +123,11 @@ def test_geo_fit_sets_geo_attributes_and_posterior_shapes():
         assert post[name].shape == (n_draws, N_GEOS)
     assert post["coef_extra_features"].shape == (n_draws, 1, N_GEOS)
     assert post["lag_weight"].shape == (n_draws, N_CHANNELS)
-    assert not {"coef_media_raw", "level", "level_shares"} & set(post)
+    assert not {"coef_media_raw", "log_level", "level_log_ratios"} & set(post)
+    # Warm-up of 150 iterations is too short to choose the coordinates.
+    np.testing.assert_array_equal(
+        est.sampling_info_["media_noncentring"], np.full((2, N_CHANNELS), 0.5)
+    )
     # Default costs: each channel's spend per geo, summing to its total.
     data = panel()
     assert est.media_prior_by_geo_.shape == (N_CHANNELS, N_GEOS)
@@ -351,26 +355,30 @@ def test_geo_model_sites_in_each_parametrization():
             np.arange(10),
             np.ones(2),
             np.ones((2, 3)),
+            np.full((2, 3), 0.5),
         )
     )
     expected = {
         (False, False, False): ("sample", "channel_coef_media"),  # LightweightMMM
         (False, True, False): ("deterministic", "coef_media_raw"),
-        (True, False, False): ("deterministic", "level_shares"),
+        (True, False, False): ("deterministic", "level_log_ratios"),
         (True, False, True): ("deterministic", "channel_roi"),  # skmmm's default
     }
-    for (simplex, noncentred, roi), (kind, extra_site) in expected.items():
+    # The log ratios' base measure is flat (improper): no prior draw of them.
+    improper = {"log_level": np.zeros(3), "level_log_ratios": np.zeros((2, 3))}
+    for (log_ratios, noncentred, roi), (kind, extra_site) in expected.items():
         model = functools.partial(
             geo_model,
             spec=GeoModelSpec(
                 "adstock",
                 degrees_seasonality=1,
-                simplex_level=simplex,
+                level_log_ratios=log_ratios,
                 noncentred_media=noncentred,
                 seasonality_amplitude=roi,
             ),
             priors=roi_priors if roi else priors,
         )
+        model = handlers.substitute(model, data=improper if log_ratios else {})
         trace = handlers.trace(handlers.seed(model, jax.random.PRNGKey(0))).get_trace(
             *args
         )
@@ -382,6 +390,118 @@ def test_geo_model_sites_in_each_parametrization():
         if roi:
             assert trace["channel_coef_media"]["type"] == "deterministic"
             assert trace["coef_seasonality"]["type"] == "deterministic"
+
+
+def _log_ratio_models(model_name="hill_adstock"):
+    """skmmm's geo model (log ratios) and the centred model it reparametrises."""
+    n_channels, n_extra, n_geos = 2, 1, 3
+    spec = GeoModelSpec(model_name, degrees_seasonality=1)
+    shapes = geo_site_shapes(spec, n_channels, n_extra, n_geos, roi_prior=True)
+    priors = resolve_priors(None, shapes, DEFAULT_PRIORS)
+    models = [
+        functools.partial(
+            geo_model,
+            spec=GeoModelSpec(
+                model_name, degrees_seasonality=1, level_log_ratios=log_ratios
+            ),
+            priors=priors,
+        )
+        for log_ratios in (True, False)
+    ]
+    rng = np.random.default_rng(11)
+    args = [
+        rng.gamma(4.0, 0.25, (12, n_channels, n_geos)),
+        rng.normal(size=(12, n_extra, n_geos)),
+        np.arange(12.0),
+        np.array([0.05, 0.2]),
+        rng.gamma(4.0, 0.25, (n_channels, n_geos)),
+        np.zeros((n_channels, n_geos)),
+        rng.gamma(20.0, 0.05, (12, n_geos)),
+    ]
+    return models, [np.asarray(arg, np.float32) for arg in args], rng
+
+
+def _shared_draw(model, args, rng):
+    """Every site but the level's, drawn from the prior."""
+    improper = {
+        "log_level": rng.normal(size=3),
+        "level_log_ratios": rng.normal(size=(2, 3)),
+    }
+    trace = handlers.trace(
+        handlers.seed(handlers.substitute(model, data=improper), int(rng.integers(1e6)))
+    ).get_trace(*args)
+    return {
+        name: site["value"]
+        for name, site in trace.items()
+        if site["type"] == "sample" and not site["is_observed"] and name not in improper
+    }
+
+
+def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
+    """Any media_noncentring: same posterior as sampling intercept and coef_media."""
+    from numpyro.infer.util import log_density
+
+    (log_ratio_model, centred_model), args, rng = _log_ratio_models()
+    for noncentring in (np.zeros((2, 3)), np.ones((2, 3)), rng.uniform(size=(2, 3))):
+        args[5] = noncentring
+        shared = _shared_draw(log_ratio_model, args, rng)
+        log_level, ratios = rng.normal(0.0, 0.5, 3), rng.normal(-1.0, 1.0, (2, 3))
+        # The map by hand: log(effect / intercept) = v + k * log prior scale.
+        at_average = 1 / (
+            1 + shared["half_max_effective_concentration"] ** shared["slope"]
+        )
+        hyper = shared["channel_roi"] * args[3] / at_average
+        log_ratio = ratios + noncentring * np.log(
+            hyper[:, None] * args[4] * at_average[:, None]
+        )
+        intercept = np.exp(log_level) / (1 + np.exp(log_ratio).sum(axis=0))
+        effect = intercept * np.exp(log_ratio)
+        coef_media = effect / at_average[:, None]
+        log_jacobian = (
+            np.log(intercept).sum()
+            + np.log(effect).sum()
+            - 3 * np.log(at_average).sum()
+        )
+        new, _ = log_density(
+            log_ratio_model,
+            args,
+            {},
+            {**shared, "log_level": log_level, "level_log_ratios": ratios},
+        )
+        centred, _ = log_density(
+            centred_model,
+            args,
+            {},
+            {**shared, "intercept": intercept, "coef_media": coef_media},
+        )
+        assert np.isfinite(centred)
+        np.testing.assert_allclose(new, centred + log_jacobian, rtol=1e-5, atol=1e-3)
+
+
+def test_geo_log_ratios_move_keeps_the_parameters():
+    from numpyro.infer.util import constrain_fn, unconstrain_fn
+
+    from skmmm.models import move_level_log_ratios
+
+    (model, _), args, rng = _log_ratio_models()
+    spec = model.keywords["spec"]
+    shared = _shared_draw(model, args, rng)
+    params = {
+        **shared,
+        "log_level": rng.normal(size=3),
+        "level_log_ratios": rng.normal(size=(2, 3)),
+    }
+    z = unconstrain_fn(model, args, {}, params)
+    args[5] = np.full((2, 3), 0.5)
+    before = constrain_fn(model, args, {}, z, return_deterministic=True)
+    chosen = np.array([[0.1] * 3, [0.9] * 3])
+    moved = move_level_log_ratios(spec, z, before, args[4], args[5], chosen)
+    after = constrain_fn(
+        model, [*args[:5], chosen, args[6]], {}, moved, return_deterministic=True
+    )
+    for name in ("intercept", "coef_media", "channel_roi", "slope"):
+        np.testing.assert_allclose(after[name], before[name], rtol=1e-5)
+    assert not np.allclose(moved["level_log_ratios"], z["level_log_ratios"])
 
 
 # ---------------------------------------------------------- attribution

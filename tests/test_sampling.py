@@ -1,0 +1,113 @@
+"""Tests of skmmm._sampling: coordinates chosen during warm-up."""
+
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import pytest
+from numpyro import distributions as dist
+
+from skmmm._sampling import (
+    CoordinateAdaptation,
+    SamplerSettings,
+    adaptation_windows,
+    sample_nuts,
+)
+from skmmm.models import choose_media_noncentring
+
+PRIOR_SD, GROUP_SIZE = 3.0, 20
+# Per group: how noisy each member's observation is. The best non-centring
+# of a Gaussian hierarchy is noise_var / (1 + noise_var): 0.04 and 0.9.
+NOISE_SD = np.array([0.2, 3.0])
+
+
+def _hierarchy(y, noncentring):
+    """``x[c, i] ~ Normal(mu[c], 1)``, ``y[c, i] ~ Normal(x[c, i], NOISE_SD[c])``.
+
+    The sampler moves ``v = x - noncentring * mu``: a shear, so the density
+    of ``x`` needs no Jacobian.
+    """
+    n_groups, n_members = y.shape
+    mu = numpyro.sample("mu", dist.Normal(jnp.zeros(n_groups), PRIOR_SD))
+    v = numpyro.sample(
+        "v", dist.ImproperUniform(dist.constraints.real, (), (n_groups, n_members))
+    )
+    x = numpyro.deterministic("x", v + noncentring * mu[:, None])
+    numpyro.factor("x_prior", dist.Normal(mu[:, None], 1.0).log_prob(x).sum())
+    numpyro.sample("y", dist.Normal(x, NOISE_SD[:, None]), obs=y)
+
+
+def _statistics(params, model_args):
+    shift = jnp.broadcast_to(params["mu"][:, None], params["x"].shape)
+    ratio = params["x"]
+    return {
+        "shift": shift,
+        "ratio": ratio,
+        "shift_sq": shift**2,
+        "shift_ratio": shift * ratio,
+    }
+
+
+def _move(z, params, model_args, chosen):
+    current = model_args[1]
+    return {**z, "v": z["v"] + (current - chosen) * params["mu"][:, None]}
+
+
+ADAPTATION = CoordinateAdaptation(1, _statistics, choose_media_noncentring, _move)
+
+
+def test_adaptation_windows_are_the_slow_windows_before_the_last():
+    assert adaptation_windows(1000) == ((150, 249), (250, 449))
+    assert adaptation_windows(500) == ((100, 149), (150, 249))
+    assert adaptation_windows(200) == ((75, 99),)
+    assert adaptation_windows(150) == ()
+
+
+@pytest.mark.parametrize("chains", [1, 2])
+def test_chains_choose_the_non_centring_the_posterior_needs(chains):
+    rng = np.random.default_rng(0)
+    mu = np.array([1.0, -2.0])
+    x = mu[:, None] + rng.normal(size=(2, GROUP_SIZE))
+    y = x + NOISE_SD[:, None] * rng.normal(size=(2, GROUP_SIZE))
+    start = np.full((2, GROUP_SIZE), 0.5, dtype=np.float32)
+    settings = SamplerSettings(500, 1000, chains, 0.8, False, (6, 10))
+    result = sample_nuts(
+        _hierarchy,
+        (jnp.asarray(y, jnp.float32), jnp.asarray(start)),
+        settings,
+        cache_key=("test-hierarchy", chains),
+        seed=1,
+        adaptation=ADAPTATION,
+    )
+    assert result.adapted.shape == (chains, 2, GROUP_SIZE)
+    chosen = result.adapted[:, :, 0]
+    assert np.all(chosen[:, 0] < 0.3) and np.all(chosen[:, 1] > 0.6), chosen
+    # The draws are constrained with each chain's own coordinates: the
+    # posterior means are the analytic ones.
+    noise_var = NOISE_SD**2
+    precision = 1 / PRIOR_SD**2 + GROUP_SIZE / (1 + noise_var)
+    mu_mean = y.sum(axis=1) / (1 + noise_var) / precision
+    x_mean = (mu_mean[:, None] + y / noise_var[:, None]) / (1 + 1 / noise_var[:, None])
+    mu_draws = result.samples["mu"].reshape(-1, 2)
+    x_draws = result.samples["x"].reshape(-1, 2, GROUP_SIZE)
+    np.testing.assert_allclose(mu_draws.mean(axis=0), mu_mean, atol=0.15)
+    np.testing.assert_allclose(x_draws.mean(axis=0), x_mean, atol=0.3)
+    assert np.abs(x_draws.mean(axis=0) - x_mean).mean() < 0.1
+
+
+def test_without_adaptation_the_setting_is_not_reported():
+    y = jnp.zeros((2, 3))
+    settings = SamplerSettings(20, 20, 1, 0.8, False, (4, 4))
+    result = sample_nuts(
+        _hierarchy,
+        (y, jnp.full((2, 3), 1.0)),
+        settings,
+        cache_key="test-hierarchy-plain",
+        seed=0,
+    )
+    assert result.adapted is None
+    np.testing.assert_allclose(
+        result.samples["x"],
+        result.samples["v"] + result.samples["mu"][..., None],
+        rtol=1e-5,
+        atol=1e-5,
+    )
