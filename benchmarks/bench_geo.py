@@ -5,8 +5,9 @@ Usage: python benchmarks/bench_geo.py [--geos 50] [--weeks 104] [--channels 6]
 
 Prints one JSON line: compile s, sampling s, fit wall s, divergences, max
 r_hat (and the worst parameters), min bulk ESS, min ESS per second of
-sampling, mean NUTS steps per draw, predict s (first call, warm), and the
-posterior-mean national ROI of each channel over the true ROI. Wall time is
+sampling, mean NUTS steps per draw, predict s (first call, warm), the
+posterior-mean national ROI of each channel over the true ROI, and each
+chain's non-centring of each channel (chosen during warm-up). Wall time is
 measured up to the draws being on the host, as in bench_fit.py. The target
 (issue 7) on a 2-core machine: max r_hat <= 1.01 within 3 minutes of wall.
 """
@@ -83,6 +84,12 @@ def bench_geo(args) -> dict:
         "predict_first_s": round(predict_first, 3),
         "predict_warm_s": round(float(np.median(timings)), 3),
         "roi_over_true": {k: round(float(v), 3) for k, v in roi_ratio.items()},
+        # Each chain's choice of how far to non-centre each channel (0 centred).
+        "media_noncentring": np.round(
+            np.asarray(info["media_noncentring"], dtype=float), 2
+        ).tolist()
+        if "media_noncentring" in info
+        else None,
         "chain_method": info["chain_method"],
         "device": info["device"],
         "load_average_1min": round(os.getloadavg()[0], 2),

@@ -695,7 +695,9 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
     ess_ : dict of ndarray
         Bulk effective sample size of every parameter.
     sampling_info_ : dict
-        Compile and sampling seconds, chain method, device, mean NUTS steps.
+        Compile and sampling seconds, chain method, device, mean NUTS steps;
+        for geo fits, ``"media_noncentring"`` (chains x channels), how far
+        each chain non-centred each channel's geo effects (docs/model.md).
 
     See Also
     --------
