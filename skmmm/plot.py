@@ -37,12 +37,14 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any, NamedTuple
 
 import jax
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -93,6 +95,23 @@ _FIT_COLOR = "C2"
 
 
 # ------------------------------------------------------------ helpers
+
+
+def _plain_text(plot_function: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Draw every text of the figure as written: no ``$...$`` math.
+
+    Channel and column names are user data; matplotlib would read two ``$``
+    in one as math, and a malformed one makes saving the figure (and the
+    report) fail. Text objects take the setting when they are created, so
+    the figure stays plain when saved later.
+    """
+
+    @functools.wraps(plot_function)
+    def plotted(*args, **kwargs) -> Figure:
+        with mpl.rc_context({"text.parse_math": False}):
+            return plot_function(*args, **kwargs)
+
+    return plotted
 
 
 def _check_fitted(estimator) -> None:
@@ -298,6 +317,7 @@ def _optimizer_weekly_spends(
     return average, optimal / price
 
 
+@_plain_text
 def plot_response_curves(
     estimator,
     *,
@@ -416,6 +436,7 @@ def _lagged_correlation(media: np.ndarray, target: np.ndarray, lag: int) -> floa
     return float(np.corrcoef(left, right)[0, 1])
 
 
+@_plain_text
 def plot_cross_correlate(X, y, *, media_columns=None, max_lag: int = 10) -> Figure:
     """Correlation of each media column, shifted by -max_lag..max_lag periods, with y.
 
@@ -487,6 +508,7 @@ def _costs_by_channel(costs, names: list[str]) -> np.ndarray:
     return values
 
 
+@_plain_text
 def plot_var_cost(X, costs, *, media_columns=None, ax: Axes | None = None) -> Figure:
     """Coefficient of variation (sd / mean over time) of each channel against its cost.
 
@@ -577,6 +599,7 @@ def _fit_figure(estimator, X, y, interval, media_gap, prefix, ax) -> Figure:
     return figure
 
 
+@_plain_text
 def plot_model_fit(
     estimator, X=None, y=None, *, interval: float = 0.9, ax: Axes | None = None
 ) -> Figure:
@@ -607,6 +630,7 @@ def plot_model_fit(
     return _fit_figure(estimator, X, y, interval, None, "In-sample fit", ax)
 
 
+@_plain_text
 def plot_out_of_sample_model_fit(
     estimator,
     X,
@@ -654,6 +678,7 @@ def _channel_effect_draws(estimator) -> np.ndarray:
     return draws.reshape(draws.shape[0], draws.shape[1], -1).mean(axis=2)
 
 
+@_plain_text
 def plot_media_channel_posteriors(
     estimator, *, quantiles: Sequence[float] = (0.05, 0.5, 0.95)
 ) -> Figure:
@@ -821,6 +846,7 @@ def _prior_elements(
     return [_PriorElement(draws[:, position]) for position in range(n_elements)]
 
 
+@_plain_text
 def plot_prior_and_posterior(
     estimator,
     *,
@@ -920,6 +946,7 @@ def _draw_prior_and_posterior(
 # ------------------------------------------------------------- metrics
 
 
+@_plain_text
 def plot_bars_media_metrics(
     estimator,
     *,
@@ -1004,6 +1031,7 @@ def _label_bars(ax: Axes, bars, labels: Sequence[str]) -> None:
         )
 
 
+@_plain_text
 def plot_pre_post_budget_allocation_comparison(
     optimizer_result: OptimizationResult,
 ) -> Figure:
@@ -1106,6 +1134,7 @@ def create_media_baseline_contribution_df(
     return frame
 
 
+@_plain_text
 def plot_media_baseline_contribution_area_plot(
     estimator, X=None, *, media_gap=None, ax: Axes | None = None
 ) -> Figure:
@@ -1200,6 +1229,7 @@ def _draws_by_chain(estimator, values: np.ndarray) -> tuple[np.ndarray, list[str
     return values[None, :], ["all draws (chains merged)"]
 
 
+@_plain_text
 def plot_mcmc_diagnostics(
     estimator, *, n_parameters: int = 4, n_bins: int = 20
 ) -> Figure:

@@ -128,6 +128,27 @@ def test_response_curves_refuse_a_wrong_optimizer_result(est, optimizer_result):
 # ------------------------------------------------------ data exploration
 
 
+@pytest.mark.parametrize("name", ["tv $1$", "bad$\\frac$"])
+def test_dollar_signs_in_channel_names_are_drawn_as_written(data, name):
+    """Two ``$`` would be read as math; a malformed one made saving fail."""
+    X = data.X.rename(columns={data.media_columns[0]: name})
+    columns = [name, *data.media_columns[1:]]
+    figures = (
+        plot.plot_cross_correlate(X, data.y, media_columns=columns, max_lag=2),
+        plot.plot_var_cost(X, np.ones(len(columns)), media_columns=columns),
+    )
+    for figure in figures:
+        figure.savefig(io.BytesIO(), format="png")  # after the plot call returned
+        texts = [
+            text
+            for ax in figure.axes
+            for text in (ax.title, *ax.texts, *ax.get_xticklabels())
+            if name in text.get_text()
+        ]
+        assert texts and all(not text.get_parse_math() for text in texts)
+        plt.close(figure)
+
+
 def test_cross_correlate_bars_are_lagged_correlations(data):
     max_lag = 4
     figure = _render(
