@@ -284,15 +284,11 @@ def _build_programs(
         args = _with_arg(model_args, adaptation.arg_index, setting)
         ends = iteration == lasts
 
-        def accumulate(sums):
-            draw = adaptation.statistics(constrain_one(state.z, args), args)
-            return jax.tree.map(jnp.add, sums, draw)
-
-        def switch(state, setting, sums):
+        def switch(state, setting, sums, params):
             count = jnp.sum(jnp.where(ends, lasts - firsts + 1, 0))
             means = jax.tree.map(lambda total: total / count, sums)
             chosen = adaptation.choose(means, setting)
-            z = adaptation.move(state.z, constrain_one(state.z, args), args, chosen)
+            z = adaptation.move(state.z, params, args, chosen)
             potential = potential_fn_gen(
                 *_with_arg(model_args, adaptation.arg_index, chosen)
             )
@@ -300,10 +296,29 @@ def _build_programs(
             state = state._replace(z=z, z_grad=grad, potential_energy=energy)
             return state, chosen, jax.tree.map(jnp.zeros_like, sums)
 
-        in_window = jnp.any((iteration >= firsts) & (iteration <= lasts))
-        sums = jax.lax.cond(in_window, accumulate, lambda sums: sums, sums)
+        def in_window(state, setting, sums):
+            # One constrained draw serves the statistics and, at the
+            # window's last iteration, the move.
+            params = constrain_one(state.z, args)
+            draw = adaptation.statistics(params, args)
+            sums = jax.tree.map(jnp.add, sums, draw)
+            return jax.lax.cond(
+                jnp.any(ends),
+                switch,
+                lambda state, setting, sums, _: (state, setting, sums),
+                state,
+                setting,
+                sums,
+                params,
+            )
+
         return jax.lax.cond(
-            jnp.any(ends), switch, lambda *kept: kept, state, setting, sums
+            jnp.any((iteration >= firsts) & (iteration <= lasts)),
+            in_window,
+            lambda *kept: kept,
+            state,
+            setting,
+            sums,
         )
 
     def one_chain(rng_key, start, model_args):
