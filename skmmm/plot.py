@@ -1006,7 +1006,9 @@ def plot_bars_media_metrics(
         ax.set_ylabel("Share of the predicted KPI")
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         title = "Contribution share"
-    ax.set_title(f"{title} per channel (bars: mean; lines: {interval:.0%} interval)")
+    # Two lines: on one, the title is wider than the figure of one or two
+    # channels and constrained layout cannot shrink it.
+    ax.set_title(f"{title} per channel\nbars: mean; lines: {interval:.0%} interval")
     return figure
 
 

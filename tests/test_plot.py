@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from _mmm_fits import fitted, simulated  # noqa: E402
 from _plot_fits import geo_fitted, geo_panel  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.container import BarContainer, ErrorbarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -337,6 +338,19 @@ def test_metric_bars_agree_with_attribution(est, metric, draws_of):
     segments = error_lines.get_segments()
     np.testing.assert_allclose([s[0][1] for s in segments], draws.quantile(0.1))
     np.testing.assert_allclose([s[1][1] for s in segments], draws.quantile(0.9))
+
+
+@pytest.mark.parametrize("n_channels", [1, 2, 3])
+def test_metric_bars_title_fits_the_figure(est, monkeypatch, n_channels):
+    draws = attribution.roi(est).iloc[:, :n_channels]
+    monkeypatch.setattr(plot.attribution, "roi", lambda estimator: draws)
+    figure = _render(plot.plot_bars_media_metrics(est))
+    (ax,) = figure.axes
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    extent = ax.title.get_window_extent(canvas.get_renderer())
+    assert ax.get_title().startswith("Return on investment per channel")
+    assert 0 <= extent.x0 and extent.x1 <= figure.bbox.width
 
 
 def test_metric_bars_refuse_unknown_metric_and_unfitted_estimator(est):
