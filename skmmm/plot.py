@@ -1240,6 +1240,9 @@ def plot_mcmc_diagnostics(
     Left column: each chain's draws in order (chains that mix overlap, with
     no trend). Right column: histograms of the ranks of each chain's draws
     among all draws (uniform when the chains sample the same distribution).
+    With a single chain (or after ``reduce_trace``) the rank plot compares
+    the first and second half of the draws, as split r_hat does: one
+    chain's ranks among its own draws are uniform whatever the chain did.
 
     Parameters
     ----------
@@ -1272,7 +1275,9 @@ def plot_mcmc_diagnostics(
         values = draws.reshape(len(draws), -1)[:, element.position]
         chains, chain_labels = _draws_by_chain(estimator, values)
         _draw_trace(axes[2 * row], element, chains, chain_labels)
-        _draw_ranks(axes[2 * row + 1], element.label, chains, chain_labels, n_bins)
+        _draw_ranks(
+            axes[2 * row + 1], element.label, *_halves(chains, chain_labels), n_bins
+        )
     figure.suptitle("MCMC diagnostics of the worst-mixing parameters")
     return figure
 
@@ -1289,6 +1294,17 @@ def _draw_trace(
     ax.set_xlabel("Draw")
     ax.set_ylabel(element.label)
     ax.legend(fontsize="x-small")
+
+
+def _halves(chains: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[str]]:
+    """One chain's draws as its two halves (the odd last draw left out)."""
+    if len(chains) > 1:
+        return chains, labels
+    half = chains.shape[1] // 2
+    return chains[0, : 2 * half].reshape(2, half), [
+        f"{labels[0]}, first half",
+        f"{labels[0]}, second half",
+    ]
 
 
 def _draw_ranks(

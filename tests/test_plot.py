@@ -443,6 +443,14 @@ def test_mcmc_diagnostics_after_reduce_trace_merge_the_chains(est):
     (line,) = _lines(figure.axes[0])
     assert line.get_label() == "all draws (chains merged)"
     assert len(line.get_ydata()) == 50
+    # One row of draws: the rank plot compares its halves (a single row's
+    # ranks among themselves would be uniform whatever the chain did).
+    stairs = [p for p in figure.axes[1].patches if isinstance(p, StepPatch)]
+    assert [s.get_label() for s in stairs] == [
+        "all draws (chains merged), first half",
+        "all draws (chains merged), second half",
+    ]
+    assert [s.get_data().values.sum() for s in stairs] == [25, 25]
 
 
 def test_plots_leave_pyplot_and_rcparams_alone(est, data):
