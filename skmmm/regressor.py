@@ -335,7 +335,8 @@ class _GeoMixin:
             del self.feature_names_in_
         self.training_data_ = data
         self.n_train_periods_ = n_times
-        self._warn_on_convergence()
+        # Two frames below the caller: fit, then _fit_geo.
+        self._warn_on_convergence(stacklevel=4)
         return self
 
     def _geo_uses_roi_prior(self) -> bool:
@@ -871,7 +872,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
             del self.feature_names_in_
         self.training_data_ = data
         self.n_train_periods_ = n_times
-        self._warn_on_convergence()
+        self._warn_on_convergence(stacklevel=3)
         return self
 
     def _model_spec(self, n_times: int) -> ModelSpec:
@@ -966,7 +967,11 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         fallback = totals[totals > 0].mean() if np.any(totals > 0) else 1.0
         return np.where(totals > 0, totals, fallback)
 
-    def _warn_on_convergence(self) -> None:
+    def _warn_on_convergence(self, stacklevel: int) -> None:
+        """Warn on divergences or r_hat above the threshold, at the user's call.
+
+        ``stacklevel`` counts this method's frame as 1.
+        """
         n_draws = next(iter(self.posterior_.values())).shape[0]
         messages = []
         if self.divergences_:
@@ -984,7 +989,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
                 + ". Increase number_warmup/number_samples, raise target_accept_prob, "
                 "or revisit the priors.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
 
     def _worst_rhat(self, n: int) -> list[tuple[str, float]]:

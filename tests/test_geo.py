@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from numpyro import handlers
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from skmmm import (
@@ -25,6 +26,7 @@ from skmmm import (
     load_model,
     save_model,
 )
+from skmmm import regressor as regressor_module
 from skmmm.datasets import simulate_mmm_data
 from skmmm.model_selection import PanelTimeSeriesSplit
 from skmmm.models import GeoModelSpec, geo_model, geo_site_shapes
@@ -727,6 +729,17 @@ def test_geo_fit_exports_to_arviz_with_a_geo_dimension():
         data.observed_data["y"].values, est.training_data_.target
     )
     assert data.posterior_predictive["y"].shape[2:] == (N_PERIODS, N_GEOS)
+
+
+def test_geo_convergence_warning_points_at_the_callers_line(monkeypatch):
+    # The geo fit runs one frame deeper than the national one (fit, _fit_geo).
+    monkeypatch.setattr(regressor_module, "RHAT_THRESHOLD", 0.0)
+    data = panel()
+    with pytest.warns(ConvergenceWarning, match="r_hat exceeds 0.0") as record:
+        _estimator().fit(data.X, data.y)
+    assert {
+        w.filename for w in record if issubclass(w.category, ConvergenceWarning)
+    } == {__file__}
 
 
 def test_national_refit_after_a_geo_fit_drops_the_geo_attributes():

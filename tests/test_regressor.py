@@ -367,6 +367,10 @@ def test_fit_warns_on_poor_convergence_naming_parameter():
     )
     assert "r_hat" in message or "divergent" in message
     assert any(name in message for name in est.posterior_), message
+    # The warning points at the caller's fit line, not inside skmmm.
+    assert {
+        w.filename for w in record if issubclass(w.category, ConvergenceWarning)
+    } == {__file__}
 
 
 @pytest.mark.parametrize(
