@@ -126,38 +126,52 @@ def _geo_coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
     )
 
 
-@partial(jax.jit, static_argnums=0)
-def _geo_components_over_draws(spec, params, media, extra_features, time_index):
-    """Geo mean components for every posterior draw (leading axis of ``params``)."""
-    return jax.vmap(
-        lambda draw: geo_mean_components(spec, draw, media, extra_features, time_index)
-    )(params)
+# The geo model's working memory per draw is a few (n_times, n_channels,
+# n_geos) arrays: draws are evaluated in batches of about this many such
+# floats, so predicting or attributing many geos does not hold every draw's
+# arrays at once (MER #1666).
+_DRAW_BATCH_FLOATS = 2**24
 
 
-@partial(jax.jit, static_argnums=0)
-def _geo_row_components(spec, params, media, extra_features, time_index, rows, geos):
+def _draw_batch_size(params: Mapping[str, Any], media) -> int:
+    """Draws per batch for :func:`_geo_row_components` and :func:`_geo_mu_moments`."""
+    n_draws = next(iter(params.values())).shape[0]
+    return max(1, min(n_draws, _DRAW_BATCH_FLOATS // max(1, int(np.prod(media.shape)))))
+
+
+@partial(jax.jit, static_argnums=(0, 7))
+def _geo_row_components(
+    spec, params, media, extra_features, time_index, rows, geos, batch_size
+):
     """Geo mean components per draw at the (period, geo) pairs ``(rows, geos)``.
 
     ``media`` becomes (n_draws, n_pairs, n_channels); every other part
-    (n_draws, n_pairs). Internal scale.
+    (n_draws, n_pairs). Internal scale. Draws run ``batch_size`` at a time.
     """
-    components = _geo_components_over_draws(
-        spec, params, media, extra_features, time_index
-    )
-    return {
-        name: jnp.moveaxis(value, 3, 2)[:, rows, geos]
-        if name == "media"
-        else value[:, rows, geos]
-        for name, value in components.items()
-    }
+
+    def at_pairs(draw):
+        parts = geo_mean_components(spec, draw, media, extra_features, time_index)
+        return {
+            name: jnp.moveaxis(value, 2, 1)[rows, geos]
+            if name == "media"
+            else value[rows, geos]
+            for name, value in parts.items()
+        }
+
+    return jax.lax.map(at_pairs, params, batch_size=batch_size)
 
 
-@partial(jax.jit, static_argnums=0)
-def _geo_mu_moments(spec, params, media, extra_features, time_index, rows, geos):
+@partial(jax.jit, static_argnums=(0, 7))
+def _geo_mu_moments(
+    spec, params, media, extra_features, time_index, rows, geos, batch_size
+):
     """Posterior mean and variance over draws of the geo model's ``mu`` at pairs."""
-    mu = _geo_components_over_draws(spec, params, media, extra_features, time_index)[
-        "mu"
-    ][:, rows, geos]
+
+    def at_pairs(draw):
+        parts = geo_mean_components(spec, draw, media, extra_features, time_index)
+        return parts["mu"][rows, geos]
+
+    mu = jax.lax.map(at_pairs, params, batch_size=batch_size)
     return mu.mean(axis=0), mu.var(axis=0)
 
 
@@ -546,8 +560,14 @@ class _GeoMixin:
     def _geo_posterior_components(self, X=None, media_gap=None) -> dict:
         """Mean components per draw for each row (or training pair), original units."""
         inputs, rows, geos, _ = self._geo_device_timeline(X, media_gap)
+        params = self._device_params()
         components = _geo_row_components(
-            self.spec_, self._device_params(), *inputs, rows, geos
+            self.spec_,
+            params,
+            *inputs,
+            rows,
+            geos,
+            _draw_batch_size(params, inputs[0]),
         )
         scale = np.asarray(self.target_scale_)[np.asarray(geos)]
         return {
@@ -558,8 +578,14 @@ class _GeoMixin:
 
     def _predict_geo(self, X, return_std, media_gap):
         inputs, rows, geos, _ = self._geo_device_timeline(X, media_gap)
+        params = self._device_params()
         mean, variance = _geo_mu_moments(
-            self.spec_, self._device_params(), *inputs, rows, geos
+            self.spec_,
+            params,
+            *inputs,
+            rows,
+            geos,
+            _draw_batch_size(params, inputs[0]),
         )
         scale = np.asarray(self.target_scale_)[np.asarray(geos)]
         mean = np.asarray(mean, dtype=float) * scale
@@ -571,10 +597,16 @@ class _GeoMixin:
 
     def _geo_predictive_draws(self, X, random_state, media_gap) -> np.ndarray:
         inputs, rows, geos, _ = self._geo_device_timeline(X, media_gap)
+        params = self._device_params()
         mu = np.asarray(
-            _geo_row_components(self.spec_, self._device_params(), *inputs, rows, geos)[
-                "mu"
-            ]
+            _geo_row_components(
+                self.spec_,
+                params,
+                *inputs,
+                rows,
+                geos,
+                _draw_batch_size(params, inputs[0]),
+            )["mu"]
         )
         geos = np.asarray(geos)
         scale = np.asarray(self.target_scale_)[geos]
