@@ -557,18 +557,17 @@ class _GeoMixin:
         inputs = tuple(jnp.asarray(a, dtype) for a in (media, extra, time_index))
         return inputs, jnp.asarray(rows), jnp.asarray(geos), index
 
+    def _over_draws(self, function, inputs, rows, geos):
+        """``_geo_row_components`` or ``_geo_mu_moments`` of every draw, in batches."""
+        params = self._device_params()
+        return function(
+            self.spec_, params, *inputs, rows, geos, _draw_batch_size(params, inputs[0])
+        )
+
     def _geo_posterior_components(self, X=None, media_gap=None) -> dict:
         """Mean components per draw for each row (or training pair), original units."""
         inputs, rows, geos, _ = self._geo_device_timeline(X, media_gap)
-        params = self._device_params()
-        components = _geo_row_components(
-            self.spec_,
-            params,
-            *inputs,
-            rows,
-            geos,
-            _draw_batch_size(params, inputs[0]),
-        )
+        components = self._over_draws(_geo_row_components, inputs, rows, geos)
         scale = np.asarray(self.target_scale_)[np.asarray(geos)]
         return {
             name: np.asarray(value)
@@ -578,15 +577,7 @@ class _GeoMixin:
 
     def _predict_geo(self, X, return_std, media_gap):
         inputs, rows, geos, _ = self._geo_device_timeline(X, media_gap)
-        params = self._device_params()
-        mean, variance = _geo_mu_moments(
-            self.spec_,
-            params,
-            *inputs,
-            rows,
-            geos,
-            _draw_batch_size(params, inputs[0]),
-        )
+        mean, variance = self._over_draws(_geo_mu_moments, inputs, rows, geos)
         scale = np.asarray(self.target_scale_)[np.asarray(geos)]
         mean = np.asarray(mean, dtype=float) * scale
         if not return_std:
@@ -597,17 +588,7 @@ class _GeoMixin:
 
     def _geo_predictive_draws(self, X, random_state, media_gap) -> np.ndarray:
         inputs, rows, geos, _ = self._geo_device_timeline(X, media_gap)
-        params = self._device_params()
-        mu = np.asarray(
-            _geo_row_components(
-                self.spec_,
-                params,
-                *inputs,
-                rows,
-                geos,
-                _draw_batch_size(params, inputs[0]),
-            )["mu"]
-        )
+        mu = np.asarray(self._over_draws(_geo_row_components, inputs, rows, geos)["mu"])
         geos = np.asarray(geos)
         scale = np.asarray(self.target_scale_)[geos]
         sigma = self.posterior_["sigma"][:, geos] * scale
