@@ -134,7 +134,7 @@ _DRAW_BATCH_FLOATS = 2**24
 
 
 def _draw_batch_size(params: Mapping[str, Any], media) -> int:
-    """Draws per batch for :func:`_geo_row_components` and :func:`_geo_mu_moments`."""
+    """Draws per batch for the ``_geo_*`` functions of every draw at the pairs."""
     n_draws = next(iter(params.values())).shape[0]
     return max(1, min(n_draws, _DRAW_BATCH_FLOATS // max(1, int(np.prod(media.shape)))))
 
@@ -162,16 +162,26 @@ def _geo_row_components(
 
 
 @partial(jax.jit, static_argnums=(0, 7))
-def _geo_mu_moments(
+def _geo_mu_at_pairs(
     spec, params, media, extra_features, time_index, rows, geos, batch_size
 ):
-    """Posterior mean and variance over draws of the geo model's ``mu`` at pairs."""
+    """The geo model's ``mu`` per draw at the pairs, (n_draws, n_pairs), in batches."""
 
     def at_pairs(draw):
         parts = geo_mean_components(spec, draw, media, extra_features, time_index)
         return parts["mu"][rows, geos]
 
-    mu = jax.lax.map(at_pairs, params, batch_size=batch_size)
+    return jax.lax.map(at_pairs, params, batch_size=batch_size)
+
+
+@partial(jax.jit, static_argnums=(0, 7))
+def _geo_mu_moments(
+    spec, params, media, extra_features, time_index, rows, geos, batch_size
+):
+    """Posterior mean and variance over draws of the geo model's ``mu`` at pairs."""
+    mu = _geo_mu_at_pairs(
+        spec, params, media, extra_features, time_index, rows, geos, batch_size
+    )
     return mu.mean(axis=0), mu.var(axis=0)
 
 
@@ -558,7 +568,7 @@ class _GeoMixin:
         return inputs, jnp.asarray(rows), jnp.asarray(geos), index
 
     def _over_draws(self, function, inputs, rows, geos):
-        """``_geo_row_components`` or ``_geo_mu_moments`` of every draw, in batches."""
+        """A ``_geo_*`` function of every draw at the pairs, run in batches."""
         params = self._device_params()
         return function(
             self.spec_, params, *inputs, rows, geos, _draw_batch_size(params, inputs[0])
@@ -588,7 +598,7 @@ class _GeoMixin:
 
     def _geo_predictive_draws(self, X, random_state, media_gap) -> np.ndarray:
         inputs, rows, geos, _ = self._geo_device_timeline(X, media_gap)
-        mu = np.asarray(self._over_draws(_geo_row_components, inputs, rows, geos)["mu"])
+        mu = np.asarray(self._over_draws(_geo_mu_at_pairs, inputs, rows, geos))
         geos = np.asarray(geos)
         scale = np.asarray(self.target_scale_)[geos]
         sigma = self.posterior_["sigma"][:, geos] * scale
