@@ -57,36 +57,37 @@ class SamplerSettings:
 class CoordinateAdaptation:
     """Sampling coordinates chosen during warm-up from the chain's own draws.
 
-    Some coordinates are efficient only with a setting the posterior decides
-    (how far to non-centre a hierarchy). The model takes that setting as its
-    argument ``model_args[arg_index]``. Each chain warms up with the setting
-    given and, in each window of :func:`adaptation_windows`, averages
-    ``statistics(params, model_args)`` over its draws; where the window ends
-    (a mass-matrix window ends there too) it sets the argument to
-    ``choose(means, current)`` and moves its point to the same parameters in
-    the new coordinates (``move(z, params, model_args, chosen)``). The last
-    slow window adapts the mass matrix in the final coordinates. Warm-up
-    draws are discarded and the setting is fixed while sampling, so the
-    posterior is the same for every choice.
+    Some coordinates are efficient only with settings the posterior decides
+    (how far to non-centre a hierarchy). The model takes those settings as
+    its arguments ``model_args[i]`` for ``i`` in ``arg_indices``. Each chain
+    warms up with the settings given and, in each window of
+    :func:`adaptation_windows`, averages ``statistics(params, model_args)``
+    over its draws; where the window ends (a mass-matrix window ends there
+    too) it sets the arguments to ``choose(means, current)`` and moves its
+    point to the same parameters in the new coordinates (``move(z, params,
+    model_args, chosen)``). The last slow window adapts the mass matrix in
+    the final coordinates. Warm-up draws are discarded and the settings are
+    fixed while sampling, so the posterior is the same for every choice.
 
     Attributes
     ----------
-    arg_index : int
-        Position of the setting in the model's arguments.
+    arg_indices : tuple of int
+        Positions of the settings in the model's arguments.
     statistics : callable
         ``(params, model_args) -> pytree of arrays`` for one draw; ``params``
         are the constrained sample and deterministic sites.
     choose : callable
-        ``(means, current) -> new setting`` (same shape and dtype).
+        ``(means, current) -> new settings``: tuples of arrays, one per
+        index, each of the same shape and dtype as the current one.
     move : callable
         ``(z, params, model_args, chosen) -> z`` in the new coordinates, with
         ``z`` the unconstrained point and ``model_args`` the current ones.
     """
 
-    arg_index: int
+    arg_indices: tuple[int, ...]
     statistics: Callable[[dict, tuple], Any]
-    choose: Callable[[Any, jax.Array], jax.Array]
-    move: Callable[[dict, dict, tuple, jax.Array], dict]
+    choose: Callable[[Any, tuple], tuple]
+    move: Callable[[dict, dict, tuple, tuple], dict]
 
 
 def adaptation_windows(num_warmup: int) -> tuple[tuple[int, int], ...]:
@@ -102,8 +103,9 @@ def adaptation_windows(num_warmup: int) -> tuple[tuple[int, int], ...]:
     return tuple((window.start, window.end) for window in slow[-3:-1])
 
 
-def _with_arg(model_args: tuple, index: int, value: jax.Array) -> tuple:
-    return (*model_args[:index], value, *model_args[index + 1 :])
+def _with_args(model_args: tuple, indices: tuple[int, ...], values: tuple) -> tuple:
+    replaced = dict(zip(indices, values, strict=True))
+    return tuple(replaced.get(index, arg) for index, arg in enumerate(model_args))
 
 
 @dataclass
@@ -122,9 +124,9 @@ class SamplingResult:
         How chains were run.
     device : str
         The platform the program ran on ("cpu", "gpu", ...).
-    adapted : ndarray or None
-        With a :class:`CoordinateAdaptation`, each chain's chosen setting
-        (num_chains, ...); None otherwise.
+    adapted : tuple of ndarray or None
+        With a :class:`CoordinateAdaptation`, each chain's chosen settings,
+        one array (num_chains, ...) per setting; None otherwise.
     """
 
     samples: dict[str, np.ndarray]
@@ -135,7 +137,7 @@ class SamplingResult:
     sampling_seconds: float
     chain_method: str
     device: str
-    adapted: np.ndarray | None = None
+    adapted: tuple[np.ndarray, ...] | None = None
 
 
 class _Compiled:
@@ -281,7 +283,7 @@ def _build_programs(
 
     def adapt(state, setting, sums, iteration, model_args):
         """Accumulate a window's statistics; change coordinates at its end."""
-        args = _with_arg(model_args, adaptation.arg_index, setting)
+        args = _with_args(model_args, adaptation.arg_indices, setting)
         ends = iteration == lasts
 
         def switch(state, setting, sums, params):
@@ -290,7 +292,7 @@ def _build_programs(
             chosen = adaptation.choose(means, setting)
             z = adaptation.move(state.z, params, args, chosen)
             potential = potential_fn_gen(
-                *_with_arg(model_args, adaptation.arg_index, chosen)
+                *_with_args(model_args, adaptation.arg_indices, chosen)
             )
             energy, grad = jax.value_and_grad(potential)(z)
             state = state._replace(z=z, z_grad=grad, potential_energy=energy)
@@ -334,7 +336,7 @@ def _build_programs(
         )
         setting = sums = ()
         if adaptation is not None:
-            setting = model_args[adaptation.arg_index]
+            setting = tuple(model_args[index] for index in adaptation.arg_indices)
         if windows:
             shapes = jax.eval_shape(
                 lambda: adaptation.statistics(
@@ -347,7 +349,7 @@ def _build_programs(
             state, setting, sums = carry
             args = model_args
             if adaptation is not None:
-                args = _with_arg(model_args, adaptation.arg_index, setting)
+                args = _with_args(model_args, adaptation.arg_indices, setting)
             state = sample_kernel(state, model_args=args)
             if windows:
                 state, setting, sums = adapt(
@@ -560,7 +562,11 @@ def sample_nuts(
     for chain in range(settings.num_chains):
         args = model_args
         if adaptation is not None:
-            args = _with_arg(model_args, adaptation.arg_index, adapted[chain])
+            args = _with_args(
+                model_args,
+                adaptation.arg_indices,
+                tuple(setting[chain] for setting in adapted),
+            )
         z = jax.tree.map(lambda leaf, chain=chain: leaf[chain], unconstrained)
         chains.append(jax.tree.map(np.asarray, constrain(z, args)))
     draws = jax.tree.map(lambda *per_chain: np.stack(per_chain), *chains)
@@ -574,5 +580,5 @@ def sample_nuts(
         sampling_seconds=sampling_seconds,
         chain_method=compiled.chain_method,
         device=jax.devices()[0].platform,
-        adapted=None if adaptation is None else adapted,
+        adapted=None if adaptation is None else tuple(adapted),
     )

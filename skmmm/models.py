@@ -34,16 +34,20 @@ __all__ = [
     "GeoModelSpec",
     "ModelSpec",
     "choose_media_noncentring",
+    "choose_roi_shear",
     "geo_mean_components",
     "geo_model",
     "geo_site_shapes",
     "level_log_ratio_shift",
     "level_log_ratio_statistics",
+    "log_elasticity_at_average",
     "mean_components",
     "media_transform",
     "move_level_log_ratios",
+    "move_roi_shear",
     "national_model",
     "response_at_average",
+    "roi_shear_statistics",
     "site_shapes",
 ]
 
@@ -378,11 +382,16 @@ class GeoModelSpec(ModelSpec):
         partially non-centred by the ``media_noncentring`` model argument
         (:func:`_sample_geo_level_log_ratios`); needs positive priors on the
         intercept and the channels' hyper coefficients.
+    sheared_roi : bool
+        Sample each channel's ROI sheared towards its marginal ROI by the
+        ``roi_shear`` model argument (:func:`_sample_channel_roi`); needs a
+        ``channel_roi`` prior with positive support.
     """
 
     noncentred_media: bool = False
     seasonality_amplitude: bool = False
     level_log_ratios: bool = False
+    sheared_roi: bool = False
 
 
 SEASONALITY_AMPLITUDE = "seasonality_amplitude"
@@ -455,11 +464,107 @@ def geo_site_shapes(
     return shapes
 
 
-def _channel_coef_media(
+SHEARED_LOG_ROI = "sheared_log_roi"
+
+
+def log_elasticity_at_average(
+    spec: ModelSpec, params: Mapping[str, jax.Array]
+) -> jax.Array:
+    """Log elasticity of each channel's response at average media, in steady state.
+
+    ``d log(response) / d log(media)`` at media 1 (their mean on the
+    internal scale): ``slope * (1 - hill(1))`` for "hill_adstock" and the
+    exponent for the other models.
+    """
+    if spec.model_name == "hill_adstock":
+        slope = params["slope"]
+        half_max = params["half_max_effective_concentration"]
+        return jnp.log(slope) + jax.nn.log_sigmoid(slope * jnp.log(half_max))
+    return jnp.log(params["exponent"])
+
+
+def _sample_channel_roi(
+    spec: GeoModelSpec,
+    priors: Mapping[str, dist.Distribution],
+    params: Mapping[str, jax.Array],
+    roi_shear: jax.Array,
+) -> jax.Array:
+    """Sample each channel's ROI at average spend, sheared towards its marginal ROI.
+
+    With ``spec.sheared_roi`` the sampler moves ``log(channel_roi) + j *
+    log(elasticity)`` (:func:`log_elasticity_at_average`) with ``j =
+    roi_shear`` in [0, 1]. At ``j = 1`` that is the log of the marginal ROI
+    at average spend, which is what the data fix for a channel whose spend
+    barely varies: they see how its contribution moves with spend, so its
+    ROI and its curve's slope trade off along a ridge in the ROI's
+    coordinates and not in these. A channel whose spend varies a lot pins
+    its ROI itself (``j = 0``). The sampler picks ``j`` per channel during
+    warm-up (:func:`choose_roi_shear`). Every ``j`` gives the same
+    posterior: the map to ``(log ROI, transform parameters)`` is a shear
+    (determinant 1), so the ROI's prior density is added at the implied
+    value with its own log Jacobian ``log roi``.
+    """
+    prior = priors[CHANNEL_ROI]
+    if not spec.sheared_roi:
+        return numpyro.sample(CHANNEL_ROI, prior)
+    sheared = numpyro.sample(
+        SHEARED_LOG_ROI,
+        dist.ImproperUniform(dist.constraints.real, (), roi_shear.shape),
+    )
+    log_roi = sheared - roi_shear * log_elasticity_at_average(spec, params)
+    roi = numpyro.deterministic(CHANNEL_ROI, jnp.exp(log_roi))
+    numpyro.factor("channel_roi_prior", prior.log_prob(roi).sum() + log_roi.sum())
+    return roi
+
+
+def roi_shear_statistics(
+    spec: ModelSpec, params: Mapping[str, jax.Array]
+) -> dict[str, jax.Array]:
+    """Moments of one draw for :func:`choose_roi_shear`, each (n_channels,)."""
+    elasticity = log_elasticity_at_average(spec, params)
+    log_roi = jnp.log(params[CHANNEL_ROI])
+    return {
+        "elasticity": elasticity,
+        "roi": log_roi,
+        "elasticity_sq": elasticity**2,
+        "elasticity_roi": elasticity * log_roi,
+    }
+
+
+def choose_roi_shear(means: Mapping[str, jax.Array], current: jax.Array) -> jax.Array:
+    """Each channel's ``j`` from warm-up means of :func:`roi_shear_statistics`.
+
+    ``j`` is minus the slope of the regression of the log ROI on the log
+    elasticity, clipped to [0, 1]: the sampled ``log roi + j * log
+    elasticity`` is then uncorrelated with the elasticity. A channel whose
+    elasticity did not move keeps its ``j``.
+    """
+    covariance = means["elasticity_roi"] - means["elasticity"] * means["roi"]
+    variance = means["elasticity_sq"] - means["elasticity"] ** 2
+    slope = covariance / jnp.where(variance > 0, variance, 1.0)
+    chosen = jnp.clip(-slope, 0.0, 1.0)
+    return jnp.where(variance > 1e-12, chosen, current).astype(current.dtype)
+
+
+def move_roi_shear(
     spec: ModelSpec,
+    unconstrained: Mapping[str, jax.Array],
+    params: Mapping[str, jax.Array],
+    current: jax.Array,
+    chosen: jax.Array,
+) -> dict[str, jax.Array]:
+    """The same parameters in the coordinates of ``roi_shear = chosen``."""
+    elasticity = log_elasticity_at_average(spec, params)
+    moved = unconstrained[SHEARED_LOG_ROI] + (chosen - current) * elasticity
+    return {**unconstrained, SHEARED_LOG_ROI: moved}
+
+
+def _channel_coef_media(
+    spec: GeoModelSpec,
     priors: Mapping[str, dist.Distribution],
     params: Mapping[str, jax.Array],
     media_prior: jax.Array,
+    roi_shear: jax.Array,
 ) -> jax.Array:
     """Sample each channel's hyper coefficient (after the transform parameters).
 
@@ -469,7 +574,7 @@ def _channel_coef_media(
     coefficient is at the hyper scale has that ROI at average spend.
     """
     if CHANNEL_ROI in priors:
-        roi = numpyro.sample(CHANNEL_ROI, priors[CHANNEL_ROI])
+        roi = _sample_channel_roi(spec, priors, params, roi_shear)
         return numpyro.deterministic(
             CHANNEL_COEF_MEDIA, roi * media_prior / response_at_average(spec, params)
         )
@@ -478,7 +583,10 @@ def _channel_coef_media(
 
 
 def _sample_geo_priors(
-    spec: GeoModelSpec, priors: Mapping[str, dist.Distribution], media_prior: jax.Array
+    spec: GeoModelSpec,
+    priors: Mapping[str, dist.Distribution],
+    media_prior: jax.Array,
+    roi_shear: jax.Array,
 ) -> dict[str, jax.Array]:
     """Every shared and per-geo parameter except the level (intercept, coef_media)."""
     params = _sample_geo_seasonality(spec, priors)
@@ -490,7 +598,9 @@ def _sample_geo_priors(
             if name not in skipped
         }
     )
-    params[CHANNEL_COEF_MEDIA] = _channel_coef_media(spec, priors, params, media_prior)
+    params[CHANNEL_COEF_MEDIA] = _channel_coef_media(
+        spec, priors, params, media_prior, roi_shear
+    )
     return params
 
 
@@ -560,20 +670,60 @@ def level_log_ratio_shift(
     )
 
 
+# How far each geo's log ratios are taken relative to the level rather than
+# the intercept (see _sample_geo_level_log_ratios); below 1, so that every
+# point of the sampler's space is a valid split of the level.
+LEVEL_REFERENCE = 0.9
+_SHARE_NEWTON_STEPS = 12
+
+
+def _log_intercept_share(log_scaled: jax.Array, reference: float) -> jax.Array:
+    """Each geo's ``x = log(intercept / level)``, shape (n_geos,).
+
+    ``x`` solves ``exp(x) + sum_c exp(log_scaled[c] + (1 - reference) * x) =
+    1``. The left side is increasing and convex in ``x``, so Newton's steps
+    from a point at or right of the root fall monotonically onto it. They run without
+    gradients; one more step with them gives the derivatives of the root
+    (at the root, a Newton step's derivatives are the implicit function's).
+    """
+    keep = 1.0 - reference
+
+    def newton_step(x, log_scaled):
+        terms = jnp.exp(log_scaled + keep * x)
+        value = jnp.exp(x) + terms.sum(axis=0) - 1.0
+        slope = jnp.exp(x) + keep * terms.sum(axis=0)
+        return x - value / slope
+
+    frozen = jax.lax.stop_gradient(log_scaled)
+    # Both starts are at or right of the root: the first solves the equation
+    # without the intercept's term, the second with reference = 0.
+    x = jnp.minimum(
+        -jax.nn.logsumexp(frozen, axis=0) / keep,
+        -jax.nn.logsumexp(
+            jnp.concatenate([jnp.zeros_like(frozen[:1]), frozen]), axis=0
+        ),
+    )
+    for _ in range(_SHARE_NEWTON_STEPS):
+        x = newton_step(x, frozen)
+    return newton_step(jax.lax.stop_gradient(x), log_scaled)
+
+
 def _sample_geo_level_log_ratios(
     spec: ModelSpec,
     priors: Mapping[str, dist.Distribution],
     media_prior: jax.Array,
     geo_prior_weights: jax.Array,
     media_noncentring: jax.Array,
+    roi_shear: jax.Array,
 ) -> dict[str, jax.Array]:
     """Sample every parameter, each geo's level split by log ratios.
 
     Per geo the sampler moves ``log_level[g]`` (the log of the intercept
     plus every channel's effect at average spend, which the data fix) and
-    per channel ``v[c, g]``, with
+    per channel ``v[c, g]``, with, for ``r = LEVEL_REFERENCE``,
 
-        log(effect[c, g] / intercept[g]) = v[c, g] + k[c, g] * shift[c, g]
+        log(effect[c, g] / intercept[g]) + r * log(intercept[g] / level[g])
+            = v[c, g] + k[c, g] * shift[c, g]
 
     where ``shift`` is the log prior scale of the effect
     (:func:`level_log_ratio_shift`) and ``k = media_noncentring`` in [0, 1].
@@ -583,12 +733,23 @@ def _sample_geo_level_log_ratios(
     the data say little about each geo's effect, as for an always-on
     channel: its hyper coefficient then moves without dragging 50
     coefficients along). The sampler picks ``k`` per channel during warm-up
-    (:func:`choose_media_noncentring`). Every ``k`` gives the same posterior:
-    the densities of ``intercept`` and of ``coef_media`` given
-    ``channel_coef_media`` (the centred hierarchy) are added at the implied
-    values with the log Jacobian ``log(intercept) + sum_c log(effect[c]) -
-    sum_c log(response_at_average[c])`` per geo (the map from ``(log_level,
-    v)`` to the log intercept and log effects has determinant 1).
+    (:func:`choose_media_noncentring`).
+
+    ``r`` takes the effects mostly relative to the level, which the data
+    fix, rather than to the intercept, which moves whenever the weakly
+    identified channels' effects do: at ``r = 0`` (log ratios to the
+    intercept) a shift of the level's split between the intercept and those
+    channels moved every geo's ``v`` of every channel at once, the slowest
+    direction of the posterior. ``r < 1`` keeps every point of the sampler's
+    space a valid split (a positive intercept): the intercept's share solves
+    :func:`_log_intercept_share`.
+
+    Every ``k`` gives the same posterior: the densities of ``intercept``
+    and of ``coef_media`` given ``channel_coef_media`` (the centred
+    hierarchy) are added at the implied values with the log Jacobian
+    ``log(intercept) + sum_c log(effect[c]) - sum_c log(response_at_average[c])
+    - log(1 - r * sum_c effect[c] / level)`` per geo (the last term is the
+    map from ``(log_level, v)`` to the log intercept and log effects).
     """
     n_channels, n_geos = geo_prior_weights.shape
     log_level = numpyro.sample(
@@ -598,15 +759,16 @@ def _sample_geo_level_log_ratios(
         LEVEL_LOG_RATIOS,
         dist.ImproperUniform(dist.constraints.real, (), (n_channels, n_geos)),
     )
-    params = _sample_geo_priors(spec, priors, media_prior)
+    params = _sample_geo_priors(spec, priors, media_prior, roi_shear)
     at_average = response_at_average(spec, params)  # (n_channels,)
-    log_ratio = ratios + media_noncentring * level_log_ratio_shift(
+    log_scaled = ratios + media_noncentring * level_log_ratio_shift(
         spec, params, geo_prior_weights
     )
-    log_intercept = log_level - jax.nn.logsumexp(
-        jnp.concatenate([jnp.zeros_like(log_level)[None], log_ratio]), axis=0
-    )
+    log_share = _log_intercept_share(log_scaled, LEVEL_REFERENCE)
+    log_intercept = log_level + log_share
+    log_ratio = log_scaled - LEVEL_REFERENCE * log_share
     log_effect = log_intercept + log_ratio
+    effect_share = jnp.exp(log_effect - log_level)
     intercept = numpyro.deterministic("intercept", jnp.exp(log_intercept))
     coef_media = numpyro.deterministic(
         COEF_MEDIA, jnp.exp(log_effect) / at_average[:, None]
@@ -620,7 +782,8 @@ def _sample_geo_level_log_ratios(
         + coef_prior.log_prob(coef_media).sum()
         + log_intercept.sum()
         + log_effect.sum()
-        - n_geos * jnp.log(at_average).sum(),
+        - n_geos * jnp.log(at_average).sum()
+        - jnp.log1p(-(LEVEL_REFERENCE * effect_share).sum(axis=0)).sum(),
     )
     return {**params, "intercept": intercept, COEF_MEDIA: coef_media}
 
@@ -631,11 +794,16 @@ def level_log_ratio_statistics(
     """Moments of one draw for :func:`choose_media_noncentring`.
 
     ``shift`` is :func:`level_log_ratio_shift` and ``ratio`` each geo's
-    ``log(effect / intercept)``; the products give their covariance.
+    ``log(effect / intercept) + LEVEL_REFERENCE * log(intercept / level)``
+    (``v + k * shift`` of :func:`_sample_geo_level_log_ratios`); the
+    products give their covariance.
     """
     shift = level_log_ratio_shift(spec, params, geo_prior_weights)
     effect = params[COEF_MEDIA] * response_at_average(spec, params)[:, None]
-    ratio = jnp.log(effect / params["intercept"])
+    level = params["intercept"] + effect.sum(axis=0)
+    ratio = jnp.log(effect / params["intercept"]) + LEVEL_REFERENCE * jnp.log(
+        params["intercept"] / level
+    )
     return {
         "shift": shift,
         "ratio": ratio,
@@ -689,6 +857,7 @@ def geo_model(
     media_prior: jax.Array,
     geo_prior_weights: jax.Array,
     media_noncentring: jax.Array,
+    roi_shear: jax.Array,
     target: jax.Array | None = None,
     *,
     spec: GeoModelSpec,
@@ -736,6 +905,10 @@ def geo_model(
         its channel's hyper coefficient in the sampler's coordinates (0:
         centred, 1: non-centred); the posterior does not depend on it.
         Unused otherwise.
+    roi_shear : jax.Array of shape (n_channels,)
+        With ``spec.sheared_roi``, how far each channel's sampled ROI
+        coordinate is its marginal ROI (:func:`_sample_channel_roi`); the
+        posterior does not depend on it. Unused otherwise.
     target : jax.Array of shape (n_times, n_geos), optional
         Observed KPI on the internal scale; None to sample from the prior.
     spec : GeoModelSpec
@@ -746,10 +919,10 @@ def geo_model(
     """
     if spec.level_log_ratios:
         params = _sample_geo_level_log_ratios(
-            spec, priors, media_prior, geo_prior_weights, media_noncentring
+            spec, priors, media_prior, geo_prior_weights, media_noncentring, roi_shear
         )
     else:
-        params = _sample_geo_priors(spec, priors, media_prior)
+        params = _sample_geo_priors(spec, priors, media_prior, roi_shear)
         params["intercept"] = numpyro.sample("intercept", priors["intercept"])
         scale = params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights
         if spec.noncentred_media:

@@ -34,20 +34,25 @@ from skmmm.models import (
     LOG_LEVEL,
     MODEL_NAMES,
     SEASONALITY_AMPLITUDE,
+    SHEARED_LOG_ROI,
     GeoModelSpec,
     ModelSpec,
     choose_media_noncentring,
+    choose_roi_shear,
     geo_mean_components,
     geo_model,
     geo_site_shapes,
     level_log_ratio_statistics,
     mean_components,
     move_level_log_ratios,
+    move_roi_shear,
     national_model,
+    roi_shear_statistics,
     site_shapes,
 )
 from skmmm.priors import (
     CHANNEL_COEF_MEDIA,
+    CHANNEL_ROI,
     COEF_MEDIA,
     DEFAULT_PRIORS,
     LIGHTWEIGHT_MMM_PRIORS,
@@ -68,9 +73,11 @@ PARAMETRIZATIONS = ("skmmm", "lightweight_mmm")
 SAMPLING_MAX_TREE_DEPTH = 10
 WARMUP_MAX_TREE_DEPTH = 6
 # Geo model: where each chain starts choosing how far to non-centre each
-# channel's geo effects (0 centred, 1 non-centred; models.geo_model).
+# channel's geo effects (0 centred, 1 non-centred) and how far to shear its
+# ROI towards its marginal ROI (0 none, 1 all the way; models.geo_model).
 INITIAL_MEDIA_NONCENTRING = 0.5
-_GEO_PRIOR_WEIGHTS_ARG, _GEO_NONCENTRING_ARG = 4, 5
+INITIAL_ROI_SHEAR = 0.5
+_GEO_PRIOR_WEIGHTS_ARG, _GEO_NONCENTRING_ARG, _GEO_ROI_SHEAR_ARG = 4, 5, 6
 _DEVICE_POSTERIORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -110,19 +117,42 @@ def _prior_fingerprint(priors: dict) -> str:
 
 
 def _geo_coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
-    """Each chain picks ``media_noncentring`` of :func:`geo_model` in warm-up."""
+    """Each chain picks the coordinate settings of :func:`geo_model` in warm-up.
+
+    ``media_noncentring`` with ``spec.level_log_ratios`` and ``roi_shear``
+    with ``spec.sheared_roi``; a setting the spec does not use is kept.
+    """
 
     def statistics(params, model_args):
-        weights = model_args[_GEO_PRIOR_WEIGHTS_ARG]
-        return level_log_ratio_statistics(spec, params, weights)
+        moments = {}
+        if spec.level_log_ratios:
+            weights = model_args[_GEO_PRIOR_WEIGHTS_ARG]
+            moments["noncentring"] = level_log_ratio_statistics(spec, params, weights)
+        if spec.sheared_roi:
+            moments["roi_shear"] = roi_shear_statistics(spec, params)
+        return moments
+
+    def choose(means, current):
+        noncentring, roi_shear = current
+        if spec.level_log_ratios:
+            noncentring = choose_media_noncentring(means["noncentring"], noncentring)
+        if spec.sheared_roi:
+            roi_shear = choose_roi_shear(means["roi_shear"], roi_shear)
+        return noncentring, roi_shear
 
     def move(z, params, model_args, chosen):
-        weights = model_args[_GEO_PRIOR_WEIGHTS_ARG]
-        current = model_args[_GEO_NONCENTRING_ARG]
-        return move_level_log_ratios(spec, z, params, weights, current, chosen)
+        if spec.level_log_ratios:
+            weights = model_args[_GEO_PRIOR_WEIGHTS_ARG]
+            current = model_args[_GEO_NONCENTRING_ARG]
+            z = move_level_log_ratios(spec, z, params, weights, current, chosen[0])
+        if spec.sheared_roi:
+            z = move_roi_shear(
+                spec, z, params, model_args[_GEO_ROI_SHEAR_ARG], chosen[1]
+            )
+        return z
 
     return CoordinateAdaptation(
-        _GEO_NONCENTRING_ARG, statistics, choose_media_noncentring, move
+        (_GEO_NONCENTRING_ARG, _GEO_ROI_SHEAR_ARG), statistics, choose, move
     )
 
 
@@ -319,6 +349,7 @@ class _GeoMixin:
                 channel_prior,
                 geo_weights,
                 np.full((n_channels, n_geos), INITIAL_MEDIA_NONCENTRING),
+                np.full(n_channels, INITIAL_ROI_SHEAR),
                 data.target / self.target_scale_,
             )
         )
@@ -330,7 +361,7 @@ class _GeoMixin:
             seed=self._seed(),
             progress_bar=should_show_progress(self.progress_bar),
             adaptation=_geo_coordinate_adaptation(self.spec_)
-            if self.spec_.level_log_ratios
+            if self.spec_.level_log_ratios or self.spec_.sheared_roi
             else None,
         )
         self._store_sampling_result(
@@ -340,11 +371,14 @@ class _GeoMixin:
                 SEASONALITY_AMPLITUDE,
                 LOG_LEVEL,
                 LEVEL_LOG_RATIOS,
+                SHEARED_LOG_ROI,
             ),
         )
-        if result.adapted is not None:
+        if self.spec_.level_log_ratios:
             # Pooled per channel: the same value for every geo.
-            self.sampling_info_["media_noncentring"] = result.adapted[..., 0]
+            self.sampling_info_["media_noncentring"] = result.adapted[0][..., 0]
+        if self.spec_.sheared_roi:
+            self.sampling_info_["roi_shear"] = result.adapted[1]
 
         self.media_names_ = list(data.media_names)
         self.extra_feature_names_ = list(data.extra_names)
@@ -384,6 +418,8 @@ class _GeoMixin:
         return {
             "level_log_ratios": positive,
             "noncentred_media": not positive,
+            "sheared_roi": priors.get(CHANNEL_ROI) is not None
+            and _has_positive_support(priors[CHANNEL_ROI]),
             "seasonality_amplitude": self.degrees_seasonality > 0
             and _has_positive_support(priors["coef_seasonality"])
             and _has_real_support(priors["gamma_seasonality"]),
@@ -720,8 +756,9 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         Bulk effective sample size of every parameter.
     sampling_info_ : dict
         Compile and sampling seconds, chain method, device, mean NUTS steps;
-        for geo fits, ``"media_noncentring"`` (chains x channels), how far
-        each chain non-centred each channel's geo effects (docs/model.md).
+        for geo fits, ``"media_noncentring"`` and ``"roi_shear"`` (chains x
+        channels), how far each chain non-centred each channel's geo effects
+        and sheared its ROI towards its marginal ROI (docs/model.md).
 
     See Also
     --------

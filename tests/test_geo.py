@@ -11,6 +11,7 @@ import functools
 import warnings
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
@@ -118,6 +119,7 @@ def test_geo_fit_sets_geo_attributes_and_posterior_shapes():
     assert est.geo_names_ == ["geo_1", "geo_2", "geo_3"]
     assert est.media_names_ == panel().media_columns
     assert isinstance(est.spec_, GeoModelSpec) and est.spec_.level_log_ratios
+    assert est.spec_.sheared_roi
     post = est.posterior_
     assert post["coef_media"].shape == (n_draws, N_CHANNELS, N_GEOS)
     assert post["channel_coef_media"].shape == (n_draws, N_CHANNELS)
@@ -125,10 +127,15 @@ def test_geo_fit_sets_geo_attributes_and_posterior_shapes():
         assert post[name].shape == (n_draws, N_GEOS)
     assert post["coef_extra_features"].shape == (n_draws, 1, N_GEOS)
     assert post["lag_weight"].shape == (n_draws, N_CHANNELS)
-    assert not {"coef_media_raw", "log_level", "level_log_ratios"} & set(post)
+    assert post["channel_roi"].shape == (n_draws, N_CHANNELS)
+    hidden = {"coef_media_raw", "log_level", "level_log_ratios", "sheared_log_roi"}
+    assert not hidden & set(post)
     # Warm-up of 150 iterations is too short to choose the coordinates.
     np.testing.assert_array_equal(
         est.sampling_info_["media_noncentring"], np.full((2, N_CHANNELS), 0.5)
+    )
+    np.testing.assert_array_equal(
+        est.sampling_info_["roi_shear"], np.full((2, N_CHANNELS), 0.5)
     )
     # Default costs: each channel's spend per geo, summing to its total.
     data = panel()
@@ -390,6 +397,7 @@ def test_geo_model_sites_in_each_parametrization():
             np.ones(2),
             np.ones((2, 3)),
             np.full((2, 3), 0.5),
+            np.full(2, 0.5),
         )
     )
     expected = {
@@ -398,7 +406,8 @@ def test_geo_model_sites_in_each_parametrization():
         (True, False, False): ("deterministic", "level_log_ratios"),
         (True, False, True): ("deterministic", "channel_roi"),  # skmmm's default
     }
-    # The log ratios' base measure is flat (improper): no prior draw of them.
+    # The log ratios' and the sheared ROI's base measures are flat
+    # (improper): no prior draw of them.
     improper = {"log_level": np.zeros(3), "level_log_ratios": np.zeros((2, 3))}
     for (log_ratios, noncentred, roi), (kind, extra_site) in expected.items():
         model = functools.partial(
@@ -409,10 +418,12 @@ def test_geo_model_sites_in_each_parametrization():
                 level_log_ratios=log_ratios,
                 noncentred_media=noncentred,
                 seasonality_amplitude=roi,
+                sheared_roi=roi,
             ),
             priors=roi_priors if roi else priors,
         )
-        model = handlers.substitute(model, data=improper if log_ratios else {})
+        fixed = {**improper, "sheared_log_roi": np.zeros(2)} if roi else improper
+        model = handlers.substitute(model, data=fixed if log_ratios else {})
         trace = handlers.trace(handlers.seed(model, jax.random.PRNGKey(0))).get_trace(
             *args
         )
@@ -424,10 +435,12 @@ def test_geo_model_sites_in_each_parametrization():
         if roi:
             assert trace["channel_coef_media"]["type"] == "deterministic"
             assert trace["coef_seasonality"]["type"] == "deterministic"
+            assert trace["channel_roi"]["type"] == "deterministic"
+            assert trace["sheared_log_roi"]["type"] == "sample"
 
 
 def _log_ratio_models(model_name="hill_adstock"):
-    """skmmm's geo model (log ratios) and the centred model it reparametrises."""
+    """skmmm's geo model (log ratios, sheared ROI) and the centred model."""
     n_channels, n_extra, n_geos = 2, 1, 3
     spec = GeoModelSpec(model_name, degrees_seasonality=1)
     shapes = geo_site_shapes(spec, n_channels, n_extra, n_geos, roi_prior=True)
@@ -436,11 +449,14 @@ def _log_ratio_models(model_name="hill_adstock"):
         functools.partial(
             geo_model,
             spec=GeoModelSpec(
-                model_name, degrees_seasonality=1, level_log_ratios=log_ratios
+                model_name,
+                degrees_seasonality=1,
+                level_log_ratios=reparametrised,
+                sheared_roi=reparametrised,
             ),
             priors=priors,
         )
-        for log_ratios in (True, False)
+        for reparametrised in (True, False)
     ]
     rng = np.random.default_rng(11)
     args = [
@@ -450,16 +466,24 @@ def _log_ratio_models(model_name="hill_adstock"):
         np.array([0.05, 0.2]),
         rng.gamma(4.0, 0.25, (n_channels, n_geos)),
         np.zeros((n_channels, n_geos)),
+        np.zeros(n_channels),
         rng.gamma(20.0, 0.05, (12, n_geos)),
     ]
     return models, [np.asarray(arg, np.float32) for arg in args], rng
 
 
+# The reparametrised model's sites with a flat (improper) base measure.
+_IMPROPER_SHAPES = {
+    "log_level": (3,),
+    "level_log_ratios": (2, 3),
+    "sheared_log_roi": (2,),
+}
+
+
 def _shared_draw(model, args, rng):
-    """Every site but the level's, drawn from the prior."""
+    """Every site but the improper ones, drawn from the prior."""
     improper = {
-        "log_level": rng.normal(size=3),
-        "level_log_ratios": rng.normal(size=(2, 3)),
+        name: rng.normal(size=shape) for name, shape in _IMPROPER_SHAPES.items()
     }
     trace = handlers.trace(
         handlers.seed(handlers.substitute(model, data=improper), int(rng.integers(1e6)))
@@ -471,71 +495,211 @@ def _shared_draw(model, args, rng):
     }
 
 
+def _hill_log_elasticity(draw):
+    """``log(slope * (1 - hill(1)))`` by hand."""
+    slope, half_max = draw["slope"], draw["half_max_effective_concentration"]
+    return np.log(slope) + np.log(half_max**slope / (1 + half_max**slope))
+
+
+def _level_by_hand(log_level, log_scaled, reference):
+    """Per geo: the log intercept and log effects, and the map's log |det|.
+
+    ``exp(x) + sum_c exp(log_scaled[c] + (1 - reference) * x) = 1`` is solved
+    for ``x = log(intercept / level)`` by bisection, and the determinant of
+    the map from ``(log_level, log_scaled)`` to ``(log intercept, log
+    effects)`` is taken by central differences.
+    """
+    from scipy.optimize import brentq
+
+    def one_geo(coordinates):
+        level, scaled = coordinates[0], coordinates[1:]
+        x = brentq(
+            lambda x: np.exp(x) + np.exp(scaled + (1 - reference) * x).sum() - 1,
+            -300.0,
+            0.0,
+            xtol=1e-14,
+        )
+        return np.concatenate([[level + x], level + scaled + (1 - reference) * x])
+
+    columns, log_det = [], 0.0
+    for geo in range(log_level.shape[0]):
+        point = np.concatenate([[log_level[geo]], log_scaled[:, geo]]).astype(float)
+        columns.append(one_geo(point))
+        step = 1e-6
+        jacobian = np.column_stack(
+            [
+                (one_geo(point + step * unit) - one_geo(point - step * unit))
+                / (2 * step)
+                for unit in np.eye(point.size)
+            ]
+        )
+        log_det += np.linalg.slogdet(jacobian)[1]
+    logs = np.column_stack(columns)
+    return logs[0], logs[1:], log_det
+
+
 def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
-    """Any media_noncentring: same posterior as sampling intercept and coef_media."""
+    """Any media_noncentring and roi_shear: the centred model's posterior."""
     from numpyro.infer.util import log_density
 
-    (log_ratio_model, centred_model), args, rng = _log_ratio_models()
-    for noncentring in (np.zeros((2, 3)), np.ones((2, 3)), rng.uniform(size=(2, 3))):
-        args[5] = noncentring
-        shared = _shared_draw(log_ratio_model, args, rng)
+    from skmmm.models import LEVEL_REFERENCE
+
+    (new_model, centred_model), args, rng = _log_ratio_models()
+    settings = [
+        (np.zeros((2, 3)), np.zeros(2)),
+        (np.ones((2, 3)), np.ones(2)),
+        (rng.uniform(size=(2, 3)), rng.uniform(size=2)),
+    ]
+    for noncentring, roi_shear in settings:
+        args[5], args[6] = noncentring, roi_shear
+        shared = _shared_draw(new_model, args, rng)
         log_level, ratios = rng.normal(0.0, 0.5, 3), rng.normal(-1.0, 1.0, (2, 3))
-        # The map by hand: log(effect / intercept) = v + k * log prior scale.
+        sheared_log_roi = rng.normal(0.2, 0.5, 2)
+        # The maps by hand: log ROI = sheared - j * log elasticity; each
+        # geo's effects scaled by the prior scale to the power k, then
+        # split from the level.
+        roi = np.exp(sheared_log_roi - roi_shear * _hill_log_elasticity(shared))
         at_average = 1 / (
             1 + shared["half_max_effective_concentration"] ** shared["slope"]
         )
-        hyper = shared["channel_roi"] * args[3] / at_average
-        log_ratio = ratios + noncentring * np.log(
+        hyper = roi * args[3] / at_average
+        log_scaled = ratios + noncentring * np.log(
             hyper[:, None] * args[4] * at_average[:, None]
         )
-        intercept = np.exp(log_level) / (1 + np.exp(log_ratio).sum(axis=0))
-        effect = intercept * np.exp(log_ratio)
+        log_intercept, log_effect, log_det = _level_by_hand(
+            log_level, log_scaled, LEVEL_REFERENCE
+        )
+        intercept, effect = np.exp(log_intercept), np.exp(log_effect)
         coef_media = effect / at_average[:, None]
         log_jacobian = (
-            np.log(intercept).sum()
-            + np.log(effect).sum()
+            log_det
+            + log_intercept.sum()
+            + log_effect.sum()
             - 3 * np.log(at_average).sum()
+            + np.log(roi).sum()
         )
         new, _ = log_density(
-            log_ratio_model,
+            new_model,
             args,
             {},
-            {**shared, "log_level": log_level, "level_log_ratios": ratios},
+            {
+                **shared,
+                "log_level": log_level,
+                "level_log_ratios": ratios,
+                "sheared_log_roi": sheared_log_roi,
+            },
         )
         centred, _ = log_density(
             centred_model,
             args,
             {},
-            {**shared, "intercept": intercept, "coef_media": coef_media},
+            {
+                **shared,
+                "channel_roi": roi,
+                "intercept": intercept,
+                "coef_media": coef_media,
+            },
         )
         assert np.isfinite(centred)
-        np.testing.assert_allclose(new, centred + log_jacobian, rtol=1e-5, atol=1e-3)
+        np.testing.assert_allclose(new, centred + log_jacobian, rtol=1e-5, atol=2e-3)
 
 
-def test_geo_log_ratios_move_keeps_the_parameters():
+@pytest.mark.parametrize("spread", [0.5, 3.0, 10.0])
+def test_intercept_share_is_the_root_with_its_implicit_derivatives(spread):
+    from skmmm.models import _log_intercept_share
+
+    rng = np.random.default_rng(int(spread))
+    log_scaled = jnp.asarray(rng.normal(0.0, spread, (4, 30)), jnp.float32)
+    reference = 0.9
+    x = _log_intercept_share(log_scaled, reference)
+    terms = jnp.exp(log_scaled + (1 - reference) * x)
+    residual = jnp.exp(x) + terms.sum(axis=0) - 1
+    np.testing.assert_allclose(residual, 0.0, atol=1e-5)
+    # d x / d log_scaled[c] = -term_c / (exp(x) + (1 - r) * sum_c term_c).
+    gradient = jax.grad(lambda scaled: _log_intercept_share(scaled, reference)[0])(
+        log_scaled
+    )
+    expected = -terms[:, 0] / (jnp.exp(x[0]) + (1 - reference) * terms[:, 0].sum())
+    np.testing.assert_allclose(gradient[:, 0], expected, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(gradient[:, 1:], 0.0)
+
+
+def test_geo_coordinate_moves_keep_the_parameters():
     from numpyro.infer.util import constrain_fn, unconstrain_fn
 
-    from skmmm.models import move_level_log_ratios
+    from skmmm.models import move_level_log_ratios, move_roi_shear
 
     (model, _), args, rng = _log_ratio_models()
     spec = model.keywords["spec"]
     shared = _shared_draw(model, args, rng)
-    params = {
-        **shared,
-        "log_level": rng.normal(size=3),
-        "level_log_ratios": rng.normal(size=(2, 3)),
+    improper = {
+        name: rng.normal(size=shape) for name, shape in _IMPROPER_SHAPES.items()
     }
-    z = unconstrain_fn(model, args, {}, params)
-    args[5] = np.full((2, 3), 0.5)
+    z = unconstrain_fn(model, args, {}, {**shared, **improper})
+    args[5], args[6] = np.full((2, 3), 0.5), np.full(2, 0.5)
     before = constrain_fn(model, args, {}, z, return_deterministic=True)
-    chosen = np.array([[0.1] * 3, [0.9] * 3])
-    moved = move_level_log_ratios(spec, z, before, args[4], args[5], chosen)
+    chosen_noncentring = np.array([[0.1] * 3, [0.9] * 3])
+    chosen_shear = np.array([1.0, 0.0])
+    moved = move_level_log_ratios(spec, z, before, args[4], args[5], chosen_noncentring)
+    moved = move_roi_shear(spec, moved, before, args[6], chosen_shear)
     after = constrain_fn(
-        model, [*args[:5], chosen, args[6]], {}, moved, return_deterministic=True
+        model,
+        [*args[:5], chosen_noncentring, chosen_shear, args[7]],
+        {},
+        moved,
+        return_deterministic=True,
     )
     for name in ("intercept", "coef_media", "channel_roi", "slope"):
         np.testing.assert_allclose(after[name], before[name], rtol=1e-5)
     assert not np.allclose(moved["level_log_ratios"], z["level_log_ratios"])
+    assert not np.allclose(moved["sheared_log_roi"], z["sheared_log_roi"])
+
+
+@pytest.mark.parametrize("model_name", ["hill_adstock", "adstock"])
+def test_log_elasticity_is_the_log_derivative_of_the_response_at_average(
+    model_name,
+):
+    from skmmm.models import log_elasticity_at_average, media_transform
+
+    spec = GeoModelSpec(model_name)
+    params = {
+        "slope": jnp.array([0.7, 2.5]),
+        "half_max_effective_concentration": jnp.array([0.4, 1.8]),
+        "lag_weight": jnp.array([0.3, 0.6]),
+        "exponent": jnp.array([0.8, 0.35]),
+    }
+
+    def log_response(log_media):
+        # Media held constant long enough for the adstock's steady state.
+        media = jnp.full((200, 2), jnp.exp(log_media))
+        return jnp.log(media_transform(spec, media, params)[-1, 0])
+
+    numeric = jax.grad(log_response)(0.0)
+    np.testing.assert_allclose(
+        log_elasticity_at_average(spec, params)[0], jnp.log(numeric), rtol=1e-4
+    )
+
+
+def test_roi_shear_is_chosen_from_the_regression_on_the_elasticity():
+    from skmmm.models import choose_roi_shear
+
+    rng = np.random.default_rng(3)
+    log_elasticity = rng.normal(size=(4000, 3))
+    noise = 0.1 * rng.normal(size=(4000, 3))
+    # Channel 0: the data fix the marginal ROI (log ROI falls one for one
+    # with the log elasticity); 1: they fix the ROI; 2: half way.
+    log_roi = log_elasticity * np.array([-1.0, 0.0, -0.5]) + noise
+    means = {
+        "elasticity": log_elasticity.mean(0),
+        "roi": log_roi.mean(0),
+        "elasticity_sq": (log_elasticity**2).mean(0),
+        "elasticity_roi": (log_elasticity * log_roi).mean(0),
+    }
+    chosen = choose_roi_shear(means, jnp.full(3, 0.5))
+    np.testing.assert_allclose(chosen, [1.0, 0.0, 0.5], atol=0.02)
+    # An elasticity that did not move keeps the current shear.
+    frozen = {**means, "elasticity_sq": means["elasticity"] ** 2}
+    np.testing.assert_allclose(choose_roi_shear(frozen, jnp.full(3, 0.3)), 0.3)
 
 
 # ---------------------------------------------------------- attribution

@@ -47,12 +47,16 @@ def _statistics(params, model_args):
     }
 
 
+def _choose(means, current):
+    return (choose_media_noncentring(means, current[0]),)
+
+
 def _move(z, params, model_args, chosen):
     current = model_args[1]
-    return {**z, "v": z["v"] + (current - chosen) * params["mu"][:, None]}
+    return {**z, "v": z["v"] + (current - chosen[0]) * params["mu"][:, None]}
 
 
-ADAPTATION = CoordinateAdaptation(1, _statistics, choose_media_noncentring, _move)
+ADAPTATION = CoordinateAdaptation((1,), _statistics, _choose, _move)
 
 
 def test_adaptation_windows_are_the_slow_windows_before_the_last():
@@ -78,8 +82,9 @@ def test_chains_choose_the_non_centring_the_posterior_needs(chains):
         seed=1,
         adaptation=ADAPTATION,
     )
-    assert result.adapted.shape == (chains, 2, GROUP_SIZE)
-    chosen = result.adapted[:, :, 0]
+    (adapted,) = result.adapted
+    assert adapted.shape == (chains, 2, GROUP_SIZE)
+    chosen = adapted[:, :, 0]
     assert np.all(chosen[:, 0] < 0.3) and np.all(chosen[:, 1] > 0.6), chosen
     # The draws are constrained with each chain's own coordinates: the
     # posterior means are the analytic ones.
