@@ -41,6 +41,8 @@ __all__ = [
     "level_log_ratio_shift",
     "level_log_ratio_statistics",
     "log_elasticity_at_average",
+    "log_lag_gain",
+    "log_spend_sensitivity",
     "mean_components",
     "media_transform",
     "move_level_log_ratios",
@@ -483,6 +485,36 @@ def log_elasticity_at_average(
     return jnp.log(params["exponent"])
 
 
+def log_lag_gain(spec: ModelSpec, params: Mapping[str, jax.Array]) -> jax.Array:
+    """Log of how much each channel's lag keeps of its spend's variation.
+
+    The root sum of squares of the lag's (normalised) weights: the standard
+    deviation of the lagged output for uncorrelated unit input.
+    ``sqrt((1 - lag) / (1 + lag))`` for adstock.
+    """
+    if spec.model_name in ("adstock", "hill_adstock"):
+        lag_weight = params["lag_weight"]
+        return 0.5 * (jnp.log1p(-lag_weight) - jnp.log1p(lag_weight))
+    retention = params["ad_effect_retention_rate"]
+    lags = jnp.arange(CARRYOVER_LAGS, dtype=retention.dtype)[:, None]
+    log_weights = (lags - params["peak_effect_delay"]) ** 2 * jnp.log(retention)
+    log_weights = log_weights - jax.nn.logsumexp(log_weights, axis=0)
+    return 0.5 * jax.nn.logsumexp(2 * log_weights, axis=0)
+
+
+def log_spend_sensitivity(
+    spec: ModelSpec, params: Mapping[str, jax.Array]
+) -> jax.Array:
+    """Log of how far each channel's contribution follows its spend's variation.
+
+    The elasticity at average spend times the lag's gain
+    (:func:`log_elasticity_at_average`, :func:`log_lag_gain`): for spend
+    that varies a little around its average, the contribution varies by the
+    effect at average spend times this times the spend's relative variation.
+    """
+    return log_elasticity_at_average(spec, params) + log_lag_gain(spec, params)
+
+
 def _sample_channel_roi(
     spec: GeoModelSpec,
     priors: Mapping[str, dist.Distribution],
@@ -492,12 +524,12 @@ def _sample_channel_roi(
     """Sample each channel's ROI at average spend, sheared towards its marginal ROI.
 
     With ``spec.sheared_roi`` the sampler moves ``log(channel_roi) + j *
-    log(elasticity)`` (:func:`log_elasticity_at_average`) with ``j =
+    log(sensitivity)`` (:func:`log_spend_sensitivity`) with ``j =
     roi_shear`` in [0, 1]. At ``j = 1`` that is the log of the marginal ROI
-    at average spend, which is what the data fix for a channel whose spend
-    barely varies: they see how its contribution moves with spend, so its
-    ROI and its curve's slope trade off along a ridge in the ROI's
-    coordinates and not in these. A channel whose spend varies a lot pins
+    at average spend times the lag's gain, which is what the data fix for a
+    channel whose spend barely varies: they see how its contribution moves
+    with spend, so its ROI, its curve's slope and its lag trade off along a
+    ridge in the ROI's coordinates and not in these. A channel whose spend varies a lot pins
     its ROI itself (``j = 0``). The sampler picks ``j`` per channel during
     warm-up (:func:`choose_roi_shear`). Every ``j`` gives the same
     posterior: the map to ``(log ROI, transform parameters)`` is a shear
@@ -511,7 +543,7 @@ def _sample_channel_roi(
         SHEARED_LOG_ROI,
         dist.ImproperUniform(dist.constraints.real, (), roi_shear.shape),
     )
-    log_roi = sheared - roi_shear * log_elasticity_at_average(spec, params)
+    log_roi = sheared - roi_shear * log_spend_sensitivity(spec, params)
     roi = numpyro.deterministic(CHANNEL_ROI, jnp.exp(log_roi))
     numpyro.factor("channel_roi_prior", prior.log_prob(roi).sum() + log_roi.sum())
     return roi
@@ -521,13 +553,13 @@ def roi_shear_statistics(
     spec: ModelSpec, params: Mapping[str, jax.Array]
 ) -> dict[str, jax.Array]:
     """Moments of one draw for :func:`choose_roi_shear`, each (n_channels,)."""
-    elasticity = log_elasticity_at_average(spec, params)
+    sensitivity = log_spend_sensitivity(spec, params)
     log_roi = jnp.log(params[CHANNEL_ROI])
     return {
-        "elasticity": elasticity,
+        "sensitivity": sensitivity,
         "roi": log_roi,
-        "elasticity_sq": elasticity**2,
-        "elasticity_roi": elasticity * log_roi,
+        "sensitivity_sq": sensitivity**2,
+        "sensitivity_roi": sensitivity * log_roi,
     }
 
 
@@ -535,12 +567,12 @@ def choose_roi_shear(means: Mapping[str, jax.Array], current: jax.Array) -> jax.
     """Each channel's ``j`` from warm-up means of :func:`roi_shear_statistics`.
 
     ``j`` is minus the slope of the regression of the log ROI on the log
-    elasticity, clipped to [0, 1]: the sampled ``log roi + j * log
-    elasticity`` is then uncorrelated with the elasticity. A channel whose
-    elasticity did not move keeps its ``j``.
+    sensitivity (:func:`log_spend_sensitivity`), clipped to [0, 1]: the
+    sampled ``log roi + j * log sensitivity`` is then uncorrelated with the
+    sensitivity. A channel whose sensitivity did not move keeps its ``j``.
     """
-    covariance = means["elasticity_roi"] - means["elasticity"] * means["roi"]
-    variance = means["elasticity_sq"] - means["elasticity"] ** 2
+    covariance = means["sensitivity_roi"] - means["sensitivity"] * means["roi"]
+    variance = means["sensitivity_sq"] - means["sensitivity"] ** 2
     slope = covariance / jnp.where(variance > 0, variance, 1.0)
     chosen = jnp.clip(-slope, 0.0, 1.0)
     return jnp.where(variance > 1e-12, chosen, current).astype(current.dtype)
@@ -554,8 +586,8 @@ def move_roi_shear(
     chosen: jax.Array,
 ) -> dict[str, jax.Array]:
     """The same parameters in the coordinates of ``roi_shear = chosen``."""
-    elasticity = log_elasticity_at_average(spec, params)
-    moved = unconstrained[SHEARED_LOG_ROI] + (chosen - current) * elasticity
+    sensitivity = log_spend_sensitivity(spec, params)
+    moved = unconstrained[SHEARED_LOG_ROI] + (chosen - current) * sensitivity
     return {**unconstrained, SHEARED_LOG_ROI: moved}
 
 

@@ -495,10 +495,16 @@ def _shared_draw(model, args, rng):
     }
 
 
-def _hill_log_elasticity(draw):
-    """``log(slope * (1 - hill(1)))`` by hand."""
+def _hill_adstock_log_sensitivity(draw):
+    """``log(slope * (1 - hill(1)) * sqrt((1 - lag) / (1 + lag)))`` by hand."""
     slope, half_max = draw["slope"], draw["half_max_effective_concentration"]
-    return np.log(slope) + np.log(half_max**slope / (1 + half_max**slope))
+    lag_weight = draw["lag_weight"]
+    return np.log(
+        slope
+        * half_max**slope
+        / (1 + half_max**slope)
+        * np.sqrt((1 - lag_weight) / (1 + lag_weight))
+    )
 
 
 def _level_by_hand(log_level, log_scaled, reference):
@@ -555,10 +561,12 @@ def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
         shared = _shared_draw(new_model, args, rng)
         log_level, ratios = rng.normal(0.0, 0.5, 3), rng.normal(-1.0, 1.0, (2, 3))
         sheared_log_roi = rng.normal(0.2, 0.5, 2)
-        # The maps by hand: log ROI = sheared - j * log elasticity; each
+        # The maps by hand: log ROI = sheared - j * log sensitivity; each
         # geo's effects scaled by the prior scale to the power k, then
         # split from the level.
-        roi = np.exp(sheared_log_roi - roi_shear * _hill_log_elasticity(shared))
+        roi = np.exp(
+            sheared_log_roi - roi_shear * _hill_adstock_log_sensitivity(shared)
+        )
         at_average = 1 / (
             1 + shared["half_max_effective_concentration"] ** shared["slope"]
         )
@@ -680,25 +688,52 @@ def test_log_elasticity_is_the_log_derivative_of_the_response_at_average(
     )
 
 
-def test_roi_shear_is_chosen_from_the_regression_on_the_elasticity():
+@pytest.mark.parametrize("model_name", ["adstock", "carryover"])
+def test_lag_gain_is_the_norm_of_the_lags_impulse_response(model_name):
+    from skmmm import transforms
+    from skmmm.models import CARRYOVER_LAGS, log_lag_gain
+
+    params = {
+        "lag_weight": jnp.array([0.2, 0.85]),
+        "ad_effect_retention_rate": jnp.array([0.3, 0.9]),
+        "peak_effect_delay": jnp.array([0.5, 3.0]),
+    }
+    impulse = jnp.zeros((300, 2)).at[0].set(1.0)
+    if model_name == "adstock":
+        response = transforms.adstock(impulse, params["lag_weight"])
+    else:
+        response = transforms.carryover(
+            impulse,
+            params["ad_effect_retention_rate"],
+            params["peak_effect_delay"],
+            number_lags=CARRYOVER_LAGS,
+        )
+    np.testing.assert_allclose(
+        log_lag_gain(GeoModelSpec(model_name), params),
+        0.5 * np.log((np.asarray(response) ** 2).sum(axis=0)),
+        rtol=1e-5,
+    )
+
+
+def test_roi_shear_is_chosen_from_the_regression_on_the_sensitivity():
     from skmmm.models import choose_roi_shear
 
     rng = np.random.default_rng(3)
-    log_elasticity = rng.normal(size=(4000, 3))
+    log_sensitivity = rng.normal(size=(4000, 3))
     noise = 0.1 * rng.normal(size=(4000, 3))
     # Channel 0: the data fix the marginal ROI (log ROI falls one for one
-    # with the log elasticity); 1: they fix the ROI; 2: half way.
-    log_roi = log_elasticity * np.array([-1.0, 0.0, -0.5]) + noise
+    # with the log sensitivity); 1: they fix the ROI; 2: half way.
+    log_roi = log_sensitivity * np.array([-1.0, 0.0, -0.5]) + noise
     means = {
-        "elasticity": log_elasticity.mean(0),
+        "sensitivity": log_sensitivity.mean(0),
         "roi": log_roi.mean(0),
-        "elasticity_sq": (log_elasticity**2).mean(0),
-        "elasticity_roi": (log_elasticity * log_roi).mean(0),
+        "sensitivity_sq": (log_sensitivity**2).mean(0),
+        "sensitivity_roi": (log_sensitivity * log_roi).mean(0),
     }
     chosen = choose_roi_shear(means, jnp.full(3, 0.5))
     np.testing.assert_allclose(chosen, [1.0, 0.0, 0.5], atol=0.02)
-    # An elasticity that did not move keeps the current shear.
-    frozen = {**means, "elasticity_sq": means["elasticity"] ** 2}
+    # A sensitivity that did not move keeps the current shear.
+    frozen = {**means, "sensitivity_sq": means["sensitivity"] ** 2}
     np.testing.assert_allclose(choose_roi_shear(frozen, jnp.full(3, 0.3)), 0.3)
 
 
