@@ -529,9 +529,9 @@ def _sample_channel_roi(
     at average spend times the lag's gain, which is what the data fix for a
     channel whose spend barely varies: they see how its contribution moves
     with spend, so its ROI, its curve's slope and its lag trade off along a
-    ridge in the ROI's coordinates and not in these. A channel whose spend varies a lot pins
-    its ROI itself (``j = 0``). The sampler picks ``j`` per channel during
-    warm-up (:func:`choose_roi_shear`). Every ``j`` gives the same
+    ridge in the ROI's coordinates and not in these. A channel whose spend
+    varies a lot pins its ROI itself (``j = 0``). The sampler picks ``j``
+    per channel during warm-up (:func:`choose_roi_shear`). Every ``j`` gives the same
     posterior: the map to ``(log ROI, transform parameters)`` is a shear
     (determinant 1), so the ROI's prior density is added at the implied
     value with its own log Jacobian ``log roi``.
@@ -714,9 +714,10 @@ def _log_intercept_share(log_scaled: jax.Array, reference: float) -> jax.Array:
 
     ``x`` solves ``exp(x) + sum_c exp(log_scaled[c] + (1 - reference) * x) =
     1``. The left side is increasing and convex in ``x``, so Newton's steps
-    from a point at or right of the root fall monotonically onto it. They run without
-    gradients; one more step with them gives the derivatives of the root
-    (at the root, a Newton step's derivatives are the implicit function's).
+    from a point at or right of the root fall monotonically onto it. They
+    run without gradients; one more step with them gives the derivatives of
+    the root (at the root, a Newton step's derivatives are the implicit
+    function's).
     """
     keep = 1.0 - reference
 
