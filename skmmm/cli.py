@@ -79,8 +79,8 @@ def _run_options() -> argparse.ArgumentParser:
     sampling.add_argument(
         "--warmup",
         type=_positive_int,
-        default=None,
-        help="warm-up iterations per chain (default: as --draws)",
+        default=1000,
+        help="warm-up iterations per chain (default 1000, as the estimators)",
     )
     sampling.add_argument(
         "--chains", type=_positive_int, default=2, help="number of chains (default 2)"
@@ -310,7 +310,7 @@ def _estimators(problem: Problem, models: Sequence[str], args) -> dict:
             media_prior=problem.costs,
             date_column=problem.date_column,
             geo_column=problem.geo_column,
-            number_warmup=args.warmup or args.draws,
+            number_warmup=args.warmup,
             number_samples=args.draws,
             number_chains=args.chains,
             random_state=args.seed,

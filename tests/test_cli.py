@@ -237,6 +237,23 @@ def test_progress_bar_only_on_a_terminal_without_quiet(monkeypatch):
     assert status.getvalue() == ""
 
 
+def test_warm_up_defaults_to_the_estimators_and_follows_the_option():
+    problem = cli._example_problem()
+
+    def warm_ups(*options):
+        args = cli._parser().parse_args(["demo", *options])
+        return {
+            est.number_warmup
+            for est in cli._estimators(problem, cli.MODELS, args).values()
+        }
+
+    # Not tied to --draws: 500 warm-up iterations left hill_adstock fits of
+    # the example with 19 divergent draws, 1000 with 1.
+    assert warm_ups() == {1000}
+    assert warm_ups("--draws", "200") == {1000}
+    assert warm_ups("--warmup", "300") == {300}
+
+
 def test_folds_must_leave_enough_training_periods():
     problem = cli._example_problem()
     cli._check_room_for_folds(problem, 2, 13)
