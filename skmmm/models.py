@@ -531,10 +531,10 @@ def _sample_channel_roi(
     with spend, so its ROI, its curve's slope and its lag trade off along a
     ridge in the ROI's coordinates and not in these. A channel whose spend
     varies a lot pins its ROI itself (``j = 0``). The sampler picks ``j``
-    per channel during warm-up (:func:`choose_roi_shear`). Every ``j`` gives the same
-    posterior: the map to ``(log ROI, transform parameters)`` is a shear
-    (determinant 1), so the ROI's prior density is added at the implied
-    value with its own log Jacobian ``log roi``.
+    per channel during warm-up (:func:`choose_roi_shear`). Every ``j`` gives
+    the same posterior: the map to ``(log ROI, transform parameters)`` is a
+    shear (determinant 1), so the ROI's prior density is added at the
+    implied value with its own log Jacobian ``log roi``.
     """
     prior = priors[CHANNEL_ROI]
     if not spec.sheared_roi:
@@ -563,6 +563,15 @@ def roi_shear_statistics(
     }
 
 
+def _clipped_slope(
+    covariance: jax.Array, variance: jax.Array, current: jax.Array
+) -> jax.Array:
+    """A regression slope clipped to [0, 1]; ``current`` where nothing varied."""
+    slope = covariance / jnp.where(variance > 0, variance, 1.0)
+    chosen = jnp.clip(slope, 0.0, 1.0)
+    return jnp.where(variance > 1e-12, chosen, current).astype(current.dtype)
+
+
 def choose_roi_shear(means: Mapping[str, jax.Array], current: jax.Array) -> jax.Array:
     """Each channel's ``j`` from warm-up means of :func:`roi_shear_statistics`.
 
@@ -573,9 +582,7 @@ def choose_roi_shear(means: Mapping[str, jax.Array], current: jax.Array) -> jax.
     """
     covariance = means["sensitivity_roi"] - means["sensitivity"] * means["roi"]
     variance = means["sensitivity_sq"] - means["sensitivity"] ** 2
-    slope = covariance / jnp.where(variance > 0, variance, 1.0)
-    chosen = jnp.clip(-slope, 0.0, 1.0)
-    return jnp.where(variance > 1e-12, chosen, current).astype(current.dtype)
+    return _clipped_slope(-covariance, variance, current)
 
 
 def move_roi_shear(
@@ -859,14 +866,12 @@ def choose_media_noncentring(
     """
     covariance = means["shift_ratio"] - means["shift"] * means["ratio"]
     variance = means["shift_sq"] - means["shift"] ** 2
-    pooled_variance = variance.sum(axis=-1, keepdims=True)
-    slope = covariance.sum(axis=-1, keepdims=True) / jnp.where(
-        pooled_variance > 0, pooled_variance, 1.0
+    chosen = _clipped_slope(
+        covariance.sum(axis=-1, keepdims=True),
+        variance.sum(axis=-1, keepdims=True),
+        current,
     )
-    chosen = jnp.clip(slope, 0.0, 1.0)
-    return jnp.broadcast_to(
-        jnp.where(pooled_variance > 1e-12, chosen, current), current.shape
-    ).astype(current.dtype)
+    return jnp.broadcast_to(chosen, current.shape)
 
 
 def move_level_log_ratios(

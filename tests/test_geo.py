@@ -480,11 +480,13 @@ _IMPROPER_SHAPES = {
 }
 
 
+def _improper_draw(rng):
+    return {name: rng.normal(size=shape) for name, shape in _IMPROPER_SHAPES.items()}
+
+
 def _shared_draw(model, args, rng):
     """Every site but the improper ones, drawn from the prior."""
-    improper = {
-        name: rng.normal(size=shape) for name, shape in _IMPROPER_SHAPES.items()
-    }
+    improper = _improper_draw(rng)
     trace = handlers.trace(
         handlers.seed(handlers.substitute(model, data=improper), int(rng.integers(1e6)))
     ).get_trace(*args)
@@ -640,9 +642,7 @@ def test_geo_coordinate_moves_keep_the_parameters():
     (model, _), args, rng = _log_ratio_models()
     spec = model.keywords["spec"]
     shared = _shared_draw(model, args, rng)
-    improper = {
-        name: rng.normal(size=shape) for name, shape in _IMPROPER_SHAPES.items()
-    }
+    improper = _improper_draw(rng)
     z = unconstrain_fn(model, args, {}, {**shared, **improper})
     args[5], args[6] = np.full((2, 3), 0.5), np.full(2, 0.5)
     before = constrain_fn(model, args, {}, z, return_deterministic=True)
