@@ -336,8 +336,13 @@ class _GeoMixin:
             if self.parametrization == "lightweight_mmm"
             else DEFAULT_PRIORS,
         )
+        # skmmm centres the trend on its training mean, as the controls: the
+        # intercept is the baseline at the average trend (docs/model.md, geo).
+        centring = {
+            "trend_centring_periods": n_times if self.parametrization == "skmmm" else 0
+        }
         self.spec_ = GeoModelSpec(
-            **{**base.__dict__, **self._geo_sampling_coordinates(priors)}
+            **{**base.__dict__, **self._geo_sampling_coordinates(priors), **centring}
         )
         float_dtype = jnp.result_type(float)
         model_args = tuple(
