@@ -76,11 +76,6 @@ class ModelSpec:
         The trend is ``coef_trend * (t / trend_time_scale) ** expo_trend``;
         1 reproduces LightweightMMM, the number of training periods keeps the
         trend's coefficients on the KPI's scale.
-    trend_centring_periods : int
-        With ``n > 0``, the trend curve is centred on its mean over periods
-        ``0, ..., n - 1`` (the training periods), so the intercept is the
-        baseline at the average trend (see :func:`trend_curve`); 0 leaves it
-        uncentred, as LightweightMMM.
     simplex_level : bool
         Sample the intercept and the media effects at average spend as a total
         level times shares on a simplex (same priors, same posterior; see
@@ -93,32 +88,6 @@ class ModelSpec:
     weekday_seasonality: bool = False
     trend_time_scale: float = 1.0
     simplex_level: bool = False
-    trend_centring_periods: int = 0
-
-
-def trend_curve(
-    spec: ModelSpec, time_index: jax.Array, expo_trend: jax.Array
-) -> jax.Array:
-    """The trend before its coefficient: ``(t / trend_time_scale) ** expo_trend``.
-
-    With ``spec.trend_centring_periods`` the curve's mean over the training
-    periods is subtracted. Uncentred, the trend's mean over the data (about
-    ``1 / (1 + expo_trend)``) trades off against the intercept: in a geo
-    model, each geo's trend coefficient and level then correlated about
-    -0.8, and ``expo_trend`` moved with every geo's level at once.
-    """
-    curve = transforms.apply_exponent_safe(
-        time_index / spec.trend_time_scale, expo_trend
-    )
-    if spec.trend_centring_periods:
-        training = jnp.arange(spec.trend_centring_periods, dtype=curve.dtype)
-        curve = (
-            curve
-            - transforms.apply_exponent_safe(
-                training / spec.trend_time_scale, expo_trend
-            ).mean()
-        )
-    return curve
 
 
 def site_shapes(
@@ -208,10 +177,11 @@ def mean_components(
     if rows is not None:
         time_index, extra_features = time_index[rows], extra_features[rows]
     n_times = time_index.shape[0]
+    trend_time = time_index / spec.trend_time_scale
     parts: dict[str, jax.Array] = {
         "intercept": jnp.broadcast_to(params["intercept"], (n_times,)),
         "trend": params["coef_trend"]
-        * trend_curve(spec, time_index, params["expo_trend"]),
+        * transforms.apply_exponent_safe(trend_time, params["expo_trend"]),
         "seasonality": transforms.seasonality_from_terms(
             transforms.fourier_terms(
                 time_index, spec.degrees_seasonality, spec.seasonality_frequency
@@ -692,7 +662,9 @@ def geo_mean_components(
     """
     n_times, _, n_geos = media.shape
     time_index = jnp.asarray(time_index, dtype=media.dtype)
-    trend_time = trend_curve(spec, time_index, params["expo_trend"])
+    trend_time = transforms.apply_exponent_safe(
+        time_index / spec.trend_time_scale, params["expo_trend"]
+    )
     seasonality = transforms.seasonality_from_terms(
         transforms.fourier_terms(
             time_index, spec.degrees_seasonality, spec.seasonality_frequency

@@ -336,13 +336,8 @@ class _GeoMixin:
             if self.parametrization == "lightweight_mmm"
             else DEFAULT_PRIORS,
         )
-        # skmmm centres the trend on its training mean, as the controls: the
-        # intercept is the baseline at the average trend (docs/model.md, geo).
-        centring = {
-            "trend_centring_periods": n_times if self.parametrization == "skmmm" else 0
-        }
         self.spec_ = GeoModelSpec(
-            **{**base.__dict__, **self._geo_sampling_coordinates(priors), **centring}
+            **{**base.__dict__, **self._geo_sampling_coordinates(priors)}
         )
         float_dtype = jnp.result_type(float)
         model_args = tuple(

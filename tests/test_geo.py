@@ -99,8 +99,6 @@ def _adstock_mean_by_hand(est, X_train) -> np.ndarray:
         gamma = post["gamma_seasonality"][d]
         season = gamma[0, 0] * np.cos(angle) + gamma[0, 1] * np.sin(angle)
         trend = (t / n_times) ** post["expo_trend"][d]
-        if est.spec_.trend_centring_periods:  # skmmm's default: training mean 0
-            trend = trend - trend[: est.spec_.trend_centring_periods].mean()
         mu[d] = (
             post["intercept"][d]
             + trend[:, None] * post["coef_trend"][d]
@@ -151,24 +149,6 @@ def test_geo_fit_sets_geo_attributes_and_posterior_shapes():
     scaled = est.training_data_.extra_features / est.extra_scale_
     np.testing.assert_allclose(est.extra_offset_, scaled.mean(axis=0))
     assert est.n_features_in_ == data.X.shape[1]
-
-
-def test_geo_trend_is_centred_on_the_training_periods_unless_lightweight_mmm(
-    monkeypatch,
-):
-    class Stop(Exception):
-        pass
-
-    def stop(*args, **kwargs):
-        raise Stop
-
-    monkeypatch.setattr(regressor_module, "sample_nuts", stop)
-    data = panel()
-    for parametrization, expected in (("skmmm", N_PERIODS), ("lightweight_mmm", 0)):
-        est = _estimator(parametrization=parametrization)
-        with pytest.raises(Stop):
-            est.fit(data.X, data.y)
-        assert est.spec_.trend_centring_periods == expected
 
 
 def test_geo_fit_is_a_good_fit_in_sample():

@@ -20,7 +20,6 @@ from skmmm.models import (
     national_model,
     response_at_average,
     site_shapes,
-    trend_curve,
 )
 from skmmm.priors import resolve_priors
 
@@ -103,23 +102,6 @@ def test_mean_components_parts_add_up_to_mu(model):
         assert parts[name].shape == (N_TIMES,), name
     total = sum(parts[name] for name in baseline_names) + parts["media"].sum(axis=1)
     np.testing.assert_allclose(parts["mu"], total, rtol=1e-6, atol=1e-6)
-
-
-@pytest.mark.parametrize("expo_trend", [0.5, 1.0, 1.37])
-def test_trend_curve_centred_on_its_training_mean(expo_trend):
-    n_train, scale = 12, 12.0
-    time_index = jnp.arange(n_train + 5, dtype=jnp.float32)  # 5 future periods
-    power = (np.arange(n_train + 5) / scale) ** expo_trend
-    uncentred = trend_curve(
-        ModelSpec("adstock", trend_time_scale=scale), time_index, expo_trend
-    )
-    np.testing.assert_allclose(uncentred, power, rtol=1e-5, atol=1e-7)
-    spec = ModelSpec("adstock", trend_time_scale=scale, trend_centring_periods=n_train)
-    centred = np.asarray(trend_curve(spec, time_index, expo_trend))
-    # The training mean is removed from every period, the future ones too.
-    np.testing.assert_allclose(centred, power - power[:n_train].mean(), atol=1e-6)
-    assert abs(centred[:n_train].mean()) < 1e-6
-    assert centred[-1] > centred[n_train - 1] > 0
 
 
 def test_mean_components_known_answer_for_adstock():
