@@ -649,8 +649,13 @@ def geo_mean_components(
     media: jax.Array,
     extra_features: jax.Array,
     time_index: jax.Array,
+    transformed: jax.Array | None = None,
 ) -> dict[str, jax.Array]:
     """Every additive part of the expected KPI of every geo for one draw.
+
+    ``transformed`` (optional) is ``media_transform(spec, media, params)``
+    when the caller has it already: the model computes it once for the
+    sampler's coordinates and the likelihood.
 
     Returns
     -------
@@ -684,7 +689,8 @@ def geo_mean_components(
         weekday = params["weekday"][time_index.astype(jnp.int32) % WEEKDAYS]
         parts["weekday"] = jnp.broadcast_to(weekday[:, None], (n_times, n_geos))
     baseline = sum(parts.values())
-    transformed = media_transform(spec, media, params)
+    if transformed is None:
+        transformed = media_transform(spec, media, params)
     parts["media"] = transformed * params[COEF_MEDIA]
     parts["mu"] = baseline + jnp.einsum("tcg,cg->tg", transformed, params[COEF_MEDIA])
     return parts
@@ -693,20 +699,42 @@ def geo_mean_components(
 LOG_LEVEL, LEVEL_LOG_RATIOS = "log_level", "level_log_ratios"
 
 
-def level_log_ratio_shift(
-    spec: ModelSpec, params: Mapping[str, jax.Array], geo_prior_weights: jax.Array
-) -> jax.Array:
-    """Log prior scale of each geo's media effect, (n_channels, n_geos).
+def log_media_variation(transformed: jax.Array, at_average: jax.Array) -> jax.Array:
+    """Log of each geo's spread of transformed media over time, (n_channels, n_geos).
 
-    The effect at average spend is ``coef_media * response_at_average``
-    and ``coef_media[c, g] ~ HalfNormal(channel_coef_media[c] *
-    geo_prior_weights[c, g])``, so this is the log of ``channel_coef_media
-    * geo_prior_weights * response_at_average``.
+    The standard deviation over periods of ``transformed[:, c, g] /
+    response_at_average[c]``: a geo's effect at average spend times this is
+    the size of the channel's week-to-week contribution, which is what the
+    data see of it. A tiny floor keeps the log finite for constant media.
+    """
+    # Means over time as dot products, as in mean_components.
+    weights = jnp.full(transformed.shape[0], 1.0 / transformed.shape[0])
+    mean = jnp.einsum("t,tcg->cg", weights, transformed)
+    mean_square = jnp.einsum("t,tcg->cg", weights, transformed**2)
+    variance = jnp.maximum(mean_square - mean**2, 0.0) / at_average[:, None] ** 2
+    return 0.5 * jnp.log(variance + 1e-8)
+
+
+def level_log_ratio_shift(
+    spec: ModelSpec,
+    params: Mapping[str, jax.Array],
+    geo_prior_weights: jax.Array,
+    transformed: jax.Array,
+) -> jax.Array:
+    """Prior location of each geo's variation log ratio, (n_channels, n_geos).
+
+    The log prior scale of the effect at average spend (``coef_media *
+    response_at_average``, with ``coef_media[c, g] ~
+    HalfNormal(channel_coef_media[c] * geo_prior_weights[c, g])``) plus the
+    geo's :func:`log_media_variation`: the log of ``channel_coef_media *
+    geo_prior_weights * response_at_average * variation``, where the
+    hierarchy centres the log of the effect times the variation.
     """
     at_average = response_at_average(spec, params)
-    return jnp.log(
+    prior_scale = (
         params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights * at_average[:, None]
     )
+    return jnp.log(prior_scale) + log_media_variation(transformed, at_average)
 
 
 # How far each geo's log ratios are taken relative to the level rather than
@@ -750,12 +778,13 @@ def _log_intercept_share(log_scaled: jax.Array, reference: float) -> jax.Array:
 
 def _sample_geo_level_log_ratios(
     spec: ModelSpec,
+    media: jax.Array,
     priors: Mapping[str, dist.Distribution],
     media_prior: jax.Array,
     geo_prior_weights: jax.Array,
     media_noncentring: jax.Array,
     roi_shear: jax.Array,
-) -> dict[str, jax.Array]:
+) -> tuple[dict[str, jax.Array], jax.Array]:
     """Sample every parameter, each geo's level split by log ratios.
 
     Per geo the sampler moves ``log_level[g]`` (the log of the intercept
@@ -763,17 +792,25 @@ def _sample_geo_level_log_ratios(
     per channel ``v[c, g]``, with, for ``r = LEVEL_REFERENCE``,
 
         log(effect[c, g] / intercept[g]) + r * log(intercept[g] / level[g])
-            = v[c, g] + k[c, g] * shift[c, g]
+            + variation[c, g] = v[c, g] + k[c, g] * shift[c, g]
 
-    where ``shift`` is the log prior scale of the effect
-    (:func:`level_log_ratio_shift`) and ``k = media_noncentring`` in [0, 1].
-    With ``k = 0`` a geo's effects stay put when their channel's hyper
-    coefficient moves (a centred hierarchy, right when the data fix each
-    geo's effect); with ``k = 1`` they move with it (non-centred, right when
-    the data say little about each geo's effect, as for an always-on
-    channel: its hyper coefficient then moves without dragging 50
-    coefficients along). The sampler picks ``k`` per channel during warm-up
-    (:func:`choose_media_noncentring`).
+    where ``variation`` is :func:`log_media_variation`, ``shift`` the prior
+    location of the left side (:func:`level_log_ratio_shift`) and ``k =
+    media_noncentring`` in [0, 1]. With ``k = 0`` a geo's effects stay put
+    when their channel's hyper coefficient moves (a centred hierarchy, right
+    when the data fix each geo's effect); with ``k = 1`` they move with it
+    (non-centred, right when the data say little about each geo's effect, as
+    for an always-on channel: its hyper coefficient then moves without
+    dragging 50 coefficients along). The sampler picks ``k`` per channel
+    during warm-up (:func:`choose_media_noncentring`).
+
+    ``variation`` makes the centred coordinate the size of the channel's
+    week-to-week contribution, which the data fix, rather than its effect at
+    average spend, which moves with the transform's shape: for a flighted
+    channel on a Hill curve the effect at average spend that fits the data
+    changes with the Hill slope and half-saturation, and every geo's ``v``
+    had to move with them. It depends on the transform parameters only, so
+    the map keeps its Jacobian.
 
     ``r`` takes the effects mostly relative to the level, which the data
     fix, rather than to the intercept, which moves whenever the weakly
@@ -790,6 +827,9 @@ def _sample_geo_level_log_ratios(
     ``log(intercept) + sum_c log(effect[c]) - sum_c log(response_at_average[c])
     - log(1 - r * sum_c effect[c] / level)`` per geo (the last term is the
     map from ``(log_level, v)`` to the log intercept and log effects).
+
+    Returns the parameters and the transformed media, which the likelihood
+    reuses.
     """
     n_channels, n_geos = geo_prior_weights.shape
     log_level = numpyro.sample(
@@ -801,8 +841,12 @@ def _sample_geo_level_log_ratios(
     )
     params = _sample_geo_priors(spec, priors, media_prior, roi_shear)
     at_average = response_at_average(spec, params)  # (n_channels,)
-    log_scaled = ratios + media_noncentring * level_log_ratio_shift(
-        spec, params, geo_prior_weights
+    transformed = media_transform(spec, media, params)
+    shift = level_log_ratio_shift(spec, params, geo_prior_weights, transformed)
+    log_scaled = (
+        ratios
+        + media_noncentring * shift
+        - log_media_variation(transformed, at_average)
     )
     log_share = _log_intercept_share(log_scaled, LEVEL_REFERENCE)
     log_intercept = log_level + log_share
@@ -825,24 +869,31 @@ def _sample_geo_level_log_ratios(
         - n_geos * jnp.log(at_average).sum()
         - jnp.log1p(-(LEVEL_REFERENCE * effect_share).sum(axis=0)).sum(),
     )
-    return {**params, "intercept": intercept, COEF_MEDIA: coef_media}
+    return {**params, "intercept": intercept, COEF_MEDIA: coef_media}, transformed
 
 
 def level_log_ratio_statistics(
-    spec: ModelSpec, params: Mapping[str, jax.Array], geo_prior_weights: jax.Array
+    spec: ModelSpec,
+    params: Mapping[str, jax.Array],
+    geo_prior_weights: jax.Array,
+    media: jax.Array,
 ) -> dict[str, jax.Array]:
     """Moments of one draw for :func:`choose_media_noncentring`.
 
     ``shift`` is :func:`level_log_ratio_shift` and ``ratio`` each geo's
-    ``log(effect / intercept) + LEVEL_REFERENCE * log(intercept / level)``
-    (``v + k * shift`` of :func:`_sample_geo_level_log_ratios`); the
-    products give their covariance.
+    ``log(effect / intercept) + LEVEL_REFERENCE * log(intercept / level) +
+    variation`` (``v + k * shift`` of :func:`_sample_geo_level_log_ratios`);
+    the products give their covariance.
     """
-    shift = level_log_ratio_shift(spec, params, geo_prior_weights)
-    effect = params[COEF_MEDIA] * response_at_average(spec, params)[:, None]
+    transformed = media_transform(spec, media, params)
+    at_average = response_at_average(spec, params)
+    shift = level_log_ratio_shift(spec, params, geo_prior_weights, transformed)
+    effect = params[COEF_MEDIA] * at_average[:, None]
     level = params["intercept"] + effect.sum(axis=0)
-    ratio = jnp.log(effect / params["intercept"]) + LEVEL_REFERENCE * jnp.log(
-        params["intercept"] / level
+    ratio = (
+        jnp.log(effect / params["intercept"])
+        + LEVEL_REFERENCE * jnp.log(params["intercept"] / level)
+        + log_media_variation(transformed, at_average)
     )
     return {
         "shift": shift,
@@ -881,9 +932,11 @@ def move_level_log_ratios(
     geo_prior_weights: jax.Array,
     current: jax.Array,
     chosen: jax.Array,
+    media: jax.Array,
 ) -> dict[str, jax.Array]:
     """The same parameters in the coordinates of ``media_noncentring = chosen``."""
-    shift = level_log_ratio_shift(spec, params, geo_prior_weights)
+    transformed = media_transform(spec, media, params)
+    shift = level_log_ratio_shift(spec, params, geo_prior_weights, transformed)
     moved = unconstrained[LEVEL_LOG_RATIOS] + (current - chosen) * shift
     return {**unconstrained, LEVEL_LOG_RATIOS: moved}
 
@@ -955,9 +1008,16 @@ def geo_model(
         Site name -> prior, from :func:`skmmm.priors.resolve_priors` over
         :func:`geo_site_shapes`.
     """
+    transformed = None
     if spec.level_log_ratios:
-        params = _sample_geo_level_log_ratios(
-            spec, priors, media_prior, geo_prior_weights, media_noncentring, roi_shear
+        params, transformed = _sample_geo_level_log_ratios(
+            spec,
+            media,
+            priors,
+            media_prior,
+            geo_prior_weights,
+            media_noncentring,
+            roi_shear,
         )
     else:
         params = _sample_geo_priors(spec, priors, media_prior, roi_shear)
@@ -970,5 +1030,7 @@ def geo_model(
             params[COEF_MEDIA] = numpyro.deterministic(COEF_MEDIA, scale * raw)
         else:
             params[COEF_MEDIA] = numpyro.sample(COEF_MEDIA, dist.HalfNormal(scale))
-    mu = geo_mean_components(spec, params, media, extra_features, time_index)["mu"]
+    mu = geo_mean_components(
+        spec, params, media, extra_features, time_index, transformed
+    )["mu"]
     numpyro.sample("target", dist.Normal(mu, params["sigma"]), obs=target)

@@ -127,7 +127,9 @@ def _geo_coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
         moments = {}
         if spec.level_log_ratios:
             weights = model_args[_GEO_PRIOR_WEIGHTS_ARG]
-            moments["noncentring"] = level_log_ratio_statistics(spec, params, weights)
+            moments["noncentring"] = level_log_ratio_statistics(
+                spec, params, weights, model_args[0]
+            )
         if spec.sheared_roi:
             moments["roi_shear"] = roi_shear_statistics(spec, params)
         return moments
@@ -144,7 +146,9 @@ def _geo_coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
         if spec.level_log_ratios:
             weights = model_args[_GEO_PRIOR_WEIGHTS_ARG]
             current = model_args[_GEO_NONCENTRING_ARG]
-            z = move_level_log_ratios(spec, z, params, weights, current, chosen[0])
+            z = move_level_log_ratios(
+                spec, z, params, weights, current, chosen[0], model_args[0]
+            )
         if spec.sheared_roi:
             z = move_roi_shear(
                 spec, z, params, model_args[_GEO_ROI_SHEAR_ARG], chosen[1]

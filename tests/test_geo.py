@@ -509,6 +509,20 @@ def _hill_adstock_log_sensitivity(draw):
     )
 
 
+def _log_variation_by_hand(media, draw):
+    """Per (channel, geo): log sd over time of hill(adstock(media)) / hill(1)."""
+    lag = draw["lag_weight"][:, None]
+    adstocked, previous = np.zeros_like(media), np.zeros(media.shape[1:])
+    for step in range(media.shape[0]):
+        previous = media[step] + lag * previous
+        adstocked[step] = previous * (1 - lag)
+    half_max = draw["half_max_effective_concentration"][:, None]
+    slope = draw["slope"][:, None]
+    hill = adstocked**slope / (adstocked**slope + half_max**slope)
+    at_average = 1 / (1 + half_max**slope)
+    return 0.5 * np.log((hill / at_average).var(axis=0) + 1e-8)
+
+
 def _level_by_hand(log_level, log_scaled, reference):
     """Per geo: the log intercept and log effects, and the map's log |det|.
 
@@ -573,8 +587,12 @@ def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
             1 + shared["half_max_effective_concentration"] ** shared["slope"]
         )
         hyper = roi * args[3] / at_average
-        log_scaled = ratios + noncentring * np.log(
-            hyper[:, None] * args[4] * at_average[:, None]
+        variation = _log_variation_by_hand(args[0], shared)
+        log_scaled = (
+            ratios
+            + noncentring
+            * (np.log(hyper[:, None] * args[4] * at_average[:, None]) + variation)
+            - variation
         )
         log_intercept, log_effect, log_det = _level_by_hand(
             log_level, log_scaled, LEVEL_REFERENCE
@@ -648,7 +666,9 @@ def test_geo_coordinate_moves_keep_the_parameters():
     before = constrain_fn(model, args, {}, z, return_deterministic=True)
     chosen_noncentring = np.array([[0.1] * 3, [0.9] * 3])
     chosen_shear = np.array([1.0, 0.0])
-    moved = move_level_log_ratios(spec, z, before, args[4], args[5], chosen_noncentring)
+    moved = move_level_log_ratios(
+        spec, z, before, args[4], args[5], chosen_noncentring, args[0]
+    )
     moved = move_roi_shear(spec, moved, before, args[6], chosen_shear)
     after = constrain_fn(
         model,
