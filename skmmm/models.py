@@ -707,11 +707,13 @@ def log_media_variation(transformed: jax.Array, at_average: jax.Array) -> jax.Ar
     the size of the channel's week-to-week contribution, which is what the
     data see of it. A tiny floor keeps the log finite for constant media.
     """
-    # Means over time as dot products, as in mean_components.
+    relative = transformed / at_average[:, None]
+    # Means over time as dot products, as in mean_components. Two passes: in
+    # float32, mean(x**2) - mean(x)**2 loses the variance of slowly varying
+    # media to rounding, and its noise would reach the sampler's gradient.
     weights = jnp.full(transformed.shape[0], 1.0 / transformed.shape[0])
-    mean = jnp.einsum("t,tcg->cg", weights, transformed)
-    mean_square = jnp.einsum("t,tcg->cg", weights, transformed**2)
-    variance = jnp.maximum(mean_square - mean**2, 0.0) / at_average[:, None] ** 2
+    mean = jnp.einsum("t,tcg->cg", weights, relative)
+    variance = jnp.einsum("t,tcg->cg", weights, (relative - mean) ** 2)
     return 0.5 * jnp.log(variance + 1e-8)
 
 

@@ -15,6 +15,7 @@ from numpyro.infer.util import log_density
 from skmmm.models import (
     MODEL_NAMES,
     ModelSpec,
+    log_media_variation,
     mean_components,
     media_transform,
     national_model,
@@ -416,3 +417,19 @@ def test_mean_components_at_rows_equal_the_full_timeline_at_those_rows(model_nam
             np.testing.assert_allclose(
                 at_rows[name], value[expected_rows], rtol=1e-5, atol=1e-6
             )
+
+
+def test_log_media_variation_keeps_the_spread_of_slowly_varying_media():
+    # Media near saturation vary by 1e-4 of their level; in float32,
+    # mean(x**2) - mean(x)**2 would round that spread away.
+    weeks = np.arange(104)
+    relative = np.stack(
+        [1 + 1e-4 * np.sin(weeks / 5.0), 2 + 0.5 * np.cos(weeks / 3.0)], axis=1
+    )[:, :, None] * np.array([1.0, 3.0])  # (time, channel, geo)
+    at_average = np.array([0.9, 0.2])
+    transformed = relative * at_average[None, :, None]
+    expected = 0.5 * np.log(relative.var(axis=0) + 1e-8)
+    actual = log_media_variation(
+        jnp.asarray(transformed, jnp.float32), jnp.asarray(at_average, jnp.float32)
+    )
+    np.testing.assert_allclose(actual, expected, atol=1e-3)
