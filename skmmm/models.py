@@ -721,22 +721,23 @@ def level_log_ratio_shift(
     spec: ModelSpec,
     params: Mapping[str, jax.Array],
     geo_prior_weights: jax.Array,
-    transformed: jax.Array,
+    variation: jax.Array,
 ) -> jax.Array:
     """Prior location of each geo's variation log ratio, (n_channels, n_geos).
 
     The log prior scale of the effect at average spend (``coef_media *
     response_at_average``, with ``coef_media[c, g] ~
     HalfNormal(channel_coef_media[c] * geo_prior_weights[c, g])``) plus the
-    geo's :func:`log_media_variation`: the log of ``channel_coef_media *
-    geo_prior_weights * response_at_average * variation``, where the
-    hierarchy centres the log of the effect times the variation.
+    geo's ``variation`` (:func:`log_media_variation`): the log of
+    ``channel_coef_media * geo_prior_weights * response_at_average *
+    exp(variation)``, where the hierarchy centres the log of the effect
+    times the spread.
     """
     at_average = response_at_average(spec, params)
     prior_scale = (
         params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights * at_average[:, None]
     )
-    return jnp.log(prior_scale) + log_media_variation(transformed, at_average)
+    return jnp.log(prior_scale) + variation
 
 
 # How far each geo's log ratios are taken relative to the level rather than
@@ -844,12 +845,9 @@ def _sample_geo_level_log_ratios(
     params = _sample_geo_priors(spec, priors, media_prior, roi_shear)
     at_average = response_at_average(spec, params)  # (n_channels,)
     transformed = media_transform(spec, media, params)
-    shift = level_log_ratio_shift(spec, params, geo_prior_weights, transformed)
-    log_scaled = (
-        ratios
-        + media_noncentring * shift
-        - log_media_variation(transformed, at_average)
-    )
+    variation = log_media_variation(transformed, at_average)
+    shift = level_log_ratio_shift(spec, params, geo_prior_weights, variation)
+    log_scaled = ratios + media_noncentring * shift - variation
     log_share = _log_intercept_share(log_scaled, LEVEL_REFERENCE)
     log_intercept = log_level + log_share
     log_ratio = log_scaled - LEVEL_REFERENCE * log_share
@@ -887,15 +885,15 @@ def level_log_ratio_statistics(
     variation`` (``v + k * shift`` of :func:`_sample_geo_level_log_ratios`);
     the products give their covariance.
     """
-    transformed = media_transform(spec, media, params)
     at_average = response_at_average(spec, params)
-    shift = level_log_ratio_shift(spec, params, geo_prior_weights, transformed)
+    variation = log_media_variation(media_transform(spec, media, params), at_average)
+    shift = level_log_ratio_shift(spec, params, geo_prior_weights, variation)
     effect = params[COEF_MEDIA] * at_average[:, None]
     level = params["intercept"] + effect.sum(axis=0)
     ratio = (
         jnp.log(effect / params["intercept"])
         + LEVEL_REFERENCE * jnp.log(params["intercept"] / level)
-        + log_media_variation(transformed, at_average)
+        + variation
     )
     return {
         "shift": shift,
@@ -937,8 +935,10 @@ def move_level_log_ratios(
     media: jax.Array,
 ) -> dict[str, jax.Array]:
     """The same parameters in the coordinates of ``media_noncentring = chosen``."""
-    transformed = media_transform(spec, media, params)
-    shift = level_log_ratio_shift(spec, params, geo_prior_weights, transformed)
+    variation = log_media_variation(
+        media_transform(spec, media, params), response_at_average(spec, params)
+    )
+    shift = level_log_ratio_shift(spec, params, geo_prior_weights, variation)
     moved = unconstrained[LEVEL_LOG_RATIOS] + (current - chosen) * shift
     return {**unconstrained, LEVEL_LOG_RATIOS: moved}
 

@@ -77,6 +77,7 @@ WARMUP_MAX_TREE_DEPTH = 6
 # ROI towards its marginal ROI (0 none, 1 all the way; models.geo_model).
 INITIAL_MEDIA_NONCENTRING = 0.5
 INITIAL_ROI_SHEAR = 0.5
+_GEO_MEDIA_ARG = 0
 _GEO_PRIOR_WEIGHTS_ARG, _GEO_NONCENTRING_ARG, _GEO_ROI_SHEAR_ARG = 4, 5, 6
 _DEVICE_POSTERIORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -128,7 +129,7 @@ def _geo_coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
         if spec.level_log_ratios:
             weights = model_args[_GEO_PRIOR_WEIGHTS_ARG]
             moments["noncentring"] = level_log_ratio_statistics(
-                spec, params, weights, model_args[0]
+                spec, params, weights, model_args[_GEO_MEDIA_ARG]
             )
         if spec.sheared_roi:
             moments["roi_shear"] = roi_shear_statistics(spec, params)
@@ -147,7 +148,7 @@ def _geo_coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
             weights = model_args[_GEO_PRIOR_WEIGHTS_ARG]
             current = model_args[_GEO_NONCENTRING_ARG]
             z = move_level_log_ratios(
-                spec, z, params, weights, current, chosen[0], model_args[0]
+                spec, z, params, weights, current, chosen[0], model_args[_GEO_MEDIA_ARG]
             )
         if spec.sheared_roi:
             z = move_roi_shear(
