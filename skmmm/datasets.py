@@ -390,6 +390,7 @@ def simulate_mmm_data(
     *,
     roi_range: tuple[float, float] = (0.8, 4.0),
     media_share: float | None = None,
+    geo_spend_variation: float = 0.1,
 ) -> Bunch:
     """Simulate weekly media mix data with known ground truth.
 
@@ -459,6 +460,12 @@ def simulate_mmm_data(
     media_share : float, default=None
         Share of sales explained by media, in (0, 1). None draws it uniformly
         in [0.2, 0.4].
+    geo_spend_variation : float, default=0.1
+        Geo data only: standard deviation of the log of each geo's weekly
+        spend around its share of the national pattern, >= 0. With 0.1 the
+        geos' flights are nearly in step, and a geo model learns little more
+        than a national model on the summed data; larger values give each
+        geo spend moves of its own.
 
     Returns
     -------
@@ -566,6 +573,16 @@ def simulate_mmm_data(
         isinstance(media_share, numbers.Real) and 0 < media_share < 1
     ):
         raise ValueError(f"media_share must be in (0, 1), got {media_share!r}.")
+    if not (
+        isinstance(geo_spend_variation, numbers.Real)
+        and not isinstance(geo_spend_variation, bool)
+        and np.isfinite(geo_spend_variation)
+        and geo_spend_variation >= 0
+    ):
+        raise ValueError(
+            "geo_spend_variation must be a finite number >= 0, "
+            f"got {geo_spend_variation!r}."
+        )
     try:
         start = pd.Timestamp(start_date)
     except (TypeError, ValueError):
@@ -611,7 +628,11 @@ def simulate_mmm_data(
     spend = (
         national[:, :, None]
         * geo_weight
-        * np.exp(rng.normal(0.0, 0.1 * geo_sd, (n_periods, n_channels, n_geos)))
+        * np.exp(
+            rng.normal(
+                0.0, geo_spend_variation * geo_sd, (n_periods, n_channels, n_geos)
+            )
+        )
     )
     spend = np.round(spend, 2)  # (T, C, G), currency with cents
     # Guard against a channel without spend in a geo after rounding.

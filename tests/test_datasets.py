@@ -371,6 +371,9 @@ def test_simulate_mmm_data_oracle_recovers_roi():
         ({"roi_range": (2.0, 1.0)}, "roi_range"),
         ({"roi_range": "high"}, "roi_range"),
         ({"media_share": 1.5}, "media_share"),
+        ({"geo_spend_variation": -0.5}, "geo_spend_variation"),
+        ({"geo_spend_variation": float("inf")}, "geo_spend_variation"),
+        ({"geo_spend_variation": True}, "geo_spend_variation"),
         ({"start_date": "not a date"}, "start_date"),
     ],
 )
@@ -428,6 +431,26 @@ def test_simulate_mmm_data_geo_long_format_and_truth():
     pd.testing.assert_frame_equal(data.true_roi_by_geo, by_geo, check_names=False)
     national = contributions.sum() / data.costs
     pd.testing.assert_series_equal(data.true_roi, national, check_names=False)
+
+
+@pytest.mark.parametrize("variation", [0.1, 1.0])
+def test_simulate_mmm_data_geo_spend_variation_is_the_log_spread_between_geos(
+    variation,
+):
+    """Each geo's log spend is its share of the national pattern plus
+    independent Normal(0, variation) noise, so the log ratio of two geos'
+    always-on spend has standard deviation sqrt(2) * variation over time."""
+    data = simulate_mmm_data(
+        n_periods=400,
+        n_channels=2,
+        n_geos=4,
+        spend_patterns="always_on",
+        seed=3,
+        geo_spend_variation=variation,
+    )
+    spend = data.X.pivot(index="date", columns="geo", values="tv")
+    log_ratio = np.log(spend["geo_1"] / spend["geo_2"])
+    assert np.isclose(log_ratio.std(), np.sqrt(2) * variation, rtol=0.15)
 
 
 def test_simulate_mmm_data_geo_deterministic():
