@@ -150,6 +150,15 @@ def media_transform(
     return transforms.apply_exponent_safe(lagged, params["exponent"])
 
 
+def trend_time(
+    spec: ModelSpec, expo_trend: jax.Array, time_index: jax.Array
+) -> jax.Array:
+    """The trend's shape ``(t / trend_time_scale) ** expo_trend`` at each period."""
+    return transforms.apply_exponent_safe(
+        time_index / spec.trend_time_scale, expo_trend
+    )
+
+
 def mean_components(
     spec: ModelSpec,
     params: Mapping[str, jax.Array],
@@ -177,11 +186,10 @@ def mean_components(
     if rows is not None:
         time_index, extra_features = time_index[rows], extra_features[rows]
     n_times = time_index.shape[0]
-    trend_time = time_index / spec.trend_time_scale
     parts: dict[str, jax.Array] = {
         "intercept": jnp.broadcast_to(params["intercept"], (n_times,)),
         "trend": params["coef_trend"]
-        * transforms.apply_exponent_safe(trend_time, params["expo_trend"]),
+        * trend_time(spec, params["expo_trend"], time_index),
         "seasonality": transforms.seasonality_from_terms(
             transforms.fourier_terms(
                 time_index, spec.degrees_seasonality, spec.seasonality_frequency
@@ -667,9 +675,6 @@ def geo_mean_components(
     """
     n_times, _, n_geos = media.shape
     time_index = jnp.asarray(time_index, dtype=media.dtype)
-    trend_time = transforms.apply_exponent_safe(
-        time_index / spec.trend_time_scale, params["expo_trend"]
-    )
     seasonality = transforms.seasonality_from_terms(
         transforms.fourier_terms(
             time_index, spec.degrees_seasonality, spec.seasonality_frequency
@@ -678,7 +683,8 @@ def geo_mean_components(
     )
     parts: dict[str, jax.Array] = {
         "intercept": jnp.broadcast_to(params["intercept"], (n_times, n_geos)),
-        "trend": trend_time[:, None] * params["coef_trend"],
+        "trend": trend_time(spec, params["expo_trend"], time_index)[:, None]
+        * params["coef_trend"],
         "seasonality": seasonality[:, None] * params["coef_seasonality"],
     }
     if "coef_extra_features" in params:
@@ -782,6 +788,7 @@ def _log_intercept_share(log_scaled: jax.Array, reference: float) -> jax.Array:
 def _sample_geo_level_log_ratios(
     spec: ModelSpec,
     media: jax.Array,
+    time_index: jax.Array,
     priors: Mapping[str, dist.Distribution],
     media_prior: jax.Array,
     geo_prior_weights: jax.Array,
@@ -790,9 +797,14 @@ def _sample_geo_level_log_ratios(
 ) -> tuple[dict[str, jax.Array], jax.Array]:
     """Sample every parameter, each geo's level split by log ratios.
 
-    Per geo the sampler moves ``log_level[g]`` (the log of the intercept
-    plus every channel's effect at average spend, which the data fix) and
-    per channel ``v[c, g]``, with, for ``r = LEVEL_REFERENCE``,
+    Per geo the sampler moves ``log(level[g]) + coef_trend[g] *
+    mean_t(trend_time)``, where ``level`` is the intercept plus every
+    channel's effect at average spend. A geo's level is near 1 on the
+    internal scale, so this is about the log of the level plus the geo's
+    trend at its training mean: the geo's mean KPI, which the data fix. The
+    level alone moves with ``expo_trend``, which sets the trend's mean, in
+    every geo at once. Per channel it moves ``v[c, g]``, with, for ``r =
+    LEVEL_REFERENCE``,
 
         log(effect[c, g] / intercept[g]) + r * log(intercept[g] / level[g])
             + variation[c, g] = v[c, g] + k[c, g] * shift[c, g]
@@ -829,7 +841,9 @@ def _sample_geo_level_log_ratios(
     hierarchy) are added at the implied values with the log Jacobian
     ``log(intercept) + sum_c log(effect[c]) - sum_c log(response_at_average[c])
     - log(1 - r * sum_c effect[c] / level)`` per geo (the last term is the
-    map from ``(log_level, v)`` to the log intercept and log effects).
+    map from ``(log_level, v)`` to the log intercept and log effects; the
+    trend's shift of ``log_level`` depends on other sites only, so it adds
+    nothing).
 
     Returns the parameters and the transformed media, which the likelihood
     reuses.
@@ -843,6 +857,11 @@ def _sample_geo_level_log_ratios(
         dist.ImproperUniform(dist.constraints.real, (), (n_channels, n_geos)),
     )
     params = _sample_geo_priors(spec, priors, media_prior, roi_shear)
+    # The sampler's level also holds each geo's trend at its training mean
+    # (item 8 in docs/model.md); the shift depends on other sites only, so
+    # the map's Jacobian is unchanged.
+    trend_mean = trend_time(spec, params["expo_trend"], time_index).mean()
+    log_level = log_level - params["coef_trend"] * trend_mean
     at_average = response_at_average(spec, params)  # (n_channels,)
     transformed = media_transform(spec, media, params)
     variation = log_media_variation(transformed, at_average)
@@ -1015,6 +1034,7 @@ def geo_model(
         params, transformed = _sample_geo_level_log_ratios(
             spec,
             media,
+            time_index,
             priors,
             media_prior,
             geo_prior_weights,

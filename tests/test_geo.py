@@ -594,8 +594,10 @@ def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
             * (np.log(hyper[:, None] * args[4] * at_average[:, None]) + variation)
             - variation
         )
+        # The sampler's level includes each geo's trend at its training mean.
+        trend_mean = np.mean(args[2] ** shared["expo_trend"])
         log_intercept, log_effect, log_det = _level_by_hand(
-            log_level, log_scaled, LEVEL_REFERENCE
+            log_level - shared["coef_trend"] * trend_mean, log_scaled, LEVEL_REFERENCE
         )
         intercept, effect = np.exp(log_intercept), np.exp(log_effect)
         coef_media = effect / at_average[:, None]
@@ -913,9 +915,15 @@ RECOVERY_MCMC = dict(warmup=150, samples=100, chains=2)
 @pytest.mark.slow
 def test_geo_model_recovers_national_roi_with_narrower_intervals_than_national():
     """20 geos x 104 weeks x 4 flighted channels: the geo model's national ROI
-    of every channel is within 15% of the truth, and its 90% ROI intervals are
-    narrower on average over the channels than those of a national model
-    fitted on the data summed over geos."""
+    of every channel is within 15% of the truth, and its 90% ROI interval of
+    every channel is narrower than that of a national model fitted on the
+    data summed over geos.
+
+    Each geo's spend moves on its own (``geo_spend_variation=1``), which the
+    summed data average away. With spend in step across geos (0.1) the sum
+    carries about what the geos do, and the two models' intervals were about
+    as wide (mean width over channels 0.58-0.75 against 0.64-0.69 over
+    sampler seeds); with 1.0, 0.43-0.44 against 0.70-0.76."""
     data = simulate_mmm_data(
         n_periods=104,
         n_channels=4,
@@ -925,6 +933,7 @@ def test_geo_model_recovers_national_roi_with_narrower_intervals_than_national()
         noise_level=0.05,
         seed=11,
         spend_patterns="flighted",
+        geo_spend_variation=1.0,
     )
     settings = dict(
         media_columns=data.media_columns,
@@ -960,7 +969,7 @@ def test_geo_model_recovers_national_roi_with_narrower_intervals_than_national()
     def width(draws):
         return draws.quantile(0.95) - draws.quantile(0.05)
 
-    assert width(geo_roi).mean() < width(national_roi).mean(), (
+    assert (width(geo_roi) < width(national_roi)).all(), (
         width(geo_roi),
         width(national_roi),
     )
