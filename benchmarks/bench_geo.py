@@ -2,14 +2,19 @@
 
 Usage: python benchmarks/bench_geo.py [--geos 50] [--weeks 104] [--channels 6]
        [--model hill_adstock] [--draws 1000] [--chains 2] [--seed 0]
+       [--sampler-seed SEED]
+
+``--seed`` simulates the panel and, unless ``--sampler-seed`` is given,
+seeds the sampler too.
 
 Prints one JSON line: compile s, sampling s, fit wall s, divergences, max
-r_hat (and the worst parameters), min bulk ESS, min ESS per second of
-sampling, mean NUTS steps per draw, predict s (first call, warm), the
-posterior-mean national ROI of each channel over the true ROI, and each
-chain's non-centring and ROI shear of each channel (chosen during warm-up). Wall time is
-measured up to the draws being on the host, as in bench_fit.py. The target
-(issue 7) on a 2-core machine: max r_hat <= 1.01 within 3 minutes of wall.
+r_hat (and the worst parameters), min bulk ESS (and the slowest
+parameters), min ESS per second of sampling, mean NUTS steps per draw,
+predict s (first call, warm), the posterior-mean national ROI of each
+channel over the true ROI, and each chain's non-centring and ROI shear of
+each channel (chosen during warm-up). Wall time is measured up to the draws
+being on the host, as in bench_fit.py. The target (issue 7) on a 2-core
+machine: max r_hat <= 1.01 within 3 minutes of wall.
 """
 
 from __future__ import annotations
@@ -32,6 +37,17 @@ from skmmm.attribution import roi  # noqa: E402
 from skmmm.datasets import simulate_mmm_data  # noqa: E402
 
 
+def _slowest(estimator: BayesianMMMRegressor, n: int) -> list[tuple[str, float]]:
+    """The ``n`` parameters with the lowest bulk ESS, with their ESS."""
+    entries = [
+        (estimator._element_label(name, position, np.shape(values)), round(value, 1))
+        for name, values in estimator.ess_.items()
+        for position, value in enumerate(np.atleast_1d(values).ravel().tolist())
+        if np.isfinite(value)
+    ]
+    return sorted(entries, key=lambda entry: entry[1])[:n]
+
+
 def bench_geo(args) -> dict:
     data = simulate_mmm_data(
         n_periods=args.weeks,
@@ -48,7 +64,7 @@ def bench_geo(args) -> dict:
         number_warmup=args.draws,
         number_samples=args.draws,
         number_chains=args.chains,
-        random_state=args.seed,
+        random_state=args.seed if args.sampler_seed is None else args.sampler_seed,
         progress_bar=False,
     )
     start = time.perf_counter()
@@ -79,6 +95,7 @@ def bench_geo(args) -> dict:
         ),
         "worst": estimator._worst_rhat(3),
         "min_bulk_ess": round(min_ess, 1),
+        "slowest": _slowest(estimator, 3),
         "ess_per_s": round(min_ess / info["sampling_seconds"], 2),
         "mean_steps": round(info["mean_num_steps"], 1),
         "predict_first_s": round(predict_first, 3),
@@ -108,6 +125,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sampler-seed", type=int, default=None)
     args = parser.parse_args()
     import jax
 
