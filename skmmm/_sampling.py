@@ -42,6 +42,9 @@ _CACHE_SIZE = 32
 class SamplerSettings:
     """NUTS settings that change the compiled program.
 
+    ``dense_mass`` is a bool (a dense or a diagonal mass matrix over all
+    parameters) or a tuple of blocks, each a tuple of site names whose
+    joint mass matrix is dense; the other sites get a diagonal one.
     ``max_tree_depth`` is the (warm-up, sampling) pair of maximum tree depths.
     """
 
@@ -49,7 +52,7 @@ class SamplerSettings:
     num_samples: int
     num_chains: int
     target_accept_prob: float
-    dense_mass: bool
+    dense_mass: bool | tuple[tuple[str, ...], ...]
     max_tree_depth: tuple[int, int]
 
 
@@ -124,6 +127,8 @@ class SamplingResult:
         How chains were run.
     device : str
         The platform the program ran on ("cpu", "gpu", ...).
+    dense_mass : bool or tuple of tuple of str
+        The mass matrix's structure (``SamplerSettings.dense_mass``).
     adapted : tuple of ndarray or None
         With a :class:`CoordinateAdaptation`, each chain's chosen settings,
         one array (num_chains, ...) per setting; None otherwise.
@@ -137,6 +142,7 @@ class SamplingResult:
     sampling_seconds: float
     chain_method: str
     device: str
+    dense_mass: bool | tuple[tuple[str, ...], ...] = False
     adapted: tuple[np.ndarray, ...] | None = None
 
 
@@ -328,7 +334,11 @@ def _build_programs(
         state = init_kernel(
             ParamInfo(*start),
             settings.num_warmup,
-            dense_mass=settings.dense_mass,
+            # NumPyro reads blocks only from a list; a tuple would be truthy, a
+            # dense matrix over every site.
+            dense_mass=list(settings.dense_mass)
+            if isinstance(settings.dense_mass, tuple)
+            else settings.dense_mass,
             target_accept_prob=settings.target_accept_prob,
             max_tree_depth=settings.max_tree_depth,
             model_args=model_args,
@@ -463,7 +473,7 @@ def _compiler_options(model_args: tuple) -> dict:
     geo panel (104 x 6 x 50, benchmarks/bench_geo.py) it ran 55% slower, so
     they are used for small data only.
     """
-    largest = max(int(np.size(arg)) for arg in model_args)
+    largest = max((int(np.size(arg)) for arg in model_args), default=0)
     if jax.default_backend() == "cpu" and largest <= _OLD_EMITTERS_MAX_SIZE:
         return {"xla_cpu_use_fusion_emitters": False}
     return {}
@@ -580,5 +590,6 @@ def sample_nuts(
         sampling_seconds=sampling_seconds,
         chain_method=compiled.chain_method,
         device=jax.devices()[0].platform,
+        dense_mass=settings.dense_mass,
         adapted=None if adaptation is None else tuple(adapted),
     )

@@ -430,11 +430,22 @@ class _GeoMixin:
             and _has_real_support(priors["gamma_seasonality"]),
         }
 
-    def _geo_dense_mass(self) -> bool:
-        """A diagonal mass matrix unless asked: hundreds of per-geo parameters."""
+    def _geo_dense_mass(self) -> bool | tuple[tuple[str, ...], ...]:
+        """A diagonal mass matrix with a dense block over the seasonal shape.
+
+        A dense matrix over hundreds of per-geo parameters adapts poorly
+        (docs/model.md). With each geo's seasonality amplitude sampled, only
+        the shape's direction reaches the likelihood and its norm moves along
+        a ray through all its components, which a diagonal matrix cannot
+        follow.
+        """
+        if self.dense_mass is None and self.spec_.seasonality_amplitude:
+            return (("gamma_seasonality",),)
         return bool(self.dense_mass)
 
-    def _sampler_settings(self, dense_mass: bool) -> SamplerSettings:
+    def _sampler_settings(
+        self, dense_mass: bool | tuple[tuple[str, ...], ...]
+    ) -> SamplerSettings:
         return SamplerSettings(
             num_warmup=self.number_warmup,
             num_samples=self.number_samples,
@@ -454,6 +465,7 @@ class _GeoMixin:
             "sampling_seconds": result.sampling_seconds,
             "chain_method": result.chain_method,
             "device": result.device,
+            "dense_mass": result.dense_mass,
             "mean_num_steps": float(result.num_steps.mean()),
             "diverging": result.diverging,
             "energy": result.energy,
@@ -722,7 +734,9 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         NUTS target acceptance probability.
     dense_mass : bool, default=None
         Adapt a dense mass matrix. None means True for "skmmm" and False for
-        "lightweight_mmm" and for geo fits (hundreds of per-geo parameters).
+        "lightweight_mmm"; for geo fits (hundreds of per-geo parameters) it
+        means a diagonal one, with "skmmm" a dense block over the
+        seasonality's shape (``gamma_seasonality``).
     max_tree_depth : int or tuple of (int, int), default=None
         NUTS maximum tree depth; a pair sets it for warm-up and sampling
         separately, as in NumPyro. None means (6, 10) for "skmmm" and 10 for
@@ -760,8 +774,9 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
     ess_ : dict of ndarray
         Bulk effective sample size of every parameter.
     sampling_info_ : dict
-        Compile and sampling seconds, chain method, device, mean NUTS steps;
-        for geo fits, ``"media_noncentring"`` and ``"roi_shear"`` (chains x
+        Compile and sampling seconds, chain method, device, mean NUTS steps,
+        ``"dense_mass"`` (the mass matrix used: True for dense, False for
+        diagonal, or the site names of each dense block); for geo fits, ``"media_noncentring"`` and ``"roi_shear"`` (chains x
         channels), how far each chain non-centred each channel's geo effects
         and sheared its ROI towards its marginal ROI (docs/model.md).
 

@@ -380,6 +380,15 @@ def test_geo_media_prior_per_channel_and_geo_is_used_as_given():
         _estimator(media_prior=np.ones((3, 2))).fit(data.X, data.y)
 
 
+def test_geo_fit_adapts_a_dense_block_over_the_seasonal_shape_only():
+    # The shape's norm moves along a ray through its components; the
+    # hundreds of per-geo parameters keep a diagonal matrix.
+    assert fitted().sampling_info_["dense_mass"] == (("gamma_seasonality",),)
+    data = panel()
+    diagonal = _fit(_estimator(dense_mass=False), data.X, data.y)
+    assert diagonal.sampling_info_["dense_mass"] is False
+
+
 def test_geo_model_sites_in_each_parametrization():
     spec = GeoModelSpec("adstock", degrees_seasonality=1)
     shapes = geo_site_shapes(spec, 2, 1, 3)
