@@ -220,6 +220,15 @@ def _geo_mu_moments(
     return mu.mean(axis=0), mu.var(axis=0)
 
 
+def _describe_mass_matrix(dense_mass: bool | tuple[tuple[str, ...], ...]) -> str:
+    """``SamplerSettings.dense_mass`` in words, for ``sampling_info_``."""
+    if not isinstance(dense_mass, tuple):
+        return "dense" if dense_mass else "diagonal"
+    blocks = "; ".join(", ".join(block) for block in dense_mass)
+    noun = "block" if len(dense_mass) == 1 else "blocks"
+    return f"diagonal, dense {noun} over {blocks}"
+
+
 def _draws_and_diagnostics(result, hidden_sites) -> tuple[dict, dict, dict]:
     """Posterior draws (chains stacked), split r_hat and bulk ESS of each site."""
     by_chain = {
@@ -465,7 +474,7 @@ class _GeoMixin:
             "sampling_seconds": result.sampling_seconds,
             "chain_method": result.chain_method,
             "device": result.device,
-            "dense_mass": result.dense_mass,
+            "mass_matrix": _describe_mass_matrix(result.dense_mass),
             "mean_num_steps": float(result.num_steps.mean()),
             "diverging": result.diverging,
             "energy": result.energy,
@@ -775,8 +784,9 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         Bulk effective sample size of every parameter.
     sampling_info_ : dict
         Compile and sampling seconds, chain method, device, mean NUTS steps,
-        ``"dense_mass"`` (the mass matrix used: True for dense, False for
-        diagonal, or the site names of each dense block); for geo fits, ``"media_noncentring"`` and ``"roi_shear"`` (chains x
+        ``"mass_matrix"`` (``"dense"``, ``"diagonal"``, or ``"diagonal, dense
+        block over gamma_seasonality"`` with the sites of each dense block);
+        for geo fits, ``"media_noncentring"`` and ``"roi_shear"`` (chains x
         channels), how far each chain non-centred each channel's geo effects
         and sheared its ROI towards its marginal ROI (docs/model.md).
 

@@ -383,10 +383,13 @@ def test_geo_media_prior_per_channel_and_geo_is_used_as_given():
 def test_geo_fit_adapts_a_dense_block_over_the_seasonal_shape_only():
     # The shape's norm moves along a ray through its components; the
     # hundreds of per-geo parameters keep a diagonal matrix.
-    assert fitted().sampling_info_["dense_mass"] == (("gamma_seasonality",),)
+    assert (
+        fitted().sampling_info_["mass_matrix"]
+        == "diagonal, dense block over gamma_seasonality"
+    )
     data = panel()
     diagonal = _fit(_estimator(dense_mass=False), data.X, data.y)
-    assert diagonal.sampling_info_["dense_mass"] is False
+    assert diagonal.sampling_info_["mass_matrix"] == "diagonal"
 
 
 def test_geo_model_sites_in_each_parametrization():
@@ -908,6 +911,7 @@ def test_geo_fit_round_trips_through_save_and_load(tmp_path):
     loaded = load_model(path)
     assert loaded.geo_names_ == est.geo_names_ and loaded.n_geos_ == N_GEOS
     assert loaded.spec_ == est.spec_
+    assert loaded.sampling_info_["mass_matrix"] == est.sampling_info_["mass_matrix"]
     np.testing.assert_array_equal(loaded.predict(data.X), est.predict(data.X))
     np.testing.assert_array_equal(loaded.media_prior_by_geo_, est.media_prior_by_geo_)
     pd.testing.assert_frame_equal(
