@@ -11,8 +11,8 @@ Prints one JSON line: compile s, sampling s, fit wall s, divergences, max
 r_hat (and the worst parameters), min bulk ESS (and the slowest
 parameters), min ESS per second of sampling, mean NUTS steps per draw,
 predict s (first call, warm), the posterior-mean national ROI of each
-channel over the true ROI, and each chain's non-centring and ROI shear of
-each channel (chosen during warm-up). Wall time is measured up to the draws
+channel over the true ROI, each chain's non-centring and ROI shear of
+each channel (chosen during warm-up) and the mass matrix's structure. Wall time is measured up to the draws
 being on the host, as in bench_fit.py. The target (issue 7) on a 2-core
 machine: max r_hat <= 1.01 within 3 minutes of wall.
 """
@@ -110,6 +110,7 @@ def bench_geo(args) -> dict:
         "roi_shear": np.round(np.asarray(info["roi_shear"], dtype=float), 2).tolist()
         if "roi_shear" in info
         else None,
+        "mass_matrix": info["mass_matrix"],
         "chain_method": info["chain_method"],
         "device": info["device"],
         "load_average_1min": round(os.getloadavg()[0], 2),
