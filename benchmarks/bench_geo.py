@@ -39,13 +39,11 @@ from skmmm.datasets import simulate_mmm_data  # noqa: E402
 
 def _slowest(estimator: BayesianMMMRegressor, n: int) -> list[tuple[str, float]]:
     """The ``n`` parameters with the lowest bulk ESS, with their ESS."""
-    entries = [
-        (estimator._element_label(name, position, np.shape(values)), round(value, 1))
-        for name, values in estimator.ess_.items()
-        for position, value in enumerate(np.atleast_1d(values).ravel().tolist())
-        if np.isfinite(value)
+    entries = estimator._labelled_values(estimator.ess_)
+    return [
+        (label, round(value, 1))
+        for label, value in sorted(entries, key=lambda entry: entry[1])[:n]
     ]
-    return sorted(entries, key=lambda entry: entry[1])[:n]
 
 
 def bench_geo(args) -> dict:

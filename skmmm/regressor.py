@@ -1083,14 +1083,18 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
             )
 
     def _worst_rhat(self, n: int) -> list[tuple[str, float]]:
+        return sorted(self._labelled_values(self.rhat_), key=lambda item: -item[1])[:n]
+
+    def _labelled_values(self, diagnostic: dict) -> list[tuple[str, float]]:
+        """Each finite element of a per-site diagnostic (``rhat_``, ``ess_``) by label."""
         entries = []
-        for name, values in self.rhat_.items():
+        for name, values in diagnostic.items():
             flat = np.atleast_1d(values).ravel()
             for position, value in enumerate(flat):
                 if np.isfinite(value):
                     label = self._element_label(name, position, np.shape(values))
                     entries.append((label, float(value)))
-        return sorted(entries, key=lambda item: -item[1])[:n]
+        return entries
 
     def _element_label(self, name: str, position: int, shape: tuple) -> str:
         if not shape:
