@@ -724,9 +724,9 @@ def log_media_variation(transformed: jax.Array, at_average: jax.Array) -> jax.Ar
 
 
 def level_log_ratio_shift(
-    spec: ModelSpec,
     params: Mapping[str, jax.Array],
     geo_prior_weights: jax.Array,
+    at_average: jax.Array,
     variation: jax.Array,
 ) -> jax.Array:
     """Prior location of each geo's variation log ratio, (n_channels, n_geos).
@@ -737,13 +737,30 @@ def level_log_ratio_shift(
     geo's ``variation`` (:func:`log_media_variation`): the log of
     ``channel_coef_media * geo_prior_weights * response_at_average *
     exp(variation)``, where the hierarchy centres the log of the effect
-    times the spread.
+    times the spread. ``at_average`` is :func:`response_at_average`.
     """
-    at_average = response_at_average(spec, params)
     prior_scale = (
         params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights * at_average[:, None]
     )
     return jnp.log(prior_scale) + variation
+
+
+def _level_log_ratio_terms(
+    spec: ModelSpec,
+    params: Mapping[str, jax.Array],
+    geo_prior_weights: jax.Array,
+    media: jax.Array,
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """One draw's response at average spend, transformed media, variation and shift.
+
+    The shift is :func:`level_log_ratio_shift`; the model, the warm-up
+    statistics and the coordinate move all need it from the same draw.
+    """
+    at_average = response_at_average(spec, params)  # (n_channels,)
+    transformed = media_transform(spec, media, params)
+    variation = log_media_variation(transformed, at_average)
+    shift = level_log_ratio_shift(params, geo_prior_weights, at_average, variation)
+    return at_average, transformed, variation, shift
 
 
 # How far each geo's log ratios are taken relative to the level rather than
@@ -862,10 +879,9 @@ def _sample_geo_level_log_ratios(
     # the map's Jacobian is unchanged.
     trend_mean = trend_time(spec, params["expo_trend"], time_index).mean()
     log_level = log_level - params["coef_trend"] * trend_mean
-    at_average = response_at_average(spec, params)  # (n_channels,)
-    transformed = media_transform(spec, media, params)
-    variation = log_media_variation(transformed, at_average)
-    shift = level_log_ratio_shift(spec, params, geo_prior_weights, variation)
+    at_average, transformed, variation, shift = _level_log_ratio_terms(
+        spec, params, geo_prior_weights, media
+    )
     log_scaled = ratios + media_noncentring * shift - variation
     log_share = _log_intercept_share(log_scaled, LEVEL_REFERENCE)
     log_intercept = log_level + log_share
@@ -904,9 +920,9 @@ def level_log_ratio_statistics(
     variation`` (``v + k * shift`` of :func:`_sample_geo_level_log_ratios`);
     the products give their covariance.
     """
-    at_average = response_at_average(spec, params)
-    variation = log_media_variation(media_transform(spec, media, params), at_average)
-    shift = level_log_ratio_shift(spec, params, geo_prior_weights, variation)
+    at_average, _, variation, shift = _level_log_ratio_terms(
+        spec, params, geo_prior_weights, media
+    )
     effect = params[COEF_MEDIA] * at_average[:, None]
     level = params["intercept"] + effect.sum(axis=0)
     ratio = (
@@ -954,10 +970,7 @@ def move_level_log_ratios(
     media: jax.Array,
 ) -> dict[str, jax.Array]:
     """The same parameters in the coordinates of ``media_noncentring = chosen``."""
-    variation = log_media_variation(
-        media_transform(spec, media, params), response_at_average(spec, params)
-    )
-    shift = level_log_ratio_shift(spec, params, geo_prior_weights, variation)
+    *_, shift = _level_log_ratio_terms(spec, params, geo_prior_weights, media)
     moved = unconstrained[LEVEL_LOG_RATIOS] + (current - chosen) * shift
     return {**unconstrained, LEVEL_LOG_RATIOS: moved}
 
