@@ -12,9 +12,10 @@ r_hat (and the worst parameters), min bulk ESS (and the slowest
 parameters), min ESS per second of sampling, mean NUTS steps per draw,
 predict s (first call, warm), the posterior-mean national ROI of each
 channel over the true ROI, each chain's non-centring and ROI shear of
-each channel (chosen during warm-up) and the mass matrix's structure. Wall time is measured up to the draws
-being on the host, as in bench_fit.py. The target (issue 7) on a 2-core
-machine: max r_hat <= 1.01 within 3 minutes of wall.
+each channel (chosen during warm-up) and the mass matrix's structure. Wall
+time is measured up to the draws being on the host, as in bench_fit.py.
+The target (issue 7) on a 2-core machine: max r_hat <= 1.01 within 3
+minutes of wall.
 """
 
 from __future__ import annotations
