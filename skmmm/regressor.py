@@ -815,7 +815,10 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         block over gamma_seasonality"`` with the sites of each dense block);
         for geo fits, ``"media_noncentring"`` and ``"roi_shear"`` (chains x
         channels), how far each chain non-centred each channel's geo effects
-        and sheared its ROI towards its marginal ROI (docs/model.md).
+        and sheared its ROI towards its marginal ROI, and
+        ``"geo_mean_scale"`` (chains x (3 + channels)), how each chain scaled
+        the mean over geos of each geo's level, log seasonality amplitude and
+        trend coefficient and of each channel's log ratios (docs/model.md).
 
     See Also
     --------
