@@ -33,9 +33,11 @@ __all__ = [
     "MODEL_NAMES",
     "GeoModelSpec",
     "ModelSpec",
+    "choose_geo_mean_scale",
     "choose_media_noncentring",
     "choose_roi_shear",
     "geo_mean_components",
+    "geo_mean_statistics",
     "geo_model",
     "geo_site_shapes",
     "level_log_ratio_shift",
@@ -50,6 +52,7 @@ __all__ = [
     "national_model",
     "response_at_average",
     "roi_shear_statistics",
+    "scale_geo_means",
     "site_shapes",
 ]
 
@@ -396,19 +399,211 @@ class GeoModelSpec(ModelSpec):
         Sample each channel's ROI sheared towards its marginal ROI by the
         ``roi_shear`` model argument (:func:`_sample_channel_roi`); needs a
         ``channel_roi`` prior with positive support.
+    geo_mean_scaling : bool
+        Sample the per-geo coordinates with their mean over geos scaled by
+        the ``geo_mean_scale`` model argument (:func:`scale_geo_means`);
+        needs ``level_log_ratios`` and a ``coef_trend`` prior with real
+        support.
     """
 
     noncentred_media: bool = False
     seasonality_amplitude: bool = False
     level_log_ratios: bool = False
     sheared_roi: bool = False
+    geo_mean_scaling: bool = False
 
 
-SEASONALITY_AMPLITUDE = "seasonality_amplitude"
+LOG_SEASONALITY_AMPLITUDE = "log_seasonality_amplitude"
+LOG_LEVEL, LEVEL_LOG_RATIOS = "log_level", "level_log_ratios"
+GEO_MEAN_SCALED_TREND = "geo_mean_scaled_coef_trend"
+# Rows of the ``geo_mean_scale`` model argument (:func:`scale_geo_means`):
+# each geo's level, log seasonality amplitude and trend coefficient, then
+# each channel's log ratios.
+_LEVEL_ROW, _AMPLITUDE_ROW, _TREND_ROW, _FIRST_RATIO_ROW = 0, 1, 2, 3
+N_GEO_MEAN_SITE_ROWS = _FIRST_RATIO_ROW
+# The smallest scale chosen: a mean over geos that moves 20 times more than
+# the geos' own spread allows for.
+MIN_GEO_MEAN_SCALE = 0.05
+
+
+def _sample_flat(name: str, shape: tuple[int, ...]) -> jax.Array:
+    """A site with a flat (improper) base measure; the model adds its density."""
+    return numpyro.sample(name, dist.ImproperUniform(dist.constraints.real, (), shape))
+
+
+def _unscaled_geo_means(sampled: jax.Array, scale: jax.Array) -> jax.Array:
+    """Per-geo values (geos on the last axis) from coordinates whose mean over
+    geos is ``scale`` times theirs: ``sampled + (1 / scale - 1) * mean``."""
+    return sampled + (1 / scale - 1) * sampled.mean(axis=-1, keepdims=True)
+
+
+def _scaled_geo_means(values: jax.Array, scale: jax.Array) -> jax.Array:
+    """The inverse of :func:`_unscaled_geo_means`."""
+    return values - (1 - scale) * values.mean(axis=-1, keepdims=True)
+
+
+def _geo_mean_scaled_sites(
+    spec: GeoModelSpec, geo_mean_scale: jax.Array
+) -> dict[str, jax.Array]:
+    """Each site whose geo mean the sampler scales, with its scale (broadcastable)."""
+    if not spec.geo_mean_scaling:
+        return {}
+    sites = {
+        LOG_LEVEL: geo_mean_scale[_LEVEL_ROW],
+        GEO_MEAN_SCALED_TREND: geo_mean_scale[_TREND_ROW],
+        LEVEL_LOG_RATIOS: geo_mean_scale[_FIRST_RATIO_ROW:, None],
+    }
+    if spec.seasonality_amplitude:
+        sites[LOG_SEASONALITY_AMPLITUDE] = geo_mean_scale[_AMPLITUDE_ROW]
+    return sites
+
+
+def scale_geo_means(
+    spec: GeoModelSpec,
+    unconstrained: Mapping[str, jax.Array],
+    geo_mean_scale: jax.Array,
+    *,
+    inverse: bool = False,
+) -> dict[str, jax.Array]:
+    """The sampler's point with the geo means of the per-geo sites scaled.
+
+    With ``spec.geo_mean_scaling`` the sampler moves each geo's level, log
+    seasonality amplitude and trend coefficient, and each channel's log
+    ratios, in coordinates whose mean over geos is ``geo_mean_scale`` times
+    the mean of the model's coordinates, the deviations from it unchanged.
+    With a diagonal mass matrix the sampler's scale of each per-geo value is
+    about its own posterior spread; when the geos move together (the
+    levels of 50 geos with a shared parameter), their mean moves several
+    times more than that spread allows for along the direction of all geos
+    at once, and it is the posterior's slowest direction. A ``scale`` of
+    ``sqrt(spread / ((n_geos - 1) * variance of the mean))`` gives that
+    direction the spread of the others (:func:`choose_geo_mean_scale`).
+    The map is linear with log Jacobian ``-log(scale)`` per site (and
+    channel), so every scale gives the same posterior. ``inverse`` maps the
+    sampler's point back to the model's coordinates (scale 1).
+    """
+    mapped = dict(unconstrained)
+    for name, scale in _geo_mean_scaled_sites(spec, geo_mean_scale).items():
+        transform = _unscaled_geo_means if inverse else _scaled_geo_means
+        mapped[name] = transform(unconstrained[name], scale)
+    return mapped
+
+
+def geo_mean_statistics(
+    spec: ModelSpec, params: Mapping[str, jax.Array], time_index: jax.Array
+) -> dict[str, jax.Array]:
+    """Moments of one draw for :func:`choose_geo_mean_scale`.
+
+    ``value`` holds, per geo, the model's coordinates of the level (the log
+    level plus the trend at its training mean), the log seasonality
+    amplitude (zero without ``spec.seasonality_amplitude``) and the trend
+    coefficient, shape (3, n_geos); ``mean`` their means over geos.
+    """
+    at_average = response_at_average(spec, params)
+    level = params["intercept"] + (params[COEF_MEDIA] * at_average[:, None]).sum(axis=0)
+    trend_mean = trend_time(spec, params["expo_trend"], time_index).mean()
+    amplitude = jnp.zeros_like(level)
+    if getattr(spec, "seasonality_amplitude", False):
+        norm = jnp.sqrt(jnp.sum(params["gamma_seasonality"] ** 2))
+        amplitude = jnp.log(params["coef_seasonality"] * norm)
+    value = jnp.stack(
+        [
+            jnp.log(level) + params["coef_trend"] * trend_mean,
+            amplitude,
+            params["coef_trend"],
+        ]
+    )
+    mean = value.mean(axis=-1)
+    return {"value": value, "value_sq": value**2, "mean": mean, "mean_sq": mean**2}
+
+
+def _geo_mean_scale(
+    variance_of_mean: jax.Array,
+    mean_variance: jax.Array,
+    n_geos: int,
+    current: jax.Array,
+) -> jax.Array:
+    """The scale that gives the geo mean the geos' own spread; ``current``
+    where the mean did not move."""
+    spread = mean_variance - variance_of_mean
+    moved = (variance_of_mean > 1e-12) & (spread > 0) & (n_geos > 1)
+    scale = jnp.sqrt(
+        jnp.where(moved, spread, 1.0)
+        / jnp.where(moved, (n_geos - 1) * variance_of_mean, 1.0)
+    )
+    chosen = jnp.clip(scale, MIN_GEO_MEAN_SCALE, 1.0)
+    return jnp.where(moved, chosen, current).astype(current.dtype)
+
+
+def _variance_of_difference(
+    left: jax.Array,
+    right: jax.Array,
+    left_sq: jax.Array,
+    right_sq: jax.Array,
+    product: jax.Array,
+    k: jax.Array,
+) -> jax.Array:
+    """``Var(left - k * right)`` from the means of both, their squares and product."""
+    return (
+        left_sq
+        - left**2
+        - 2 * k * (product - left * right)
+        + k**2 * (right_sq - right**2)
+    )
+
+
+def choose_geo_mean_scale(
+    site_means: Mapping[str, jax.Array],
+    ratio_means: Mapping[str, jax.Array] | None,
+    media_noncentring: jax.Array,
+    current: jax.Array,
+) -> jax.Array:
+    """Each row's ``geo_mean_scale`` from warm-up means of the statistics.
+
+    ``site_means`` are the means of :func:`geo_mean_statistics`,
+    ``ratio_means`` those of :func:`level_log_ratio_statistics` (None keeps
+    the log ratios' rows) and ``media_noncentring`` the ``k`` the log ratios
+    will have: their coordinates ``v = ratio - k * shift`` are formed from
+    the moments, so the scale fits the final coordinates. The scale is
+    ``sqrt(spread / ((n_geos - 1) * variance of the mean))``, clipped to
+    [MIN_GEO_MEAN_SCALE, 1], with ``spread`` the mean over geos of the
+    variance of each geo's deviation from the mean (:func:`scale_geo_means`).
+    """
+    n_geos = site_means["value"].shape[-1]
+    value_variance = site_means["value_sq"] - site_means["value"] ** 2
+    chosen = _geo_mean_scale(
+        site_means["mean_sq"] - site_means["mean"] ** 2,
+        value_variance.mean(axis=-1),
+        n_geos,
+        current[:_FIRST_RATIO_ROW],
+    )
+    ratio_rows = current[_FIRST_RATIO_ROW:]
+    if ratio_means is not None:
+        k = media_noncentring[:, 0]
+        per_geo = _variance_of_difference(
+            ratio_means["ratio"],
+            ratio_means["shift"],
+            ratio_means["ratio_sq"],
+            ratio_means["shift_sq"],
+            ratio_means["shift_ratio"],
+            k[:, None],
+        )
+        of_mean = _variance_of_difference(
+            ratio_means["ratio_mean"],
+            ratio_means["shift_mean"],
+            ratio_means["ratio_mean_sq"],
+            ratio_means["shift_mean_sq"],
+            ratio_means["shift_ratio_mean"],
+            k,
+        )
+        ratio_rows = _geo_mean_scale(of_mean, per_geo.mean(axis=-1), n_geos, ratio_rows)
+    return jnp.concatenate([chosen, ratio_rows])
 
 
 def _sample_geo_seasonality(
-    spec: GeoModelSpec, priors: Mapping[str, dist.Distribution]
+    spec: GeoModelSpec,
+    priors: Mapping[str, dist.Distribution],
+    geo_mean_scale: jax.Array,
 ) -> dict[str, jax.Array]:
     """Sample the shared seasonality shape and each geo's seasonality scale.
 
@@ -420,7 +615,8 @@ def _sample_geo_seasonality(
     instead of ``coef_seasonality[g]``; the ridge becomes the straight ray
     of ``gamma_seasonality``'s norm. Same priors: the density of
     ``coef_seasonality`` is added at the implied value with the log Jacobian
-    ``-n_geos * log|gamma_seasonality|``.
+    ``-n_geos * log|gamma_seasonality|``. The sampler moves the log
+    amplitudes with their mean over geos scaled (:func:`scale_geo_means`).
     """
     gamma = numpyro.sample("gamma_seasonality", priors["gamma_seasonality"])
     scale_prior = priors["coef_seasonality"]
@@ -430,14 +626,19 @@ def _sample_geo_seasonality(
             "coef_seasonality": numpyro.sample("coef_seasonality", scale_prior),
         }
     n_geos = scale_prior.batch_shape[-1]
-    amplitude = numpyro.sample(SEASONALITY_AMPLITUDE, _LEVEL_BASE.expand((n_geos,)))
+    log_amplitude = _unscaled_geo_means(
+        _sample_flat(LOG_SEASONALITY_AMPLITUDE, (n_geos,)),
+        geo_mean_scale[_AMPLITUDE_ROW],
+    )
     norm = jnp.sqrt(jnp.sum(gamma**2))
-    coef_seasonality = numpyro.deterministic("coef_seasonality", amplitude / norm)
+    coef_seasonality = numpyro.deterministic(
+        "coef_seasonality", jnp.exp(log_amplitude) / norm
+    )
     numpyro.factor(
         "seasonality_prior",
         scale_prior.log_prob(coef_seasonality).sum()
         - n_geos * jnp.log(norm)
-        - _LEVEL_BASE.log_prob(amplitude).sum(),
+        + log_amplitude.sum(),
     )
     return {"gamma_seasonality": gamma, "coef_seasonality": coef_seasonality}
 
@@ -634,9 +835,22 @@ def _sample_geo_priors(
     priors: Mapping[str, dist.Distribution],
     media_prior: jax.Array,
     roi_shear: jax.Array,
+    geo_mean_scale: jax.Array,
 ) -> dict[str, jax.Array]:
     """Every shared and per-geo parameter except the level (intercept, coef_media)."""
-    params = _sample_geo_seasonality(spec, priors)
+    params = _sample_geo_seasonality(spec, priors, geo_mean_scale)
+    if spec.geo_mean_scaling:
+        trend_prior = priors["coef_trend"]
+        params["coef_trend"] = numpyro.deterministic(
+            "coef_trend",
+            _unscaled_geo_means(
+                _sample_flat(GEO_MEAN_SCALED_TREND, trend_prior.batch_shape),
+                geo_mean_scale[_TREND_ROW],
+            ),
+        )
+        numpyro.factor(
+            "coef_trend_prior", trend_prior.log_prob(params["coef_trend"]).sum()
+        )
     skipped = {"intercept", CHANNEL_COEF_MEDIA, CHANNEL_ROI, *params}
     params.update(
         {
@@ -700,9 +914,6 @@ def geo_mean_components(
     parts["media"] = transformed * params[COEF_MEDIA]
     parts["mu"] = baseline + jnp.einsum("tcg,cg->tg", transformed, params[COEF_MEDIA])
     return parts
-
-
-LOG_LEVEL, LEVEL_LOG_RATIOS = "log_level", "level_log_ratios"
 
 
 def log_media_variation(transformed: jax.Array, at_average: jax.Array) -> jax.Array:
@@ -811,6 +1022,7 @@ def _sample_geo_level_log_ratios(
     geo_prior_weights: jax.Array,
     media_noncentring: jax.Array,
     roi_shear: jax.Array,
+    geo_mean_scale: jax.Array,
 ) -> tuple[dict[str, jax.Array], jax.Array]:
     """Sample every parameter, each geo's level split by log ratios.
 
@@ -866,14 +1078,14 @@ def _sample_geo_level_log_ratios(
     reuses.
     """
     n_channels, n_geos = geo_prior_weights.shape
-    log_level = numpyro.sample(
-        LOG_LEVEL, dist.ImproperUniform(dist.constraints.real, (), (n_geos,))
+    log_level = _unscaled_geo_means(
+        _sample_flat(LOG_LEVEL, (n_geos,)), geo_mean_scale[_LEVEL_ROW]
     )
-    ratios = numpyro.sample(
-        LEVEL_LOG_RATIOS,
-        dist.ImproperUniform(dist.constraints.real, (), (n_channels, n_geos)),
+    ratios = _unscaled_geo_means(
+        _sample_flat(LEVEL_LOG_RATIOS, (n_channels, n_geos)),
+        geo_mean_scale[_FIRST_RATIO_ROW:, None],
     )
-    params = _sample_geo_priors(spec, priors, media_prior, roi_shear)
+    params = _sample_geo_priors(spec, priors, media_prior, roi_shear, geo_mean_scale)
     # The sampler's level also holds each geo's trend at its training mean
     # (item 8 in docs/model.md); the shift depends on other sites only, so
     # the map's Jacobian is unchanged.
@@ -930,11 +1142,19 @@ def level_log_ratio_statistics(
         + LEVEL_REFERENCE * jnp.log(params["intercept"] / level)
         + variation
     )
+    ratio_mean, shift_mean = ratio.mean(axis=-1), shift.mean(axis=-1)
     return {
         "shift": shift,
         "ratio": ratio,
         "shift_sq": shift**2,
+        "ratio_sq": ratio**2,
         "shift_ratio": shift * ratio,
+        # The same of their means over geos, for choose_geo_mean_scale.
+        "shift_mean": shift_mean,
+        "ratio_mean": ratio_mean,
+        "shift_mean_sq": shift_mean**2,
+        "ratio_mean_sq": ratio_mean**2,
+        "shift_ratio_mean": shift_mean * ratio_mean,
     }
 
 
@@ -983,6 +1203,7 @@ def geo_model(
     geo_prior_weights: jax.Array,
     media_noncentring: jax.Array,
     roi_shear: jax.Array,
+    geo_mean_scale: jax.Array,
     target: jax.Array | None = None,
     *,
     spec: GeoModelSpec,
@@ -1034,6 +1255,14 @@ def geo_model(
         With ``spec.sheared_roi``, how far each channel's sampled ROI
         coordinate is its marginal ROI (:func:`_sample_channel_roi`); the
         posterior does not depend on it. Unused otherwise.
+    geo_mean_scale : jax.Array of shape (3 + n_channels,)
+        With ``spec.geo_mean_scaling``, how the sampler's coordinates scale
+        the mean over geos of each geo's level, log seasonality amplitude and
+        trend coefficient, then of each channel's log ratios
+        (:func:`scale_geo_means`); the posterior does not depend on it. The
+        log ratios and, with ``spec.seasonality_amplitude``, the amplitudes
+        use their rows in every parametrisation that samples them (ones keep
+        the model's coordinates).
     target : jax.Array of shape (n_times, n_geos), optional
         Observed KPI on the internal scale; None to sample from the prior.
     spec : GeoModelSpec
@@ -1053,9 +1282,12 @@ def geo_model(
             geo_prior_weights,
             media_noncentring,
             roi_shear,
+            geo_mean_scale,
         )
     else:
-        params = _sample_geo_priors(spec, priors, media_prior, roi_shear)
+        params = _sample_geo_priors(
+            spec, priors, media_prior, roi_shear, geo_mean_scale
+        )
         params["intercept"] = numpyro.sample("intercept", priors["intercept"])
         scale = params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights
         if spec.noncentred_media:
@@ -1065,6 +1297,16 @@ def geo_model(
             params[COEF_MEDIA] = numpyro.deterministic(COEF_MEDIA, scale * raw)
         else:
             params[COEF_MEDIA] = numpyro.sample(COEF_MEDIA, dist.HalfNormal(scale))
+    if spec.geo_mean_scaling:
+        # Constant while sampling; it makes the density the exact image of
+        # the model's for every scale.
+        numpyro.factor(
+            "geo_mean_scale_jacobian",
+            -sum(
+                jnp.log(scale).sum()
+                for scale in _geo_mean_scaled_sites(spec, geo_mean_scale).values()
+            ),
+        )
     mu = geo_mean_components(
         spec, params, media, extra_features, time_index, transformed
     )["mu"]

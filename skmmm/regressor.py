@@ -29,17 +29,21 @@ from skmmm._sampling import (
 )
 from skmmm.models import (
     COEF_MEDIA_RAW,
+    GEO_MEAN_SCALED_TREND,
     LEVEL_LOG_RATIOS,
     LEVEL_SITES,
     LOG_LEVEL,
+    LOG_SEASONALITY_AMPLITUDE,
     MODEL_NAMES,
-    SEASONALITY_AMPLITUDE,
+    N_GEO_MEAN_SITE_ROWS,
     SHEARED_LOG_ROI,
     GeoModelSpec,
     ModelSpec,
+    choose_geo_mean_scale,
     choose_media_noncentring,
     choose_roi_shear,
     geo_mean_components,
+    geo_mean_statistics,
     geo_model,
     geo_site_shapes,
     level_log_ratio_statistics,
@@ -48,6 +52,7 @@ from skmmm.models import (
     move_roi_shear,
     national_model,
     roi_shear_statistics,
+    scale_geo_means,
     site_shapes,
 )
 from skmmm.priors import (
@@ -77,8 +82,9 @@ WARMUP_MAX_TREE_DEPTH = 6
 # ROI towards its marginal ROI (0 none, 1 all the way; models.geo_model).
 INITIAL_MEDIA_NONCENTRING = 0.5
 INITIAL_ROI_SHEAR = 0.5
-_GEO_MEDIA_ARG = 0
+_GEO_MEDIA_ARG, _GEO_TIME_ARG = 0, 2
 _GEO_PRIOR_WEIGHTS_ARG, _GEO_NONCENTRING_ARG, _GEO_ROI_SHEAR_ARG = 4, 5, 6
+_GEO_MEAN_SCALE_ARG = 7
 _DEVICE_POSTERIORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -120,8 +126,9 @@ def _prior_fingerprint(priors: dict) -> str:
 def _geo_coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
     """Each chain picks the coordinate settings of :func:`geo_model` in warm-up.
 
-    ``media_noncentring`` with ``spec.level_log_ratios`` and ``roi_shear``
-    with ``spec.sheared_roi``; a setting the spec does not use is kept.
+    ``media_noncentring`` with ``spec.level_log_ratios``, ``roi_shear``
+    with ``spec.sheared_roi`` and ``geo_mean_scale`` with
+    ``spec.geo_mean_scaling``; a setting the spec does not use is kept.
     """
 
     def statistics(params, model_args):
@@ -133,17 +140,27 @@ def _geo_coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
             )
         if spec.sheared_roi:
             moments["roi_shear"] = roi_shear_statistics(spec, params)
+        if spec.geo_mean_scaling:
+            moments["geo_mean"] = geo_mean_statistics(
+                spec, params, model_args[_GEO_TIME_ARG]
+            )
         return moments
 
     def choose(means, current):
-        noncentring, roi_shear = current
+        noncentring, roi_shear, geo_mean_scale = current
         if spec.level_log_ratios:
             noncentring = choose_media_noncentring(means["noncentring"], noncentring)
         if spec.sheared_roi:
             roi_shear = choose_roi_shear(means["roi_shear"], roi_shear)
-        return noncentring, roi_shear
+        if spec.geo_mean_scaling:
+            geo_mean_scale = choose_geo_mean_scale(
+                means["geo_mean"], means["noncentring"], noncentring, geo_mean_scale
+            )
+        return noncentring, roi_shear, geo_mean_scale
 
     def move(z, params, model_args, chosen):
+        # The other moves act on the model's coordinates of the per-geo sites.
+        z = scale_geo_means(spec, z, model_args[_GEO_MEAN_SCALE_ARG], inverse=True)
         if spec.level_log_ratios:
             weights = model_args[_GEO_PRIOR_WEIGHTS_ARG]
             current = model_args[_GEO_NONCENTRING_ARG]
@@ -154,10 +171,13 @@ def _geo_coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
             z = move_roi_shear(
                 spec, z, params, model_args[_GEO_ROI_SHEAR_ARG], chosen[1]
             )
-        return z
+        return scale_geo_means(spec, z, chosen[2])
 
     return CoordinateAdaptation(
-        (_GEO_NONCENTRING_ARG, _GEO_ROI_SHEAR_ARG), statistics, choose, move
+        (_GEO_NONCENTRING_ARG, _GEO_ROI_SHEAR_ARG, _GEO_MEAN_SCALE_ARG),
+        statistics,
+        choose,
+        move,
     )
 
 
@@ -364,6 +384,7 @@ class _GeoMixin:
                 geo_weights,
                 np.full((n_channels, n_geos), INITIAL_MEDIA_NONCENTRING),
                 np.full(n_channels, INITIAL_ROI_SHEAR),
+                np.ones(N_GEO_MEAN_SITE_ROWS + n_channels),
                 data.target / self.target_scale_,
             )
         )
@@ -375,14 +396,17 @@ class _GeoMixin:
             seed=self._seed(),
             progress_bar=should_show_progress(self.progress_bar),
             adaptation=_geo_coordinate_adaptation(self.spec_)
-            if self.spec_.level_log_ratios or self.spec_.sheared_roi
+            if self.spec_.level_log_ratios
+            or self.spec_.sheared_roi
+            or self.spec_.geo_mean_scaling
             else None,
         )
         self._store_sampling_result(
             result,
             hidden_sites=(
                 COEF_MEDIA_RAW,
-                SEASONALITY_AMPLITUDE,
+                LOG_SEASONALITY_AMPLITUDE,
+                GEO_MEAN_SCALED_TREND,
                 LOG_LEVEL,
                 LEVEL_LOG_RATIOS,
                 SHEARED_LOG_ROI,
@@ -393,6 +417,8 @@ class _GeoMixin:
             self.sampling_info_["media_noncentring"] = result.adapted[0][..., 0]
         if self.spec_.sheared_roi:
             self.sampling_info_["roi_shear"] = result.adapted[1]
+        if self.spec_.geo_mean_scaling:
+            self.sampling_info_["geo_mean_scale"] = result.adapted[2]
 
         self.media_names_ = list(data.media_names)
         self.extra_feature_names_ = list(data.extra_names)
@@ -437,6 +463,7 @@ class _GeoMixin:
             "seasonality_amplitude": self.degrees_seasonality > 0
             and _has_positive_support(priors["coef_seasonality"])
             and _has_real_support(priors["gamma_seasonality"]),
+            "geo_mean_scaling": positive and _has_real_support(priors["coef_trend"]),
         }
 
     def _geo_dense_mass(self) -> bool | tuple[tuple[str, ...], ...]:
@@ -788,7 +815,10 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         block over gamma_seasonality"`` with the sites of each dense block);
         for geo fits, ``"media_noncentring"`` and ``"roi_shear"`` (chains x
         channels), how far each chain non-centred each channel's geo effects
-        and sheared its ROI towards its marginal ROI (docs/model.md).
+        and sheared its ROI towards its marginal ROI, and
+        ``"geo_mean_scale"`` (chains x (3 + channels)), how each chain scaled
+        the mean over geos of each geo's level, log seasonality amplitude and
+        trend coefficient and of each channel's log ratios (docs/model.md).
 
     See Also
     --------

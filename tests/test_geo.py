@@ -128,14 +128,25 @@ def test_geo_fit_sets_geo_attributes_and_posterior_shapes():
     assert post["coef_extra_features"].shape == (n_draws, 1, N_GEOS)
     assert post["lag_weight"].shape == (n_draws, N_CHANNELS)
     assert post["channel_roi"].shape == (n_draws, N_CHANNELS)
-    hidden = {"coef_media_raw", "log_level", "level_log_ratios", "sheared_log_roi"}
+    hidden = {
+        "coef_media_raw",
+        "log_level",
+        "level_log_ratios",
+        "sheared_log_roi",
+        "log_seasonality_amplitude",
+        "geo_mean_scaled_coef_trend",
+    }
     assert not hidden & set(post)
+    assert est.spec_.geo_mean_scaling
     # Warm-up of 150 iterations is too short to choose the coordinates.
     np.testing.assert_array_equal(
         est.sampling_info_["media_noncentring"], np.full((2, N_CHANNELS), 0.5)
     )
     np.testing.assert_array_equal(
         est.sampling_info_["roi_shear"], np.full((2, N_CHANNELS), 0.5)
+    )
+    np.testing.assert_array_equal(
+        est.sampling_info_["geo_mean_scale"], np.ones((2, 3 + N_CHANNELS))
     )
     # Default costs: each channel's spend per geo, summing to its total.
     data = panel()
@@ -410,6 +421,7 @@ def test_geo_model_sites_in_each_parametrization():
             np.ones((2, 3)),
             np.full((2, 3), 0.5),
             np.full(2, 0.5),
+            np.ones(3 + 2),
         )
     )
     expected = {
@@ -418,8 +430,9 @@ def test_geo_model_sites_in_each_parametrization():
         (True, False, False): ("deterministic", "level_log_ratios"),
         (True, False, True): ("deterministic", "channel_roi"),  # skmmm's default
     }
-    # The log ratios' and the sheared ROI's base measures are flat
-    # (improper): no prior draw of them.
+    # The log ratios', the sheared ROI's, the seasonal amplitudes' and the
+    # geo-mean-scaled trend's base measures are flat (improper): no prior
+    # draw of them.
     improper = {"log_level": np.zeros(3), "level_log_ratios": np.zeros((2, 3))}
     for (log_ratios, noncentred, roi), (kind, extra_site) in expected.items():
         model = functools.partial(
@@ -431,10 +444,18 @@ def test_geo_model_sites_in_each_parametrization():
                 noncentred_media=noncentred,
                 seasonality_amplitude=roi,
                 sheared_roi=roi,
+                geo_mean_scaling=roi,
             ),
             priors=roi_priors if roi else priors,
         )
-        fixed = {**improper, "sheared_log_roi": np.zeros(2)} if roi else improper
+        fixed = improper
+        if roi:
+            fixed = {
+                **improper,
+                "sheared_log_roi": np.zeros(2),
+                "log_seasonality_amplitude": np.zeros(3),
+                "geo_mean_scaled_coef_trend": np.zeros(3),
+            }
         model = handlers.substitute(model, data=fixed if log_ratios else {})
         trace = handlers.trace(handlers.seed(model, jax.random.PRNGKey(0))).get_trace(
             *args
@@ -448,11 +469,13 @@ def test_geo_model_sites_in_each_parametrization():
             assert trace["channel_coef_media"]["type"] == "deterministic"
             assert trace["coef_seasonality"]["type"] == "deterministic"
             assert trace["channel_roi"]["type"] == "deterministic"
+            assert trace["coef_trend"]["type"] == "deterministic"
             assert trace["sheared_log_roi"]["type"] == "sample"
 
 
 def _log_ratio_models(model_name="hill_adstock"):
-    """skmmm's geo model (log ratios, sheared ROI) and the centred model."""
+    """skmmm's geo model (log ratios, sheared ROI, seasonal amplitudes, scaled
+    geo means) and the centred model."""
     n_channels, n_extra, n_geos = 2, 1, 3
     spec = GeoModelSpec(model_name, degrees_seasonality=1)
     shapes = geo_site_shapes(spec, n_channels, n_extra, n_geos, roi_prior=True)
@@ -465,6 +488,8 @@ def _log_ratio_models(model_name="hill_adstock"):
                 degrees_seasonality=1,
                 level_log_ratios=reparametrised,
                 sheared_roi=reparametrised,
+                seasonality_amplitude=reparametrised,
+                geo_mean_scaling=reparametrised,
             ),
             priors=priors,
         )
@@ -479,6 +504,7 @@ def _log_ratio_models(model_name="hill_adstock"):
         rng.gamma(4.0, 0.25, (n_channels, n_geos)),
         np.zeros((n_channels, n_geos)),
         np.zeros(n_channels),
+        np.ones(3 + n_channels),
         rng.gamma(20.0, 0.05, (12, n_geos)),
     ]
     return models, [np.asarray(arg, np.float32) for arg in args], rng
@@ -489,6 +515,8 @@ _IMPROPER_SHAPES = {
     "log_level": (3,),
     "level_log_ratios": (2, 3),
     "sheared_log_roi": (2,),
+    "log_seasonality_amplitude": (3,),
+    "geo_mean_scaled_coef_trend": (3,),
 }
 
 
@@ -572,26 +600,42 @@ def _level_by_hand(log_level, log_scaled, reference):
     return logs[0], logs[1:], log_det
 
 
+def _unscaled_geo_means_by_hand(sampled, scale):
+    """The model's coordinates: the geo mean (last axis) divided by ``scale``."""
+    mean = sampled.mean(axis=-1, keepdims=True)
+    return sampled - mean + mean / scale
+
+
 def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
-    """Any media_noncentring and roi_shear: the centred model's posterior."""
+    """Any media_noncentring, roi_shear and geo_mean_scale: the centred model."""
     from numpyro.infer.util import log_density
 
     from skmmm.models import LEVEL_REFERENCE
 
     (new_model, centred_model), args, rng = _log_ratio_models()
     settings = [
-        (np.zeros((2, 3)), np.zeros(2)),
-        (np.ones((2, 3)), np.ones(2)),
-        (rng.uniform(size=(2, 3)), rng.uniform(size=2)),
+        (np.zeros((2, 3)), np.zeros(2), np.ones(5)),
+        (np.ones((2, 3)), np.ones(2), np.full(5, 0.2)),
+        (rng.uniform(size=(2, 3)), rng.uniform(size=2), rng.uniform(0.05, 1, 5)),
     ]
-    for noncentring, roi_shear in settings:
-        args[5], args[6] = noncentring, roi_shear
+    for noncentring, roi_shear, geo_mean_scale in settings:
+        args[5], args[6], args[7] = noncentring, roi_shear, geo_mean_scale
         shared = _shared_draw(new_model, args, rng)
         log_level, ratios = rng.normal(0.0, 0.5, 3), rng.normal(-1.0, 1.0, (2, 3))
         sheared_log_roi = rng.normal(0.2, 0.5, 2)
-        # The maps by hand: log ROI = sheared - j * log sensitivity; each
-        # geo's effects scaled by the prior scale to the power k, then
-        # split from the level.
+        log_amplitude, scaled_trend = rng.normal(-2.0, 0.5, 3), rng.normal(0, 1, 3)
+        # The maps by hand: the per-geo coordinates' geo means divided by
+        # their scales (rows: level, amplitude, trend, then each channel's
+        # ratios); log ROI = sheared - j * log sensitivity; each geo's
+        # effects scaled by the prior scale to the power k, then split from
+        # the level; each geo's seasonality scale is its amplitude over the
+        # shape's norm.
+        model_level = _unscaled_geo_means_by_hand(log_level, geo_mean_scale[0])
+        model_ratios = _unscaled_geo_means_by_hand(ratios, geo_mean_scale[3:, None])
+        coef_seasonality = np.exp(
+            _unscaled_geo_means_by_hand(log_amplitude, geo_mean_scale[1])
+        ) / np.linalg.norm(shared["gamma_seasonality"])
+        coef_trend = _unscaled_geo_means_by_hand(scaled_trend, geo_mean_scale[2])
         roi = np.exp(
             sheared_log_roi - roi_shear * _hill_adstock_log_sensitivity(shared)
         )
@@ -601,7 +645,7 @@ def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
         hyper = roi * args[3] / at_average
         variation = _log_variation_by_hand(args[0], shared)
         log_scaled = (
-            ratios
+            model_ratios
             + noncentring
             * (np.log(hyper[:, None] * args[4] * at_average[:, None]) + variation)
             - variation
@@ -609,7 +653,7 @@ def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
         # The sampler's level includes each geo's trend at its training mean.
         trend_mean = np.mean(args[2] ** shared["expo_trend"])
         log_intercept, log_effect, log_det = _level_by_hand(
-            log_level - shared["coef_trend"] * trend_mean, log_scaled, LEVEL_REFERENCE
+            model_level - coef_trend * trend_mean, log_scaled, LEVEL_REFERENCE
         )
         intercept, effect = np.exp(log_intercept), np.exp(log_effect)
         coef_media = effect / at_average[:, None]
@@ -619,6 +663,8 @@ def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
             + log_effect.sum()
             - 3 * np.log(at_average).sum()
             + np.log(roi).sum()
+            + np.log(coef_seasonality).sum()
+            - np.log(geo_mean_scale).sum()
         )
         new, _ = log_density(
             new_model,
@@ -629,6 +675,8 @@ def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
                 "log_level": log_level,
                 "level_log_ratios": ratios,
                 "sheared_log_roi": sheared_log_roi,
+                "log_seasonality_amplitude": log_amplitude,
+                "geo_mean_scaled_coef_trend": scaled_trend,
             },
         )
         centred, _ = log_density(
@@ -640,6 +688,8 @@ def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
                 "channel_roi": roi,
                 "intercept": intercept,
                 "coef_media": coef_media,
+                "coef_seasonality": coef_seasonality,
+                "coef_trend": coef_trend,
             },
         )
         assert np.isfinite(centred)
@@ -667,34 +717,39 @@ def test_intercept_share_is_the_root_with_its_implicit_derivatives(spread):
 
 
 def test_geo_coordinate_moves_keep_the_parameters():
+    """The warm-up move of the estimator's adaptation: new coordinates, same draw."""
     from numpyro.infer.util import constrain_fn, unconstrain_fn
 
-    from skmmm.models import move_level_log_ratios, move_roi_shear
+    from skmmm.regressor import _geo_coordinate_adaptation
 
     (model, _), args, rng = _log_ratio_models()
-    spec = model.keywords["spec"]
+    adaptation = _geo_coordinate_adaptation(model.keywords["spec"])
     shared = _shared_draw(model, args, rng)
     improper = _improper_draw(rng)
-    z = unconstrain_fn(model, args, {}, {**shared, **improper})
     args[5], args[6] = np.full((2, 3), 0.5), np.full(2, 0.5)
+    args[7] = np.array([0.3, 0.5, 0.7, 0.2, 1.0], np.float32)
+    z = unconstrain_fn(model, args, {}, {**shared, **improper})
     before = constrain_fn(model, args, {}, z, return_deterministic=True)
-    chosen_noncentring = np.array([[0.1] * 3, [0.9] * 3])
-    chosen_shear = np.array([1.0, 0.0])
-    moved = move_level_log_ratios(
-        spec, z, before, args[4], args[5], chosen_noncentring, args[0]
+    chosen = (
+        np.array([[0.1] * 3, [0.9] * 3], np.float32),
+        np.array([1.0, 0.0], np.float32),
+        np.array([1.0, 0.1, 0.4, 0.6, 0.05], np.float32),
     )
-    moved = move_roi_shear(spec, moved, before, args[6], chosen_shear)
+    moved = adaptation.move(z, before, tuple(args), chosen)
     after = constrain_fn(
-        model,
-        [*args[:5], chosen_noncentring, chosen_shear, args[7]],
-        {},
-        moved,
-        return_deterministic=True,
+        model, [*args[:5], *chosen, args[8]], {}, moved, return_deterministic=True
     )
-    for name in ("intercept", "coef_media", "channel_roi", "slope"):
-        np.testing.assert_allclose(after[name], before[name], rtol=1e-5)
-    assert not np.allclose(moved["level_log_ratios"], z["level_log_ratios"])
-    assert not np.allclose(moved["sheared_log_roi"], z["sheared_log_roi"])
+    for name in (
+        "intercept",
+        "coef_media",
+        "channel_roi",
+        "slope",
+        "coef_trend",
+        "coef_seasonality",
+    ):
+        np.testing.assert_allclose(after[name], before[name], rtol=1e-5, atol=1e-6)
+    for name in improper:
+        assert not np.allclose(moved[name], z[name]), name
 
 
 @pytest.mark.parametrize("model_name", ["hill_adstock", "adstock"])
@@ -769,6 +824,105 @@ def test_roi_shear_is_chosen_from_the_regression_on_the_sensitivity():
     # A sensitivity that did not move keeps the current shear.
     frozen = {**means, "sensitivity_sq": means["sensitivity"] ** 2}
     np.testing.assert_allclose(choose_roi_shear(frozen, jnp.full(3, 0.3)), 0.3)
+
+
+def test_geo_mean_statistics_see_the_models_per_geo_coordinates():
+    """The warm-up statistics of a draw are the model's coordinates: the
+    sampler's per-geo values with their geo mean divided by the scale."""
+    from numpyro.infer.util import constrain_fn, unconstrain_fn
+
+    from skmmm.models import geo_mean_statistics
+
+    (model, _), args, rng = _log_ratio_models()
+    spec = model.keywords["spec"]
+    args[7] = np.array([0.3, 0.5, 0.7, 0.2, 1.0], np.float32)
+    shared, improper = _shared_draw(model, args, rng), _improper_draw(rng)
+    z = unconstrain_fn(model, args, {}, {**shared, **improper})
+    params = constrain_fn(model, args, {}, z, return_deterministic=True)
+    value = np.asarray(geo_mean_statistics(spec, params, args[2])["value"])
+    expected = [
+        _unscaled_geo_means_by_hand(improper[name], args[7][row])
+        for row, name in enumerate(
+            ("log_level", "log_seasonality_amplitude", "geo_mean_scaled_coef_trend")
+        )
+    ]
+    np.testing.assert_allclose(value, np.stack(expected), rtol=1e-4, atol=1e-5)
+
+
+def _geo_mean_scale_by_hand(values):
+    """``sqrt(spread / ((n_geos - 1) * variance of the mean))`` of draws x geos."""
+    mean = values.mean(axis=-1)
+    spread = (values - mean[:, None]).var(axis=0).mean()
+    return np.sqrt(spread / ((values.shape[-1] - 1) * mean.var()))
+
+
+def test_geo_mean_scale_gives_the_geo_mean_the_geos_own_spread():
+    from skmmm.models import MIN_GEO_MEAN_SCALE, choose_geo_mean_scale
+
+    rng = np.random.default_rng(5)
+    n_draws, n_geos = 4000, 40
+
+    def per_geo(common_sd, own_sd):
+        common = rng.normal(0.0, common_sd, (n_draws, 1))
+        return common + rng.normal(0.0, own_sd, (n_draws, n_geos))
+
+    # Rows: geos that move together (level), independent geos (amplitude),
+    # a mean that swamps the geos' spread (trend).
+    sites = np.stack([per_geo(0.1, 0.2), per_geo(0.0, 0.2), per_geo(3.0, 0.1)], 1)
+    site_means = {
+        "value": sites.mean(0),
+        "value_sq": (sites**2).mean(0),
+        "mean": sites.mean(-1).mean(0),
+        "mean_sq": (sites.mean(-1) ** 2).mean(0),
+    }
+    # Two channels: v = ratio - k * shift is what the sampler will move, with
+    # the shift common to the geos; k = 0.8 leaves v's geos independent.
+    shift = per_geo(1.0, 0.05)
+    v = np.stack([per_geo(0.2, 0.3), per_geo(0.0, 0.3)], 1)
+    ratio = v + 0.8 * shift[:, None]
+    shift = np.broadcast_to(shift[:, None], ratio.shape)
+
+    def moments(name, values):
+        mean = values.mean(-1)
+        return {name: values.mean(0), f"{name}_mean": mean.mean(0)}
+
+    ratio_means = {
+        **moments("ratio", ratio),
+        **moments("shift", shift),
+        "ratio_sq": (ratio**2).mean(0),
+        "shift_sq": (shift**2).mean(0),
+        "shift_ratio": (shift * ratio).mean(0),
+        "ratio_mean_sq": (ratio.mean(-1) ** 2).mean(0),
+        "shift_mean_sq": (shift.mean(-1) ** 2).mean(0),
+        "shift_ratio_mean": (shift.mean(-1) * ratio.mean(-1)).mean(0),
+    }
+    current = jnp.full(5, 0.7)
+    chosen = np.asarray(
+        choose_geo_mean_scale(
+            site_means, ratio_means, jnp.full((2, n_geos), 0.8), current
+        )
+    )
+    expected_level = _geo_mean_scale_by_hand(sites[:, 0])
+    assert 0.2 < expected_level < 0.4
+    np.testing.assert_allclose(chosen[0], expected_level, rtol=1e-3)
+    # Independent geos: the mean already has their spread.
+    assert chosen[1] > 0.9
+    assert chosen[2] == pytest.approx(MIN_GEO_MEAN_SCALE)
+    by_hand = [min(_geo_mean_scale_by_hand(v[:, c]), 1.0) for c in range(2)]
+    np.testing.assert_allclose(chosen[3:], by_hand, rtol=1e-3)
+    assert chosen[3] < 0.5 < 0.9 < chosen[4]
+    # In the scaled coordinates the direction of all geos at once has the
+    # spread of a single geo (the mass matrix's scale).
+    scaled = sites[:, 0] - (1 - chosen[0]) * sites[:, 0].mean(-1, keepdims=True)
+    along_all = scaled.sum(-1) / np.sqrt(n_geos)
+    assert along_all.var() == pytest.approx(scaled.var(0).mean(), rel=0.1)
+    # Without ratio moments the channels' rows are kept; a site whose geos
+    # never moved keeps its row too.
+    frozen = {**site_means, "mean_sq": site_means["mean"] ** 2}
+    kept = np.asarray(
+        choose_geo_mean_scale(frozen, None, jnp.zeros((2, n_geos)), current)
+    )
+    np.testing.assert_allclose(kept, 0.7)
 
 
 # ---------------------------------------------------------- attribution
