@@ -12,7 +12,8 @@ r_hat (and the worst parameters), min bulk ESS (and the slowest
 parameters), min ESS per second of sampling, mean NUTS steps per draw,
 predict s (first call, warm), the posterior-mean national ROI of each
 channel over the true ROI, each chain's non-centring and ROI shear of
-each channel (chosen during warm-up) and the mass matrix's structure. Wall
+each channel and scale of each geo mean (chosen during warm-up) and the
+mass matrix's structure. Wall
 time is measured up to the draws being on the host, as in bench_fit.py.
 The target (issue 7) on a 2-core machine: max r_hat <= 1.01 within 3
 minutes of wall.
@@ -108,6 +109,12 @@ def bench_geo(args) -> dict:
         else None,
         "roi_shear": np.round(np.asarray(info["roi_shear"], dtype=float), 2).tolist()
         if "roi_shear" in info
+        else None,
+        # Rows: level, seasonal amplitude, trend, then each channel's log ratios.
+        "geo_mean_scale": np.round(
+            np.asarray(info["geo_mean_scale"], dtype=float), 2
+        ).tolist()
+        if "geo_mean_scale" in info
         else None,
         "mass_matrix": info["mass_matrix"],
         "chain_method": info["chain_method"],
