@@ -482,15 +482,15 @@ def scale_geo_means(
     channel), so every scale gives the same posterior. ``inverse`` maps the
     sampler's point back to the model's coordinates (scale 1).
     """
+    transform = _unscaled_geo_means if inverse else _scaled_geo_means
     mapped = dict(unconstrained)
     for name, scale in _geo_mean_scaled_sites(spec, geo_mean_scale).items():
-        transform = _unscaled_geo_means if inverse else _scaled_geo_means
         mapped[name] = transform(unconstrained[name], scale)
     return mapped
 
 
 def geo_mean_statistics(
-    spec: ModelSpec, params: Mapping[str, jax.Array], time_index: jax.Array
+    spec: GeoModelSpec, params: Mapping[str, jax.Array], time_index: jax.Array
 ) -> dict[str, jax.Array]:
     """Moments of one draw for :func:`choose_geo_mean_scale`.
 
@@ -503,7 +503,7 @@ def geo_mean_statistics(
     level = params["intercept"] + (params[COEF_MEDIA] * at_average[:, None]).sum(axis=0)
     trend_mean = trend_time(spec, params["expo_trend"], time_index).mean()
     amplitude = jnp.zeros_like(level)
-    if getattr(spec, "seasonality_amplitude", False):
+    if spec.seasonality_amplitude:
         norm = jnp.sqrt(jnp.sum(params["gamma_seasonality"] ** 2))
         amplitude = jnp.log(params["coef_seasonality"] * norm)
     value = jnp.stack(
@@ -748,10 +748,7 @@ def _sample_channel_roi(
     prior = priors[CHANNEL_ROI]
     if not spec.sheared_roi:
         return numpyro.sample(CHANNEL_ROI, prior)
-    sheared = numpyro.sample(
-        SHEARED_LOG_ROI,
-        dist.ImproperUniform(dist.constraints.real, (), roi_shear.shape),
-    )
+    sheared = _sample_flat(SHEARED_LOG_ROI, roi_shear.shape)
     log_roi = sheared - roi_shear * log_spend_sensitivity(spec, params)
     roi = numpyro.deterministic(CHANNEL_ROI, jnp.exp(log_roi))
     numpyro.factor("channel_roi_prior", prior.log_prob(roi).sum() + log_roi.sum())
