@@ -554,15 +554,15 @@ def _variance_of_difference(
 
 def choose_geo_mean_scale(
     site_means: Mapping[str, jax.Array],
-    ratio_means: Mapping[str, jax.Array] | None,
+    ratio_means: Mapping[str, jax.Array],
     media_noncentring: jax.Array,
     current: jax.Array,
 ) -> jax.Array:
     """Each row's ``geo_mean_scale`` from warm-up means of the statistics.
 
     ``site_means`` are the means of :func:`geo_mean_statistics`,
-    ``ratio_means`` those of :func:`level_log_ratio_statistics` (None keeps
-    the log ratios' rows) and ``media_noncentring`` the ``k`` the log ratios
+    ``ratio_means`` those of :func:`level_log_ratio_statistics` and
+    ``media_noncentring`` the ``k`` the log ratios
     will have: their coordinates ``v = ratio - k * shift`` are formed from
     the moments, so the scale fits the final coordinates. The scale is
     ``sqrt(spread / ((n_geos - 1) * variance of the mean))``, clipped to
@@ -577,26 +577,26 @@ def choose_geo_mean_scale(
         n_geos,
         current[:_FIRST_RATIO_ROW],
     )
-    ratio_rows = current[_FIRST_RATIO_ROW:]
-    if ratio_means is not None:
-        k = media_noncentring[:, 0]
-        per_geo = _variance_of_difference(
-            ratio_means["ratio"],
-            ratio_means["shift"],
-            ratio_means["ratio_sq"],
-            ratio_means["shift_sq"],
-            ratio_means["shift_ratio"],
-            k[:, None],
-        )
-        of_mean = _variance_of_difference(
-            ratio_means["ratio_mean"],
-            ratio_means["shift_mean"],
-            ratio_means["ratio_mean_sq"],
-            ratio_means["shift_mean_sq"],
-            ratio_means["shift_ratio_mean"],
-            k,
-        )
-        ratio_rows = _geo_mean_scale(of_mean, per_geo.mean(axis=-1), n_geos, ratio_rows)
+    k = media_noncentring[:, 0]
+    per_geo = _variance_of_difference(
+        ratio_means["ratio"],
+        ratio_means["shift"],
+        ratio_means["ratio_sq"],
+        ratio_means["shift_sq"],
+        ratio_means["shift_ratio"],
+        k[:, None],
+    )
+    of_mean = _variance_of_difference(
+        ratio_means["ratio_mean"],
+        ratio_means["shift_mean"],
+        ratio_means["ratio_mean_sq"],
+        ratio_means["shift_mean_sq"],
+        ratio_means["shift_ratio_mean"],
+        k,
+    )
+    ratio_rows = _geo_mean_scale(
+        of_mean, per_geo.mean(axis=-1), n_geos, current[_FIRST_RATIO_ROW:]
+    )
     return jnp.concatenate([chosen, ratio_rows])
 
 

@@ -916,11 +916,16 @@ def test_geo_mean_scale_gives_the_geo_mean_the_geos_own_spread():
     scaled = sites[:, 0] - (1 - chosen[0]) * sites[:, 0].mean(-1, keepdims=True)
     along_all = scaled.sum(-1) / np.sqrt(n_geos)
     assert along_all.var() == pytest.approx(scaled.var(0).mean(), rel=0.1)
-    # Without ratio moments the channels' rows are kept; a site whose geos
-    # never moved keeps its row too.
+    # A site or a channel whose geo mean never moved keeps its row.
     frozen = {**site_means, "mean_sq": site_means["mean"] ** 2}
+    frozen_ratios = {
+        **ratio_means,
+        "ratio_mean_sq": ratio_means["ratio_mean"] ** 2,
+        "shift_mean_sq": ratio_means["shift_mean"] ** 2,
+        "shift_ratio_mean": ratio_means["shift_mean"] * ratio_means["ratio_mean"],
+    }
     kept = np.asarray(
-        choose_geo_mean_scale(frozen, None, jnp.zeros((2, n_geos)), current)
+        choose_geo_mean_scale(frozen, frozen_ratios, jnp.zeros((2, n_geos)), current)
     )
     np.testing.assert_allclose(kept, 0.7)
 
