@@ -12,11 +12,12 @@ training period.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro
 from numpyro import distributions as dist
 
@@ -50,6 +51,7 @@ __all__ = [
     "move_level_log_ratios",
     "move_roi_shear",
     "national_model",
+    "parameter_label",
     "response_at_average",
     "roi_shear_statistics",
     "scale_geo_means",
@@ -91,6 +93,66 @@ class ModelSpec:
     weekday_seasonality: bool = False
     trend_time_scale: float = 1.0
     simplex_level: bool = False
+
+
+CHANNEL_SITES = frozenset(
+    {COEF_MEDIA, CHANNEL_COEF_MEDIA, ROI}.union(*MEDIA_TRANSFORM_PRIORS.values())
+)
+GEO_SITES = frozenset({"intercept", "coef_trend", "sigma", "coef_seasonality"})
+
+
+def parameter_label(
+    name: str,
+    position: int,
+    shape: tuple[int, ...],
+    *,
+    channels: Sequence[str],
+    controls: Sequence[str],
+    geos: Sequence[str] = (),
+) -> str:
+    """The label of one element of a model parameter.
+
+    ``name[tv]``, ``coef_media[tv,geo_1]``, ``intercept[geo_1]``,
+    ``gamma_seasonality[1,cos]``: each axis of the parameter is named by the
+    channels, controls, geos or seasonal harmonics it runs over, and by its
+    index where its length matches none of them.
+
+    Parameters
+    ----------
+    name : str
+        The parameter (site) name.
+    position : int
+        The element's position in the flattened parameter.
+    shape : tuple of int
+        The parameter's shape (without the draws' axis).
+    channels, controls, geos : sequence of str
+        The names along the channel, control and geo axes.
+
+    Returns
+    -------
+    str
+    """
+    if not shape:
+        return name
+    geos = [str(geo) for geo in geos]
+    if name in CHANNEL_SITES:
+        axes = [list(channels), geos]
+    elif name == "coef_extra_features":
+        axes = [list(controls), geos]
+    elif name == "gamma_seasonality":
+        axes = [[str(degree + 1) for degree in range(shape[0])], ["cos", "sin"]]
+    elif name in GEO_SITES:
+        axes = [geos]
+    else:
+        axes = []
+    index = np.unravel_index(position, shape)
+    parts = [
+        str(axes[axis][i])
+        if axis < len(axes) and len(axes[axis]) == size
+        else str(int(i))
+        for axis, (i, size) in enumerate(zip(index, shape, strict=True))
+    ]
+    return f"{name}[{','.join(parts)}]"
 
 
 def site_shapes(

@@ -56,14 +56,13 @@ from sklearn.metrics import mean_absolute_percentage_error, r2_score
 from sklearn.utils.validation import check_is_fitted
 
 from skmmm import attribution
-from skmmm.models import geo_site_shapes, site_shapes
+from skmmm.models import geo_site_shapes, parameter_label, site_shapes
 from skmmm.optimize import OptimizationResult
 from skmmm.priors import (
     CHANNEL_COEF_MEDIA,
     COEF_MEDIA,
     DEFAULT_PRIORS,
     LIGHTWEIGHT_MMM_PRIORS,
-    MEDIA_TRANSFORM_PRIORS,
     ROI,
     resolve_priors,
 )
@@ -86,10 +85,6 @@ __all__ = [
 
 METRICS = ("roi", "contribution_share")
 N_DENSITY_POINTS = 200
-_CHANNEL_SITES = frozenset(
-    {COEF_MEDIA, CHANNEL_COEF_MEDIA, ROI}.union(*MEDIA_TRANSFORM_PRIORS.values())
-)
-_GEO_SITES = frozenset({"intercept", "coef_trend", "sigma", "coef_seasonality"})
 _ACTUAL_COLOR = "0.35"
 _FIT_COLOR = "C2"
 
@@ -755,35 +750,16 @@ def _resolved_priors(estimator) -> dict[str, dist.Distribution]:
     return {name: prior for name, prior in priors.items() if prior is not None}
 
 
-def _axis_labels(estimator, name: str, shape: tuple) -> list[list[str] | None]:
-    """Labels of each axis of parameter ``name``: channel, control, geo names..."""
-    geos = [str(g) for g in getattr(estimator, "geo_names_", [])]
-    if name in _CHANNEL_SITES:
-        kinds = [list(estimator.media_names_), geos]
-    elif name == "coef_extra_features":
-        kinds = [list(estimator.extra_feature_names_), geos]
-    elif name == "gamma_seasonality":
-        kinds = [[str(d + 1) for d in range(shape[0])], ["cos", "sin"]]
-    elif name in _GEO_SITES:
-        kinds = [geos]
-    else:
-        kinds = []
-    return [
-        kinds[axis] if axis < len(kinds) and len(kinds[axis]) == size else None
-        for axis, size in enumerate(shape)
-    ]
-
-
 def _element_label(estimator, name: str, position: int, shape: tuple) -> str:
-    """``name[channel]``, ``name[control, geo]``, ``gamma_seasonality[1, cos]``, ..."""
-    if not shape:
-        return name
-    index = np.unravel_index(position, shape)
-    parts = [
-        labels[i] if labels is not None else str(int(i))
-        for i, labels in zip(index, _axis_labels(estimator, name, shape), strict=True)
-    ]
-    return f"{name}[{', '.join(parts)}]"
+    """``name[channel]``, ``name[control,geo]``, ``gamma_seasonality[1,cos]``, ..."""
+    return parameter_label(
+        name,
+        position,
+        shape,
+        channels=estimator.media_names_,
+        controls=estimator.extra_feature_names_,
+        geos=getattr(estimator, "geo_names_", ()),
+    )
 
 
 # numpyro distribution -> (its parameter names, the scipy.stats equivalent).

@@ -51,6 +51,7 @@ from skmmm.models import (
     move_level_log_ratios,
     move_roi_shear,
     national_model,
+    parameter_label,
     roi_shear_statistics,
     scale_geo_means,
     site_shapes,
@@ -694,25 +695,6 @@ class _GeoMixin:
         rng = np.random.default_rng(random_state)
         return mu * scale + sigma * rng.standard_normal(mu.shape)
 
-    def _geo_element_label(self, name: str, position: int, shape: tuple) -> str | None:
-        """``coef_media[tv,geo_1]``-style labels of per-geo parameters."""
-        geos = self.geo_names_
-        if shape == (self.n_media_channels_,) and name == CHANNEL_COEF_MEDIA:
-            return f"{name}[{self.media_names_[position]}]"
-        if shape == (len(geos),) and name in _GEO_SITES:
-            return f"{name}[{geos[position]}]"
-        if len(shape) != 2 or shape[1] != len(geos):
-            return None
-        row, geo = np.unravel_index(position, shape)
-        if name == COEF_MEDIA:
-            return f"{name}[{self.media_names_[row]},{geos[geo]}]"
-        if name == "coef_extra_features":
-            return f"{name}[{self.extra_feature_names_[row]},{geos[geo]}]"
-        return None
-
-
-_GEO_SITES = {"intercept", "coef_trend", "sigma", "coef_seasonality"}
-
 
 class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
     """Bayesian media mix model (LightweightMMM's three models) as a regressor.
@@ -1127,22 +1109,14 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         return entries
 
     def _element_label(self, name: str, position: int, shape: tuple) -> str:
-        if not shape:
-            return name
-        if self._is_geo_fit():
-            label = self._geo_element_label(name, position, shape)
-            if label is not None:
-                return label
-        if (
-            len(shape) == 1
-            and shape[0] == self.n_media_channels_
-            and name in _CHANNEL_SITES
-        ):
-            return f"{name}[{self.media_names_[position]}]"
-        if name == "coef_extra_features":
-            return f"{name}[{self.extra_feature_names_[position]}]"
-        index = np.unravel_index(position, shape)
-        return f"{name}[{','.join(str(i) for i in index)}]"
+        return parameter_label(
+            name,
+            position,
+            shape,
+            channels=self.media_names_,
+            controls=self.extra_feature_names_,
+            geos=self.geo_names_ if self._is_geo_fit() else (),
+        )
 
     # ------------------------------------------------------------ predict
 
@@ -1481,17 +1455,6 @@ _OPTIMIZER_OPTIONS = (
     "interval",
     "geo_allocation",
 )
-
-_CHANNEL_SITES = {
-    COEF_MEDIA,
-    ROI,
-    "lag_weight",
-    "exponent",
-    "half_max_effective_concentration",
-    "slope",
-    "ad_effect_retention_rate",
-    "peak_effect_delay",
-}
 
 
 def _safe_scale(values: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from skmmm.models import (
     mean_components,
     media_transform,
     national_model,
+    parameter_label,
     response_at_average,
     site_shapes,
 )
@@ -433,3 +434,30 @@ def test_log_media_variation_keeps_the_spread_of_slowly_varying_media():
         jnp.asarray(transformed, jnp.float32), jnp.asarray(at_average, jnp.float32)
     )
     np.testing.assert_allclose(actual, expected, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("name", "position", "shape", "expected"),
+    [
+        ("expo_trend", 0, (), "expo_trend"),
+        ("slope", 1, (2,), "slope[search]"),
+        ("coef_media", 4, (2, 3), "coef_media[search,north]"),
+        ("coef_extra_features", 2, (1, 3), "coef_extra_features[price,south]"),
+        ("coef_extra_features", 0, (1,), "coef_extra_features[price]"),
+        ("intercept", 1, (3,), "intercept[north]"),
+        ("gamma_seasonality", 3, (2, 2), "gamma_seasonality[2,sin]"),
+        # An axis whose length matches no names is labelled by its index.
+        ("intercept", 0, (1,), "intercept[0]"),
+        ("weekday", 4, (7,), "weekday[4]"),
+    ],
+)
+def test_parameter_labels_name_each_axis(name, position, shape, expected):
+    label = parameter_label(
+        name,
+        position,
+        shape,
+        channels=["tv", "search"],
+        controls=["price"],
+        geos=["east", "north", "south"],
+    )
+    assert label == expected

@@ -277,7 +277,7 @@ def test_prior_and_posterior_one_axes_per_parameter_element(est):
         assert any(title.startswith(f"roi[{name}] (KS ") for title in titles)
     for name in est.media_names_:
         assert any(title.startswith(f"lag_weight[{name}] (KS ") for title in titles)
-    assert any(title.startswith("gamma_seasonality[1, cos]") for title in titles)
+    assert any(title.startswith("gamma_seasonality[1,cos]") for title in titles)
     for ax in figure.axes:
         assert [line.get_label() for line in _lines(ax)] == ["prior", "posterior"]
 
