@@ -56,7 +56,7 @@ from sklearn.metrics import mean_absolute_percentage_error, r2_score
 from sklearn.utils.validation import check_is_fitted
 
 from skmmm import attribution
-from skmmm.models import geo_site_shapes, parameter_label, site_shapes
+from skmmm.models import geo_site_shapes, site_shapes
 from skmmm.optimize import OptimizationResult
 from skmmm.priors import (
     CHANNEL_COEF_MEDIA,
@@ -750,18 +750,6 @@ def _resolved_priors(estimator) -> dict[str, dist.Distribution]:
     return {name: prior for name, prior in priors.items() if prior is not None}
 
 
-def _element_label(estimator, name: str, position: int, shape: tuple) -> str:
-    """``name[channel]``, ``name[control,geo]``, ``gamma_seasonality[1,cos]``, ..."""
-    return parameter_label(
-        name,
-        position,
-        shape,
-        channels=estimator.media_names_,
-        controls=estimator.extra_feature_names_,
-        geos=getattr(estimator, "geo_names_", ()),
-    )
-
-
 # numpyro distribution -> (its parameter names, the scipy.stats equivalent).
 # Known priors are drawn as exact densities without JAX (no compilation);
 # any other distribution is sampled with numpyro and smoothed.
@@ -882,7 +870,7 @@ def plot_prior_and_posterior(
         )
         flat = posterior_draws.reshape(len(posterior_draws), -1)
         for position, element in enumerate(elements):
-            label = _element_label(estimator, name, position, shape)
+            label = estimator._element_label(name, position, shape)
             panels.append((label, element, flat[:, position]))
     figure, axes = _figure_with_axes(len(panels), panel_size=(4.2, 2.8))
     for ax, (label, element, posterior_values) in zip(axes, panels, strict=True):
@@ -1178,7 +1166,7 @@ def _worst_mixing(estimator, n_parameters: int) -> list[_Element]:
         rhat = np.broadcast_to(estimator.rhat_.get(name, np.nan), shape).ravel()
         ess = np.broadcast_to(estimator.ess_.get(name, np.nan), shape).ravel()
         for position in range(int(np.prod(shape, dtype=int))):
-            label = _element_label(estimator, name, position, shape)
+            label = estimator._element_label(name, position, shape)
             elements.append(
                 _Element(
                     label, name, position, float(rhat[position]), float(ess[position])

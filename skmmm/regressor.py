@@ -1109,6 +1109,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         return entries
 
     def _element_label(self, name: str, position: int, shape: tuple) -> str:
+        """The label of one element of a parameter, as in ``summary`` and plots."""
         return parameter_label(
             name,
             position,
