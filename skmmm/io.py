@@ -42,6 +42,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from skmmm.models import GEO_SITES
+
 __all__ = [
     "FORMAT_VERSION",
     "ModelFileError",
@@ -856,16 +858,13 @@ def _load(archive: zipfile.ZipFile):
 # ------------------------------------------------------------------- ArviZ
 
 
-_PER_GEO_SITES = ("intercept", "coef_trend", "sigma", "coef_seasonality")
-
-
 def _is_geo_fit(estimator) -> bool:
     return hasattr(estimator.training_data_, "geo_names")
 
 
 def _posterior_dims(estimator, name: str, shape: tuple) -> list[str]:
     if _is_geo_fit(estimator):
-        if name in _PER_GEO_SITES and len(shape) == 1:
+        if name in GEO_SITES and len(shape) == 1:
             return ["geo"]
         if name == "coef_media" and len(shape) == 2:
             return ["channel", "geo"]
