@@ -42,7 +42,7 @@ from skmmm.models import (
     mean_components,
     media_transform,
 )
-from skmmm.priors import COEF_MEDIA
+from skmmm.priors import CHANNEL_ROI, COEF_MEDIA, ROI, prior_quantiles
 
 __all__ = [
     "contribution_share",
@@ -50,6 +50,7 @@ __all__ = [
     "marginal_roi",
     "response_curves",
     "roi",
+    "roi_prior_width_ratio",
     "summary",
 ]
 
@@ -332,7 +333,16 @@ def summary(est, interval: float = 0.9, by_geo: bool = False) -> pd.DataFrame:
     DataFrame indexed by channel
         Columns ``share_mean, share_median, share_lower, share_upper,
         roi_mean, roi_median, roi_lower, roi_upper, mroi_mean, mroi_lower,
-        mroi_upper``. Indexed by (geo, channel) with ``by_geo=True``.
+        mroi_upper, roi_prior_width_ratio``. Indexed by (geo, channel) with
+        ``by_geo=True``.
+
+        ``roi_prior_width_ratio`` says how much the data narrowed the
+        channel's ROI: the width of the posterior's credible interval of its
+        ROI at average spend (the quantity the prior is on, ``roi``, or
+        ``channel_roi`` for geo fits) over the width of the prior's interval.
+        Near 1 the ROI is mostly prior: the data say little about the
+        channel, and an experiment would help. NaN when the media prior is
+        not on ROI; with ``by_geo=True`` each geo shows its channel's value.
     """
     lower_q, upper_q = _check_interval(interval)
     if by_geo and _is_geo(est, by_geo):
@@ -352,7 +362,41 @@ def summary(est, interval: float = 0.9, by_geo: bool = False) -> pd.DataFrame:
             table[f"{prefix}_median"] = draws.median(axis=0)
         table[f"{prefix}_lower"] = draws.quantile(lower_q, axis=0)
         table[f"{prefix}_upper"] = draws.quantile(upper_q, axis=0)
+    ratio = roi_prior_width_ratio(est, interval)
+    table["roi_prior_width_ratio"] = (
+        np.tile(ratio, len(est.geo_names_))
+        if by_geo and _is_geo(est, by_geo)
+        else ratio
+    )
     return table
+
+
+def roi_prior_width_ratio(est, interval: float = 0.9) -> np.ndarray:
+    """Posterior over prior credible-interval width of each channel's ROI.
+
+    Parameters
+    ----------
+    est : fitted skmmm regressor
+        The model.
+    interval : float, default=0.9
+        Width of the central intervals compared.
+
+    Returns
+    -------
+    ndarray of shape (n_channels,)
+        NaN for every channel when the media prior is not on ROI.
+    """
+    lower_q, upper_q = _check_interval(interval)
+    prior = est.roi_prior()
+    n_channels = len(est.media_names_)
+    if prior is None:
+        return np.full(n_channels, np.nan)
+    draws = np.asarray(est.posterior_.get(ROI, est.posterior_.get(CHANNEL_ROI)))
+    posterior_width = np.quantile(draws, upper_q, axis=0) - np.quantile(
+        draws, lower_q, axis=0
+    )
+    bounds = prior_quantiles(prior, (lower_q, upper_q))
+    return posterior_width / (bounds[1] - bounds[0])
 
 
 @partial(jax.jit, static_argnums=(0, 1))

@@ -64,7 +64,9 @@ from skmmm.priors import (
     DEFAULT_PRIORS,
     LIGHTWEIGHT_MMM_PRIORS,
     ROI,
+    ROI_SITES,
     resolve_priors,
+    scaled_prior,
 )
 from skmmm.utils import distance_prior_posterior
 
@@ -727,7 +729,11 @@ def _resolved_priors(estimator) -> dict[str, dist.Distribution]:
     n_extra = len(estimator.extra_feature_names_)
     if _is_geo_fit(estimator):
         shapes = geo_site_shapes(
-            estimator.spec_, n_channels, n_extra, estimator.n_geos_
+            estimator.spec_,
+            n_channels,
+            n_extra,
+            estimator.n_geos_,
+            roi_prior=estimator._geo_uses_roi_prior(),
         )
     else:
         shapes = site_shapes(
@@ -741,6 +747,12 @@ def _resolved_priors(estimator) -> dict[str, dist.Distribution]:
         shapes,
         LIGHTWEIGHT_MMM_PRIORS if lightweight else DEFAULT_PRIORS,
     )
+    # The model's ROI is relative to roi_reference_ (1.0 for an absolute prior
+    # and for files saved before relative priors existed).
+    reference = float(getattr(estimator, "roi_reference_", 1.0))
+    for name in ROI_SITES:
+        if priors.get(name) is not None:
+            priors[name] = scaled_prior(priors[name], reference)
     if ROI in priors:
         # coef_media's prior is then implied by the ROI prior (docs/model.md).
         priors.pop(COEF_MEDIA)

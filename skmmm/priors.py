@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from numpyro import distributions as dist
@@ -24,7 +25,11 @@ __all__ = [
     "LIGHTWEIGHT_MMM_PRIORS",
     "MEDIA_TRANSFORM_PRIORS",
     "PriorSpec",
+    "ROI_SITES",
+    "prior_cdf",
+    "prior_quantiles",
     "resolve_priors",
+    "scaled_prior",
 ]
 
 COEF_MEDIA = "coef_media"
@@ -34,6 +39,11 @@ CHANNEL_COEF_MEDIA = "channel_coef_media"
 # skmmm's national models put the media prior on each channel's ROI at average
 # spend (KPI per unit of cost) rather than on coef_media (docs/model.md).
 ROI = "roi"
+# The default ROI priors are relative: on each channel's ROI over the training
+# data's average return (total KPI / total cost), so that they hold whatever
+# the units of the KPI and of the costs (docs/model.md, item 6).
+RELATIVE_ROI_LOC = float(np.log(0.2))
+RELATIVE_ROI_SCALE = 0.9
 # Sites whose default scale is the media prior, a model argument.
 _SCALED_BY_MEDIA_PRIOR = (COEF_MEDIA, CHANNEL_COEF_MEDIA)
 
@@ -90,7 +100,9 @@ DEFAULT_PRIORS: dict[str, PriorSpec] = {
     **LIGHTWEIGHT_MMM_PRIORS,
     "lag_weight": PriorSpec(dist.Beta, {"concentration1": 1.0, "concentration0": 3.0}),
     "slope": PriorSpec(dist.Gamma, {"concentration": 3.0, "rate": 3.0}),
-    ROI: PriorSpec(dist.LogNormal, {"loc": 0.2, "scale": 0.9}),
+    ROI: PriorSpec(
+        dist.LogNormal, {"loc": RELATIVE_ROI_LOC, "scale": RELATIVE_ROI_SCALE}
+    ),
 }
 
 MEDIA_TRANSFORM_PRIORS: dict[str, tuple[str, ...]] = {
@@ -102,7 +114,8 @@ MEDIA_TRANSFORM_PRIORS: dict[str, tuple[str, ...]] = {
 # Geo models with skmmm's parametrization put the hierarchy's top on each
 # channel's ROI at average spend (docs/model.md, geo section).
 CHANNEL_ROI = "channel_roi"
-DEFAULT_PRIORS[CHANNEL_ROI] = PriorSpec(dist.LogNormal, {"loc": 0.2, "scale": 0.9})
+DEFAULT_PRIORS[CHANNEL_ROI] = DEFAULT_PRIORS[ROI]
+ROI_SITES = (ROI, CHANNEL_ROI)
 
 
 def _spec_from_value(name: str, default: PriorSpec, value: Any) -> dist.Distribution:
@@ -221,3 +234,70 @@ def _fit_to_shape(
             f"does not fit the parameter's shape {tuple(shape)}."
         )
     return prior.expand(shape) if prior.batch_shape != tuple(shape) else prior
+
+
+def scaled_prior(prior: dist.Distribution, factor: float) -> dist.Distribution:
+    """The distribution of ``factor * x`` for ``x ~ prior`` (``factor > 0``).
+
+    A LogNormal stays a LogNormal (its ``loc`` moves by ``log(factor)``), so
+    its density can still be drawn exactly; any other prior becomes a
+    transformed distribution.
+    """
+    if factor == 1.0:
+        return prior
+    base, batch_shape = prior, prior.batch_shape
+    while isinstance(base, dist.ExpandedDistribution):
+        base = base.base_dist
+    if isinstance(base, dist.LogNormal):
+        loc = jnp.broadcast_to(base.loc + np.log(factor), batch_shape)
+        return dist.LogNormal(loc, jnp.broadcast_to(base.scale, batch_shape))
+    return dist.TransformedDistribution(
+        prior, dist.transforms.AffineTransform(0.0, factor)
+    )
+
+
+# Draws of a prior for its quantiles when it has no closed-form ones.
+_PRIOR_DRAWS = 20_000
+
+
+def _unexpanded(prior: dist.Distribution) -> dist.Distribution:
+    while isinstance(prior, dist.ExpandedDistribution):
+        prior = prior.base_dist
+    return prior
+
+
+def prior_cdf(prior: dist.Distribution, values: np.ndarray) -> np.ndarray:
+    """The prior's cumulative distribution function at ``values`` (its batch shape).
+
+    Exact where NumPyro has the cdf, else estimated from draws.
+    """
+    values = np.asarray(values, dtype=float)
+    try:
+        return np.asarray(_unexpanded(prior).cdf(jnp.asarray(values)), dtype=float)
+    except NotImplementedError:
+        draws = _prior_draws(prior)
+        return (draws <= values).mean(axis=0)
+
+
+def prior_quantiles(prior: dist.Distribution, quantiles: Sequence[float]) -> np.ndarray:
+    """The prior's quantiles, shape (len(quantiles), *batch_shape).
+
+    Exact where NumPyro has the inverse cdf, else estimated from draws.
+    """
+    shape = prior.batch_shape
+    try:
+        base = _unexpanded(prior)
+        return np.stack(
+            [
+                np.broadcast_to(
+                    np.asarray(base.icdf(jnp.full(shape, q)), dtype=float), shape
+                )
+                for q in quantiles
+            ]
+        )
+    except NotImplementedError:
+        return np.quantile(_prior_draws(prior), list(quantiles), axis=0)
+
+
+def _prior_draws(prior: dist.Distribution) -> np.ndarray:
+    return np.asarray(prior.sample(jax.random.PRNGKey(0), (_PRIOR_DRAWS,)), dtype=float)

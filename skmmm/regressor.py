@@ -27,6 +27,7 @@ from skmmm._sampling import (
     sample_nuts,
     should_show_progress,
 )
+from skmmm.diagnostics import convergence_verdict
 from skmmm.models import (
     COEF_MEDIA_RAW,
     GEO_MEAN_SCALED_TREND,
@@ -64,6 +65,7 @@ from skmmm.priors import (
     LIGHTWEIGHT_MMM_PRIORS,
     ROI,
     resolve_priors,
+    scaled_prior,
 )
 
 __all__ = [
@@ -74,7 +76,6 @@ __all__ = [
 ]
 
 MIN_PERIODS = 5
-RHAT_THRESHOLD = 1.05
 PARAMETRIZATIONS = ("skmmm", "lightweight_mmm")
 SAMPLING_MAX_TREE_DEPTH = 10
 WARMUP_MAX_TREE_DEPTH = 6
@@ -347,9 +348,15 @@ class _GeoMixin:
         self.media_prior_ = prior_by_geo.sum(axis=1)
         self.media_prior_by_geo_ = prior_by_geo
         roi_prior = self._geo_uses_roi_prior()
+        self.roi_reference_ = self._roi_reference(
+            float(data.target.sum()), float(prior_by_geo.sum()), site=CHANNEL_ROI
+        )
         if roi_prior:
-            # Cost per period on each geo's internal KPI scale.
-            media_cost = prior_by_geo / (n_times * self.target_scale_)
+            # Cost per period on each geo's internal KPI scale (relative to
+            # roi_reference_, as in the national fit).
+            media_cost = (
+                prior_by_geo * self.roi_reference_ / (n_times * self.target_scale_)
+            )
             channel_prior = media_cost.mean(axis=1)
             geo_weights = media_cost / channel_prior[:, None]
         else:
@@ -413,6 +420,10 @@ class _GeoMixin:
                 SHEARED_LOG_ROI,
             ),
         )
+        if CHANNEL_ROI in self.posterior_:
+            self.posterior_[CHANNEL_ROI] = (
+                self.posterior_[CHANNEL_ROI] * self.roi_reference_
+            )
         if self.spec_.level_log_ratios:
             # Pooled per channel: the same value for every geo.
             self.sampling_info_["media_noncentring"] = result.adapted[0][..., 0]
@@ -922,9 +933,14 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         scaled_target = data.target / self.target_scale_
 
         n_times, n_channels = data.media.shape
+        self.roi_reference_ = self._roi_reference(
+            float(data.target.sum()), float(media_prior.sum())
+        )
         # Cost per period on the internal KPI scale: an effect at average spend
         # of roi * media_cost (the model rescales it for coef_media's prior).
-        media_cost = media_prior / (n_times * self.target_scale_)
+        # With the default, relative ROI prior the model's roi is ROI over
+        # roi_reference_, so the model sees cost shares whatever the units.
+        media_cost = media_prior * self.roi_reference_ / (n_times * self.target_scale_)
         self.spec_ = self._model_spec(n_times)
         priors = resolve_priors(
             self.custom_priors,
@@ -962,6 +978,8 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         )
 
         self._store_sampling_result(result)
+        if ROI in self.posterior_:
+            self.posterior_[ROI] = self.posterior_[ROI] * self.roi_reference_
 
         self.media_names_ = list(data.media_names)
         self.extra_feature_names_ = list(data.extra_names)
@@ -999,6 +1017,21 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         if not positive:
             return spec
         return ModelSpec(**{**spec.__dict__, "simplex_level": True})
+
+    def _roi_reference(
+        self, total_target: float, total_cost: float, site: str = ROI
+    ) -> float:
+        """What the model's ROI site is relative to: the data's average return.
+
+        skmmm's default ROI prior is on each channel's ROI over the training
+        data's total KPI per unit of total cost, so that it means the same in
+        any units; a ROI prior given in ``custom_priors`` is absolute (1.0).
+        """
+        if site in (self.custom_priors or {}) or self.parametrization != "skmmm":
+            return 1.0
+        if not (np.isfinite(total_target) and total_target > 0 and total_cost > 0):
+            return 1.0
+        return total_target / total_cost
 
     def _uses_roi_prior(self) -> bool:
         """Whether the media effects get their prior through ``roi``.
@@ -1070,29 +1103,40 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         return np.where(totals > 0, totals, fallback)
 
     def _warn_on_convergence(self, stacklevel: int) -> None:
-        """Warn on divergences or r_hat above the threshold, at the user's call.
+        """Warn when :func:`skmmm.diagnostics.convergence_verdict` says so.
 
         ``stacklevel`` counts this method's frame as 1.
         """
-        n_draws = next(iter(self.posterior_.values())).shape[0]
-        messages = []
-        if self.divergences_:
-            messages.append(
-                f"{self.divergences_} of {n_draws} draws were divergent transitions"
-            )
-        worst = self._worst_rhat(3)
-        if worst and worst[0][1] > RHAT_THRESHOLD:
-            listed = ", ".join(f"{name} ({value:.3f})" for name, value in worst)
-            messages.append(f"r_hat exceeds {RHAT_THRESHOLD}; worst: {listed}")
-        if messages:
-            warnings.warn(
-                "The sampler did not converge: "
-                + "; ".join(messages)
-                + ". Increase number_warmup/number_samples, raise target_accept_prob, "
-                "or revisit the priors.",
-                ConvergenceWarning,
-                stacklevel=stacklevel,
-            )
+        verdict = convergence_verdict(self)
+        if verdict.should_warn:
+            warnings.warn(verdict.message(), ConvergenceWarning, stacklevel=stacklevel)
+
+    def roi_prior(self):
+        """The prior of each channel's ROI at average spend, in KPI per unit of cost.
+
+        skmmm's default prior is relative (``roi / roi_reference_`` ~
+        LogNormal(log 0.2, 0.9)); this returns it on the absolute scale, as
+        ``posterior_["roi"]`` (``"channel_roi"`` for geo fits) is stored.
+
+        Returns
+        -------
+        numpyro.distributions.Distribution or None
+            Batch shape (n_channels,); None when the media prior is not on
+            ROI (``parametrization="lightweight_mmm"``, or ``coef_media`` /
+            ``channel_coef_media`` set in ``custom_priors``).
+        """
+        check_is_fitted(self, "posterior_")
+        geo = self._is_geo_fit()
+        if not (self._geo_uses_roi_prior() if geo else self._uses_roi_prior()):
+            return None
+        site = CHANNEL_ROI if geo else ROI
+        n_channels = self.n_media_channels_
+        resolved = resolve_priors(
+            {k: v for k, v in (self.custom_priors or {}).items() if k == site},
+            {site: (n_channels,)},
+            DEFAULT_PRIORS,
+        )[site]
+        return scaled_prior(resolved, float(getattr(self, "roi_reference_", 1.0)))
 
     def _worst_rhat(self, n: int) -> list[tuple[str, float]]:
         return sorted(self._labelled_values(self.rhat_), key=lambda item: -item[1])[:n]

@@ -21,7 +21,7 @@ import io
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from sklearn.utils.validation import check_is_fitted
 
 from skmmm import attribution, plot
+from skmmm.diagnostics import ConvergenceVerdict, convergence_verdict
 from skmmm.optimize import OptimizationResult
-from skmmm.regressor import RHAT_THRESHOLD
 
 __all__ = [
     "ConvergenceVerdict",
@@ -42,157 +41,15 @@ __all__ = [
     "render_report",
 ]
 
-MIN_ESS_PER_CHAIN = 100
-"""Smallest bulk effective sample size per chain that we call enough."""
-
 FRACTION_COLUMNS = frozenset({"mape", "coverage"})
 """Backtest columns that compare_models reports as fractions."""
 
-N_WORST_PARAMETERS = 5
 FIGURE_DPI = 100
 MISSING = "–"
 
 
-# ----------------------------------------------------------------- verdict
-
-
-@dataclass(frozen=True)
-class ConvergenceVerdict:
-    """Plain-language convergence verdict of one fit.
-
-    Attributes
-    ----------
-    status : {"converged", "warning", "not converged"}
-        "not converged" with divergent transitions or an r_hat above the
-        threshold; "warning" when r_hat cannot be computed (one chain) or the
-        effective sample size is small; "converged" otherwise.
-    headline : str
-        One sentence, e.g. "Converged: max r_hat 1.004, no divergent
-        transitions."
-    advice : str
-        What to do about it ("" when converged).
-    max_rhat : float
-        Largest finite r_hat over every parameter (NaN with one chain).
-    min_ess : float
-        Smallest bulk effective sample size over every parameter.
-    divergences : int
-        Divergent transitions after warm-up.
-    worst_parameters : list of str
-        The parameters the headline names (highest r_hat or lowest ESS).
-    """
-
-    status: str
-    headline: str
-    advice: str
-    max_rhat: float
-    min_ess: float
-    divergences: int
-    worst_parameters: list[str] = field(default_factory=list)
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def _named_values(values: pd.Series, digits: int) -> str:
-    return ", ".join(f"{name} ({value:.{digits}f})" for name, value in values.items())
-
-
-def convergence_verdict(estimator) -> ConvergenceVerdict:
-    """Judge the sampler's convergence from a fitted estimator's diagnostics.
-
-    Parameters
-    ----------
-    estimator : fitted skmmm regressor
-        Uses ``divergences_`` and the ``r_hat`` and ``ess_bulk`` columns of
-        ``estimator.summary()``.
-
-    Returns
-    -------
-    ConvergenceVerdict
-        Not converged with any divergent transition or any r_hat above
-        ``skmmm.regressor.RHAT_THRESHOLD`` (1.05); a warning when r_hat is
-        unavailable (a single chain) or some bulk ESS is below
-        ``MIN_ESS_PER_CHAIN`` per chain; converged otherwise.
-    """
-    check_is_fitted(estimator, "posterior_")
-    table = estimator.summary()
-    rhat = table["r_hat"].astype(float)
-    ess = table["ess_bulk"].astype(float)
-    divergences = int(estimator.divergences_)
-    finite_rhat = rhat[np.isfinite(rhat)]
-    max_rhat = float(finite_rhat.max()) if len(finite_rhat) else math.nan
-    min_ess = float(ess.min())
-    high_rhat = finite_rhat[finite_rhat > RHAT_THRESHOLD].sort_values(ascending=False)[
-        :N_WORST_PARAMETERS
-    ]
-    ess_floor = MIN_ESS_PER_CHAIN * _n_chains(estimator)
-    low_ess = ess[ess < ess_floor].sort_values()[:N_WORST_PARAMETERS]
-    divergence_text = (
-        "no divergent transitions"
-        if divergences == 0
-        else f"{_plural(divergences, 'divergent transition')}"
-    )
-
-    if divergences or len(high_rhat):
-        problems = []
-        if divergences:
-            problems.append(divergence_text)
-        if len(high_rhat):
-            problems.append(
-                f"r_hat above {RHAT_THRESHOLD} for {_named_values(high_rhat, 3)}"
-            )
-        advice = (
-            "Do not rely on the estimates below yet. Fit again with more "
-            "warm-up (number_warmup) and more draws (number_samples)"
-            + (
-                ", and raise target_accept_prob (e.g. 0.95) so the sampler takes "
-                "smaller steps"
-                if divergences
-                else ""
-            )
-            + "; if that does not help, revisit the priors or the data."
-        )
-        return ConvergenceVerdict(
-            "not converged",
-            "Not converged: " + "; ".join(problems) + ".",
-            advice,
-            max_rhat,
-            min_ess,
-            divergences,
-            list(high_rhat.index),
-        )
-    if not len(finite_rhat):
-        return ConvergenceVerdict(
-            "warning",
-            f"Convergence not checked: r_hat needs at least 2 chains; "
-            f"{divergence_text}.",
-            "Fit with number_chains=2 or more to check that the chains agree.",
-            max_rhat,
-            min_ess,
-            divergences,
-            list(low_ess.index),
-        )
-    if len(low_ess):
-        return ConvergenceVerdict(
-            "warning",
-            f"Converged but imprecise: max r_hat {max_rhat:.3f}, {divergence_text}, "
-            f"but few effective draws for {_named_values(low_ess, 0)}.",
-            "Draw more samples (number_samples) for stable intervals; "
-            f"aim for a bulk ESS of at least {ess_floor}.",
-            max_rhat,
-            min_ess,
-            divergences,
-            list(low_ess.index),
-        )
-    return ConvergenceVerdict(
-        "converged",
-        f"Converged: max r_hat {max_rhat:.3f}, {divergence_text}.",
-        "",
-        max_rhat,
-        min_ess,
-        divergences,
-    )
 
 
 def _n_chains(estimator) -> int:

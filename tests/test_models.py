@@ -23,7 +23,7 @@ from skmmm.models import (
     response_at_average,
     site_shapes,
 )
-from skmmm.priors import resolve_priors
+from skmmm.priors import RELATIVE_ROI_LOC, resolve_priors
 
 N_TIMES = 30
 N_CHANNELS = 3
@@ -390,14 +390,16 @@ def test_roi_prior_on_simplex_log_density_equals_direct_plus_log_jacobian(model_
 
 
 def test_roi_prior_sets_effect_at_average_spend():
-    """coef_media * response at average = roi * media cost, roi ~ LogNormal(0.2, 0.9)."""
+    """coef_media * response at average = roi * media cost, roi ~ the default prior."""
     spec, direct, _ = _model_pair("hill_adstock", roi_prior=True)
     media, extra, time_index, _ = _data()
     media_cost = jnp.array([0.01, 0.1, 1.0])
     draws = Predictive(direct, num_samples=4000)(
         jax.random.PRNGKey(3), media, extra, time_index, media_cost
     )
-    np.testing.assert_allclose(np.median(draws["roi"], axis=0), np.exp(0.2), rtol=0.08)
+    np.testing.assert_allclose(
+        np.median(draws["roi"], axis=0), np.exp(RELATIVE_ROI_LOC), rtol=0.08
+    )
     at_average = response_at_average(spec, draws)
     np.testing.assert_allclose(
         draws["coef_media"] * at_average, draws["roi"] * media_cost, rtol=1e-5

@@ -417,22 +417,43 @@ def with_diagnostics(est, rhat=1.004, ess=1e4, divergences=0, **overrides):
 
 
 def test_verdict_converged_names_max_rhat(est):
-    good = with_diagnostics(est, sigma=(1.012, 5e3))
+    good = with_diagnostics(est, sigma=(1.008, 5e3))
     verdict = convergence_verdict(good)
     assert verdict.status == "converged"
-    assert verdict.headline == "Converged: max r_hat 1.012, no divergent transitions."
+    assert verdict.headline == "Converged: max r_hat 1.008, no divergent transitions."
     assert verdict.advice == ""
-    assert verdict.max_rhat == pytest.approx(1.012)
+    assert verdict.max_rhat == pytest.approx(1.008)
+    assert not verdict.should_warn
+
+
+def test_verdict_rhat_between_target_and_threshold_is_imprecise(est):
+    verdict = convergence_verdict(with_diagnostics(est, sigma=(1.02, 5e3)))
+    assert verdict.status == "warning"
+    assert "r_hat above 1.01 for sigma (1.020)" in verdict.headline
+    assert verdict.should_warn
+    assert verdict.message().startswith(type(est).__name__)
+
+
+def test_verdict_a_few_divergences_are_a_note(est):
+    n_draws = next(iter(est.posterior_.values())).shape[0]
+    few = with_diagnostics(est, divergences=1)
+    verdict = convergence_verdict(few)
+    assert verdict.status == "converged"
+    assert not verdict.should_warn
+    assert any(note.startswith("Note: 1 divergent transition") for note in verdict.notes)
+    many = with_diagnostics(est, divergences=int(0.02 * n_draws) + 1)
+    assert convergence_verdict(many).status == "not converged"
 
 
 def test_verdict_names_the_worst_parameters_and_what_to_do(est):
+    n_draws = next(iter(est.posterior_.values())).shape[0]
     bad = with_diagnostics(
-        est, divergences=3, coef_media=([1.0, 1.2, 1.08], [1e4, 1e4, 1e4])
+        est, divergences=n_draws, coef_media=([1.0, 1.2, 1.08], [1e4, 1e4, 1e4])
     )
     verdict = convergence_verdict(bad)
     assert verdict.status == "not converged"
     assert verdict.worst_parameters == ["coef_media[search]", "coef_media[social]"]
-    assert "3 divergent transitions" in verdict.headline
+    assert f"{n_draws} divergent transitions" in verdict.headline
     assert "coef_media[search] (1.200), coef_media[social] (1.080)" in verdict.headline
     assert "number_warmup" in verdict.advice
     assert "target_accept_prob" in verdict.advice

@@ -1,0 +1,281 @@
+"""One convergence judgement of a fitted model, used by every part of skmmm.
+
+The regressor's ``ConvergenceWarning``, the HTML report's verdict and the
+plots' worst-mixing parameters all come from :func:`convergence_verdict`, so
+they never disagree. The judgement follows Vehtari et al. (2021, "Rank-
+normalization, folding, and localization: an improved R-hat"):
+
+- **not converged**: some r_hat above ``RHAT_THRESHOLD`` (1.05), or more than
+  ``DIVERGENCE_FRACTION`` (1%) of the draws divergent;
+- **warning** ("converged but imprecise"): some r_hat above ``RHAT_TARGET``
+  (1.01), some bulk ESS below ``MIN_ESS_PER_CHAIN`` per chain, or r_hat not
+  available (one chain);
+- **converged** otherwise. A handful of divergent draws (at most 1%) with good
+  r_hat and ESS is a note, not a failure: it marks a region the sampler found
+  hard, which the estimates rarely depend on.
+
+Independently of convergence, a channel whose ROI posterior median lies in
+the outer 1% of its prior (:func:`prior_data_conflicts`) is named in the
+notes: the data and the prior disagree, and the answer depends on the prior.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from skmmm.priors import prior_cdf
+
+__all__ = [
+    "DIVERGENCE_FRACTION",
+    "MIN_ESS_PER_CHAIN",
+    "RHAT_TARGET",
+    "RHAT_THRESHOLD",
+    "ConvergenceVerdict",
+    "convergence_verdict",
+    "prior_data_conflicts",
+]
+
+RHAT_THRESHOLD = 1.05
+RHAT_TARGET = 1.01
+MIN_ESS_PER_CHAIN = 100
+DIVERGENCE_FRACTION = 0.01
+# Prior quantiles outside which a posterior median is a prior-data conflict.
+CONFLICT_QUANTILE = 0.01
+N_WORST_PARAMETERS = 5
+
+
+@dataclass(frozen=True)
+class ConvergenceVerdict:
+    """Plain-language convergence verdict of one fit.
+
+    Attributes
+    ----------
+    status : {"converged", "warning", "not converged"}
+        See the module docstring.
+    headline : str
+        One sentence, e.g. "Converged: max r_hat 1.004, no divergent
+        transitions."
+    advice : str
+        What to do about it ("" when converged).
+    max_rhat : float
+        Largest finite r_hat over every parameter (NaN without r_hat).
+    min_ess : float
+        Smallest bulk effective sample size over every parameter.
+    divergences : int
+        Divergent transitions after warm-up.
+    worst_parameters : list of str
+        The parameters the headline names (highest r_hat or lowest ESS).
+    notes : list of str
+        Remarks that do not change the status: a few divergent draws, and
+        channels whose ROI posterior conflicts with its prior.
+    model : str
+        The model the verdict is about, e.g. ``"HillAdstockRegressor
+        (hill_adstock)"``.
+    """
+
+    status: str
+    headline: str
+    advice: str
+    max_rhat: float
+    min_ess: float
+    divergences: int
+    worst_parameters: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    model: str = ""
+
+    @property
+    def should_warn(self) -> bool:
+        """Whether the fit deserves a ``ConvergenceWarning``.
+
+        Not converged, or imprecise with r_hat available (a single chain
+        cannot be judged, and says so in the headline instead).
+        """
+        return self.status == "not converged" or (
+            self.status == "warning" and np.isfinite(self.max_rhat)
+        )
+
+    def message(self) -> str:
+        """The warning text: the model, the headline, the advice and the notes."""
+        parts = [f"{self.model}: {self.headline}" if self.model else self.headline]
+        if self.advice:
+            parts.append(self.advice)
+        parts.extend(self.notes)
+        return " ".join(parts)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _named_values(values: pd.Series, digits: int) -> str:
+    return ", ".join(f"{name} ({value:.{digits}f})" for name, value in values.items())
+
+
+def model_label(estimator) -> str:
+    """A short name of a fitted estimator: its class and model family."""
+    name = type(estimator).__name__
+    family = getattr(estimator, "model", None)
+    return f"{name}({family!r})" if family and name == "BayesianMMMRegressor" else name
+
+
+def prior_data_conflicts(estimator) -> list[str]:
+    """Channels whose ROI posterior median lies in the outer tails of its prior.
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        With an ROI prior (skmmm's default parametrization); other fits have
+        no conflicts to report.
+
+    Returns
+    -------
+    list of str
+        One sentence per conflicting channel, naming it and the side
+        ("above" or "below") of the prior it sits on.
+    """
+    conflicts = []
+    for name in ("roi", "channel_roi"):
+        draws = estimator.posterior_.get(name)
+        prior = estimator.roi_prior() if draws is not None else None
+        if prior is None:
+            continue
+        medians = np.median(np.asarray(draws), axis=0)
+        cdf = prior_cdf(prior, medians)
+        for channel, value, median in zip(
+            estimator.media_names_, np.atleast_1d(cdf), medians, strict=False
+        ):
+            if value > 1 - CONFLICT_QUANTILE or value < CONFLICT_QUANTILE:
+                side = "above" if value > 0.5 else "below"
+                conflicts.append(
+                    f"Prior-data conflict: the ROI of {channel} (posterior "
+                    f"median {median:.3g}) lies {side} {100 * (1 - CONFLICT_QUANTILE):.0f}% "
+                    "of its prior; the answer for this channel depends on the "
+                    "prior: check its spend data, or state your belief with "
+                    "custom_priors={'roi': ...}."
+                )
+    return conflicts
+
+
+def convergence_verdict(estimator) -> ConvergenceVerdict:
+    """Judge the sampler's convergence from a fitted estimator's diagnostics.
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        Uses ``divergences_``, the draws in ``posterior_`` and the ``r_hat``
+        and ``ess_bulk`` columns of ``estimator.summary()``.
+
+    Returns
+    -------
+    ConvergenceVerdict
+        See the module docstring for the rules.
+    """
+    check_is_fitted(estimator, "posterior_")
+    table = estimator.summary()
+    rhat = table["r_hat"].astype(float)
+    ess = table["ess_bulk"].astype(float)
+    divergences = int(estimator.divergences_)
+    n_draws = int(next(iter(estimator.posterior_.values())).shape[0])
+    n_chains = int(getattr(estimator, "number_chains", 1) or 1)
+    finite_rhat = rhat[np.isfinite(rhat)]
+    max_rhat = float(finite_rhat.max()) if len(finite_rhat) else math.nan
+    min_ess = float(ess.min()) if len(ess) else math.nan
+    ess_floor = MIN_ESS_PER_CHAIN * n_chains
+    low_ess = ess[ess < ess_floor].sort_values()[:N_WORST_PARAMETERS]
+    many_divergences = divergences > DIVERGENCE_FRACTION * n_draws
+    divergence_text = (
+        "no divergent transitions"
+        if divergences == 0
+        else f"{_plural(divergences, 'divergent transition')} "
+        f"({100 * divergences / max(n_draws, 1):.2g}% of {n_draws} draws)"
+    )
+    notes = []
+    if divergences and not many_divergences:
+        notes.append(
+            f"Note: {divergence_text}; under {100 * DIVERGENCE_FRACTION:.0f}% of "
+            "the draws with good r_hat and ESS, this does not affect the estimates."
+        )
+    notes.extend(prior_data_conflicts(estimator))
+    model = model_label(estimator)
+
+    def verdict(status, headline, advice, worst):
+        return ConvergenceVerdict(
+            status,
+            headline,
+            advice,
+            max_rhat,
+            min_ess,
+            divergences,
+            list(worst),
+            notes,
+            model,
+        )
+
+    high_rhat = finite_rhat[finite_rhat > RHAT_THRESHOLD].sort_values(ascending=False)[
+        :N_WORST_PARAMETERS
+    ]
+    if many_divergences or len(high_rhat):
+        problems = []
+        if many_divergences:
+            problems.append(divergence_text)
+        if len(high_rhat):
+            problems.append(
+                f"r_hat above {RHAT_THRESHOLD} for {_named_values(high_rhat, 3)}"
+            )
+        advice = (
+            "Do not rely on the estimates yet. Fit again with more warm-up "
+            "(number_warmup=2000)"
+            + (
+                " and target_accept_prob=0.95, so the sampler takes smaller steps"
+                if many_divergences
+                else ""
+            )
+            + "; if that does not help, the priors and the data disagree: check "
+            "the media columns and media_prior, or revisit custom_priors."
+        )
+        return verdict(
+            "not converged",
+            "Not converged: " + "; ".join(problems) + ".",
+            advice,
+            high_rhat.index,
+        )
+    if not len(finite_rhat):
+        return verdict(
+            "warning",
+            f"Convergence not checked: r_hat needs at least 2 chains; "
+            f"{divergence_text}.",
+            "Fit with number_chains=2 or more to check that the chains agree.",
+            low_ess.index,
+        )
+    imprecise_rhat = finite_rhat[finite_rhat > RHAT_TARGET].sort_values(
+        ascending=False
+    )[:N_WORST_PARAMETERS]
+    if len(imprecise_rhat):
+        return verdict(
+            "warning",
+            f"Converged but imprecise: r_hat above {RHAT_TARGET} for "
+            f"{_named_values(imprecise_rhat, 3)}; {divergence_text}.",
+            "Draw more samples (number_samples=2000) so that the chains agree "
+            f"to r_hat <= {RHAT_TARGET}.",
+            imprecise_rhat.index,
+        )
+    if len(low_ess):
+        return verdict(
+            "warning",
+            f"Converged but imprecise: max r_hat {max_rhat:.3f}, {divergence_text}, "
+            f"but few effective draws for {_named_values(low_ess, 0)}.",
+            "Draw more samples (number_samples) for stable intervals; "
+            f"aim for a bulk ESS of at least {ess_floor}.",
+            low_ess.index,
+        )
+    return verdict(
+        "converged",
+        f"Converged: max r_hat {max_rhat:.3f}, {divergence_text}.",
+        "",
+        [],
+    )
