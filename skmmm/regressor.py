@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
+from numpyro import distributions as dist
 from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -110,18 +111,37 @@ def _mu_moments(spec, params, media, extra_features, time_index, rows):
 
 
 def _prior_fingerprint(priors: dict) -> str:
-    """A stable digest of resolved priors (class and parameter values)."""
+    """A stable digest of resolved priors (classes and parameter values).
+
+    The compiled sampler closes over the priors, so two fits share a program
+    only when every prior's parameters agree, including those of the base of
+    an expanded or transformed distribution.
+    """
     digest = hashlib.sha256()
-    for name, prior in priors.items():
-        digest.update(name.encode())
-        if prior is None:
-            continue
+
+    def add(prior) -> None:
         digest.update(type(prior).__name__.encode())
+        digest.update(str(prior.batch_shape).encode())
+        if isinstance(prior, dist.ExpandedDistribution):
+            add(prior.base_dist)
+            return
+        if isinstance(prior, dist.TransformedDistribution):
+            add(prior.base_dist)
+            for transform in prior.transforms:
+                digest.update(type(transform).__name__.encode())
+                for value in vars(transform).values():
+                    if isinstance(value, (int, float, np.ndarray, jax.Array)):
+                        digest.update(np.asarray(value, dtype=np.float64).tobytes())
+            return
         for param in sorted(getattr(prior, "arg_constraints", {})):
             value = getattr(prior, param, None)
             if value is not None:
                 digest.update(np.asarray(value, dtype=np.float64).tobytes())
-        digest.update(str(prior.batch_shape).encode())
+
+    for name, prior in priors.items():
+        digest.update(name.encode())
+        if prior is not None:
+            add(prior)
     return digest.hexdigest()
 
 

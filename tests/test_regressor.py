@@ -12,6 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
@@ -640,3 +642,116 @@ def test_bayesian_mmm_regressor_model_is_a_parameter():
     assert est.get_params()["model"] == "carryover"
     assert clone(est).set_params(model="adstock").model == "adstock"
     assert set(est.get_params()) - {"model"} == set(HillAdstockRegressor().get_params())
+
+
+# ------------------------------------------------------------ units
+
+
+def _units_fit(model, X, y, media_prior=None, **params):
+    estimator = BayesianMMMRegressor(
+        model,
+        media_columns=MEDIA,
+        media_prior=media_prior,
+        random_state=3,
+        **{**SETTINGS, **params},
+    )
+    return _fit(estimator, X, y)
+
+
+def _shares_and_roi(estimator):
+    from skmmm import attribution
+
+    table = attribution.summary(estimator)
+    return table[["share_mean", "share_lower", "share_upper"]], table[
+        ["roi_mean", "roi_lower", "roi_upper"]
+    ]
+
+
+_UNIT_BASE: dict = {}
+
+
+def _unit_base(model):
+    if model not in _UNIT_BASE:
+        _UNIT_BASE[model] = _shares_and_roi(_units_fit(model, X_TRAIN, Y_TRAIN))
+    return _UNIT_BASE[model]
+
+
+@pytest.mark.parametrize("model", ["adstock", "hill_adstock", "carryover"])
+@settings(max_examples=6, deadline=None)
+@given(
+    log_a=st.floats(np.log10(1e-4), np.log10(1e6)),
+    log_b=st.floats(np.log10(1e-3), np.log10(1e3)),
+)
+def test_default_priors_do_not_depend_on_units(model, log_a, log_b):
+    """KPI x a and media (= spend) x b: same shares, ROI x a / b."""
+    a, b = 10.0**log_a, 10.0**log_b
+    shares, roi = _unit_base(model)
+    X = X_TRAIN.copy()
+    X[MEDIA] = X[MEDIA] * b
+    scaled_shares, scaled_roi = _shares_and_roi(_units_fit(model, X, Y_TRAIN * a))
+    np.testing.assert_allclose(scaled_shares, shares, rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(scaled_roi.to_numpy() * b / a, roi, rtol=1e-3)
+
+
+def test_media_units_do_not_matter_when_costs_are_given():
+    """Impressions in any unit per channel, costs in currency: the same answer."""
+    costs = X_TRAIN[MEDIA].sum().to_numpy()
+    shares, roi = _shares_and_roi(_units_fit("adstock", X_TRAIN, Y_TRAIN, costs))
+    X = X_TRAIN.copy()
+    X[MEDIA] = X[MEDIA] * [1e3, 0.02]  # e.g. impressions and thousands of clicks
+    scaled_shares, scaled_roi = _shares_and_roi(
+        _units_fit("adstock", X, Y_TRAIN, costs)
+    )
+    np.testing.assert_allclose(scaled_shares, shares, rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(scaled_roi, roi, rtol=1e-3)
+
+
+def test_custom_roi_prior_is_absolute():
+    """custom_priors={"roi": ...} states ROI in KPI per unit of cost."""
+    estimator = _units_fit(
+        "adstock",
+        X_TRAIN,
+        Y_TRAIN,
+        custom_priors={"roi": (np.log(3.0), 0.01)},
+        number_warmup=500,
+    )
+    assert estimator.roi_reference_ == 1.0
+    np.testing.assert_allclose(
+        np.median(estimator.posterior_["roi"], axis=0), 3.0, rtol=0.05
+    )
+    default = _units_fit("adstock", X_TRAIN, Y_TRAIN)
+    expected = Y_TRAIN.sum() / X_TRAIN[MEDIA].to_numpy().sum()
+    assert default.roi_reference_ == pytest.approx(expected)
+    prior = default.roi_prior()
+    np.testing.assert_allclose(np.exp(np.asarray(prior.loc)), 0.2 * expected, rtol=1e-5)
+
+
+def test_reordering_channels_reorders_the_answers():
+    forward = _units_fit("adstock", X_TRAIN, Y_TRAIN, number_samples=300)
+    reordered = BayesianMMMRegressor(
+        "adstock",
+        media_columns=MEDIA[::-1],
+        random_state=3,
+        **{**SETTINGS, "number_samples": 300},
+    )
+    _fit(reordered, X_TRAIN[MEDIA[::-1] + ["price_index"]], Y_TRAIN)
+    from skmmm import attribution
+
+    draws = attribution.roi(forward)
+    other = attribution.roi(reordered)
+    assert list(other.columns) == MEDIA[::-1]
+    # Different parameter order, different random streams: equal within the
+    # posterior's spread.
+    difference = (other[MEDIA].mean() - draws.mean()).abs()
+    assert (difference < 0.5 * draws.std()).all(), (difference, draws.std())
+
+
+def test_refit_with_other_custom_prior_values_uses_them():
+    """The compiled program is keyed on the priors' values, not only their class."""
+    first = _units_fit("adstock", X_TRAIN, Y_TRAIN, custom_priors={"sigma": (1.0, 1.0)})
+    second = _units_fit(
+        "adstock", X_TRAIN, Y_TRAIN, custom_priors={"sigma": (1.0, 1e4)}
+    )
+    assert np.median(second.posterior_["sigma"]) < 0.5 * np.median(
+        first.posterior_["sigma"]
+    )
