@@ -757,11 +757,14 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
     custom_priors : dict, default=None
         Overrides of the default priors by parameter name: a NumPyro
         distribution, or the default distribution's parameters as a dict,
-        sequence or float. See ``skmmm.priors``. National fits with the
-        default parametrization put the media prior on ``roi``, each
-        channel's ROI at average spend (LogNormal(0.2, 0.9): median 1.2 KPI
-        per unit of cost); giving ``coef_media`` instead uses that prior on
-        the coefficients, as LightweightMMM does.
+        sequence or float. See ``skmmm.priors``. The default
+        parametrization puts the media prior on ``roi`` (``channel_roi`` for
+        geo fits), each channel's ROI at average spend, relative to the
+        data's average return: ``roi / roi_reference_ ~ LogNormal(log 0.2,
+        0.9)``, so the same data in other units give the same answer. A
+        ``roi`` (or ``channel_roi``) given here is absolute, in KPI per unit
+        of cost; giving ``coef_media`` instead uses that prior on the
+        coefficients, as LightweightMMM does.
     date_column : str, default=None
         Column of ``X`` holding the dates. Without it, a DatetimeIndex of
         ``X`` is used when present.
@@ -818,6 +821,12 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         Number of columns of ``X``.
     divergences_ : int
         Number of divergent transitions after warm-up.
+    roi_reference_ : float
+        The training data's average return, total KPI over total cost (the
+        media prior), to which the default ROI prior is relative: a channel
+        at the prior's median returns 0.2 times it. 1.0 when the ROI prior is
+        absolute (given in ``custom_priors``) or not used
+        (``parametrization="lightweight_mmm"``).
     rhat_ : dict of ndarray
         Split r_hat of every parameter.
     ess_ : dict of ndarray

@@ -303,9 +303,40 @@ def _fit_metrics(est) -> dict[str, float]:
     return {"r2": float(r2), "mape": mape}
 
 
+PRIOR_DOMINATED_RATIO = 0.5
+"""ROI interval at least this share of the prior's: the data said little."""
+
+
+def prior_dominated_channels(table: pd.DataFrame) -> list[str]:
+    """Channels whose ROI interval the data narrowed by less than half.
+
+    ``table`` is :func:`skmmm.attribution.summary`'s, indexed by channel.
+    """
+    ratio = table["roi_prior_width_ratio"]
+    return [str(c) for c, value in ratio.items() if value >= PRIOR_DOMINATED_RATIO]
+
+
+def _prior_text(ratio: float) -> str:
+    if not np.isfinite(ratio):
+        return MISSING
+    if ratio >= PRIOR_DOMINATED_RATIO:
+        return f"mostly prior ({ratio:.0%} of its width)"
+    return f"narrowed to {ratio:.0%} of the prior"
+
+
 def _attribution_table(est, interval: float) -> _Table:
     table = attribution.summary(est, interval)
     width = f"{interval:.0%}"
+    weak = prior_dominated_channels(table)
+    weak_text = (
+        f" The data say little about {_join_words(weak)}: "
+        f"{'its' if len(weak) == 1 else 'their'} ROI interval is at least half "
+        "as wide as the prior's, so the estimate mostly repeats the prior. An "
+        f"experiment on {'it' if len(weak) == 1 else 'them'} (a geo lift test or a "
+        "holdout) would help."
+        if weak
+        else ""
+    )
     return _table(
         [
             "Channel",
@@ -315,6 +346,7 @@ def _attribution_table(est, interval: float) -> _Table:
             f"ROI {width} interval",
             "Marginal ROI",
             f"Marginal ROI {width} interval",
+            "ROI: data or prior",
         ],
         [
             [
@@ -325,13 +357,22 @@ def _attribution_table(est, interval: float) -> _Table:
                 _interval_text(row["roi_lower"], row["roi_upper"]),
                 _number(row["mroi_mean"]),
                 _interval_text(row["mroi_lower"], row["mroi_upper"]),
+                _prior_text(row["roi_prior_width_ratio"]),
             ]
             for channel, row in table.iterrows()
         ],
         caption="Posterior means with central credible intervals. ROI: KPI per "
         "unit of cost over the training period; marginal ROI: extra KPI per extra "
-        "unit of cost at the historical spend.",
+        "unit of cost at the historical spend. Data or prior: the width of the "
+        "ROI's interval after seeing the data, as a share of its width before."
+        + weak_text,
     )
+
+
+def _join_words(words: Sequence[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _comparison_table(

@@ -174,3 +174,27 @@ def test_estimator_methods_equal_the_attribution_functions():
     pd.testing.assert_frame_equal(
         est.response_curves(n_points=7), attribution.response_curves(est, n_points=7)
     )
+
+
+def test_roi_prior_width_ratio_compares_posterior_and_prior_intervals(est):
+    from scipy import stats
+
+    ratio = attribution.summary(est)["roi_prior_width_ratio"]
+    prior = est.roi_prior()
+    frozen = stats.lognorm(np.asarray(prior.scale), scale=np.exp(np.asarray(prior.loc)))
+    prior_width = frozen.ppf(0.95) - frozen.ppf(0.05)
+    draws = est.posterior_["roi"]
+    width = np.quantile(draws, 0.95, axis=0) - np.quantile(draws, 0.05, axis=0)
+    np.testing.assert_allclose(ratio, width / prior_width, rtol=1e-4)
+    assert (ratio < 0.5).all()  # the simulated channels are identified
+
+
+def test_roi_prior_width_ratio_is_one_when_the_posterior_is_the_prior(est):
+    import jax
+
+    unlearned = copy.copy(est)
+    prior_draws = est.roi_prior().sample(jax.random.PRNGKey(0), (20_000,))
+    unlearned.posterior_ = {**est.posterior_, "roi": np.asarray(prior_draws)}
+    np.testing.assert_allclose(
+        attribution.roi_prior_width_ratio(unlearned), 1.0, atol=0.05
+    )

@@ -440,7 +440,9 @@ def test_verdict_a_few_divergences_are_a_note(est):
     verdict = convergence_verdict(few)
     assert verdict.status == "converged"
     assert not verdict.should_warn
-    assert any(note.startswith("Note: 1 divergent transition") for note in verdict.notes)
+    assert any(
+        note.startswith("Note: 1 divergent transition") for note in verdict.notes
+    )
     many = with_diagnostics(est, divergences=int(0.02 * n_draws) + 1)
     assert convergence_verdict(many).status == "not converged"
 
@@ -592,3 +594,29 @@ def test_hostile_names_show_as_text_in_chromium(browser, hostile_report):
     images = _images(browser)
     assert [image["alt"] for image in images] == FULL_REPORT_FIGURES[:-1]
     assert all(image["complete"] and image["width"] > 0 for image in images)
+
+
+def test_prior_data_conflict_names_the_channel(est):
+    from skmmm.diagnostics import prior_data_conflicts
+
+    assert prior_data_conflicts(est) == []
+    conflicting = copy.copy(est)
+    roi = np.array(est.posterior_["roi"])
+    roi[:, 1] *= 1e4
+    conflicting.posterior_ = {**est.posterior_, "roi": roi}
+    (note,) = prior_data_conflicts(conflicting)
+    assert f"ROI of {est.media_names_[1]}" in note and "above" in note
+    assert note in convergence_verdict(conflicting).notes
+
+
+def test_report_says_which_channels_the_data_say_little_about(est, tmp_path):
+    import jax
+
+    unlearned = copy.copy(est)
+    prior_draws = np.array(est.roi_prior().sample(jax.random.PRNGKey(0), (300,)))
+    roi = np.array(est.posterior_["roi"])
+    roi[:, 0] = prior_draws[: len(roi), 0]
+    unlearned.posterior_ = {**est.posterior_, "roi": roi}
+    text = unescape(make_report(unlearned, tmp_path / "r.html").read_text())
+    assert f"The data say little about {est.media_names_[0]}:" in text
+    assert "mostly prior" in text
