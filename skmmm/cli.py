@@ -73,8 +73,8 @@ def _run_options() -> argparse.ArgumentParser:
     sampling.add_argument(
         "--draws",
         type=_positive_int,
-        default=500,
-        help="posterior draws per chain (default 500)",
+        default=1000,
+        help="posterior draws per chain (default 1000, as the estimators)",
     )
     sampling.add_argument(
         "--warmup",

@@ -7,12 +7,15 @@ normalization, folding, and localization: an improved R-hat"):
 
 - **not converged**: some r_hat above ``RHAT_THRESHOLD`` (1.05), or more than
   ``DIVERGENCE_FRACTION`` (1%) of the draws divergent;
-- **warning** ("converged but imprecise"): some r_hat above ``RHAT_TARGET``
-  (1.01), some bulk ESS below ``MIN_ESS_PER_CHAIN`` per chain, or r_hat not
-  available (one chain);
-- **converged** otherwise. A handful of divergent draws (at most 1%) with good
-  r_hat and ESS is a note, not a failure: it marks a region the sampler found
-  hard, which the estimates rarely depend on.
+- **warning**: some bulk ESS below ``MIN_ESS_PER_CHAIN`` per chain
+  ("converged but imprecise"), or r_hat not available (one chain);
+- **converged** otherwise, with notes: a handful of divergent draws (at most
+  1%) marks a region the sampler found hard, which the estimates rarely
+  depend on; an r_hat between ``RHAT_TARGET`` (1.01) and 1.05 is what chance
+  alone gives often with 2 chains and a few hundred effective draws
+  (``benchmarks/rhat_noise.py``: 30 quantities at bulk ESS 500 from 2 chains
+  of 500 exact draws exceed 1.01 in 65% of runs, and 1.05 in none), so it
+  asks for more draws for final figures rather than raising an alarm.
 
 Independently of convergence, a channel whose ROI posterior median lies in
 the outer 1% of its prior (:func:`prior_data_conflicts`) is named in the
@@ -256,13 +259,12 @@ def convergence_verdict(estimator) -> ConvergenceVerdict:
         ascending=False
     )[:N_WORST_PARAMETERS]
     if len(imprecise_rhat):
-        return verdict(
-            "warning",
-            f"Converged but imprecise: r_hat above {RHAT_TARGET} for "
-            f"{_named_values(imprecise_rhat, 3)}; {divergence_text}.",
-            "Draw more samples (number_samples=2000) so that the chains agree "
-            f"to r_hat <= {RHAT_TARGET}.",
-            imprecise_rhat.index,
+        notes.insert(
+            0,
+            f"Note: r_hat above {RHAT_TARGET} for "
+            f"{_named_values(imprecise_rhat, 3)}. With 2 chains and a few hundred "
+            "effective draws chance alone often gives that; for final figures, "
+            f"draw more samples (number_samples=2000) to reach r_hat <= {RHAT_TARGET}.",
         )
     if len(low_ess):
         return verdict(

@@ -285,11 +285,13 @@ def test_prior_and_posterior_one_axes_per_parameter_element(est):
 def test_prior_and_posterior_uses_the_fitted_priors(est):
     priors = plot._resolved_priors(est)
     assert "coef_media" not in priors
-    np.testing.assert_allclose(priors["roi"].mean, np.exp(0.2 + 0.9**2 / 2), rtol=1e-6)
+    # The default ROI prior is relative to the data's average return.
+    loc = np.log(0.2 * est.roi_reference_)
+    np.testing.assert_allclose(priors["roi"].mean, np.exp(loc + 0.9**2 / 2), rtol=1e-5)
     np.testing.assert_allclose(
         priors["roi"].variance,
-        (np.exp(0.9**2) - 1) * np.exp(2 * 0.2 + 0.9**2),
-        rtol=1e-5,
+        (np.exp(0.9**2) - 1) * np.exp(2 * loc + 0.9**2),
+        rtol=1e-4,
     )
     on_coefficients = copy.copy(est)
     on_coefficients.custom_priors = {"coef_media": 1.0}

@@ -426,12 +426,15 @@ def test_verdict_converged_names_max_rhat(est):
     assert not verdict.should_warn
 
 
-def test_verdict_rhat_between_target_and_threshold_is_imprecise(est):
+def test_verdict_rhat_between_target_and_threshold_is_a_note(est):
     verdict = convergence_verdict(with_diagnostics(est, sigma=(1.02, 5e3)))
-    assert verdict.status == "warning"
-    assert "r_hat above 1.01 for sigma (1.020)" in verdict.headline
-    assert verdict.should_warn
-    assert verdict.message().startswith(type(est).__name__)
+    assert verdict.status == "converged"
+    assert "r_hat above 1.01 for sigma (1.020)" in verdict.notes[0]
+    assert "number_samples" in verdict.notes[0]
+    assert not verdict.should_warn
+    failed = convergence_verdict(with_diagnostics(est, sigma=(1.2, 5e3)))
+    assert failed.should_warn
+    assert failed.message().startswith(type(est).__name__)
 
 
 def test_verdict_a_few_divergences_are_a_note(est):
