@@ -57,15 +57,11 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skmmm import BayesianMMMRegressor, attribution
 from skmmm.datasets import _media_transform, simulate_mmm_data
+from skmmm.priors import MEDIA_TRANSFORM_PRIORS
 
 HA, AD, CO = "hill_adstock", "adstock", "carryover"
-TRANSFORM_PARAMS = (
-    "lag_weight",
-    "half_max_effective_concentration",
-    "slope",
-    "exponent",
-    "ad_effect_retention_rate",
-    "peak_effect_delay",
+TRANSFORM_PARAMS = tuple(
+    dict.fromkeys(name for names in MEDIA_TRANSFORM_PRIORS.values() for name in names)
 )
 DOMINANT_SHARE = 0.9
 
