@@ -271,8 +271,9 @@ def convergence_verdict(estimator) -> ConvergenceVerdict:
             "warning",
             f"Converged but imprecise: max r_hat {max_rhat:.3f}, {divergence_text}, "
             f"but few effective draws for {_named_values(low_ess, 0)}.",
-            "Draw more samples (number_samples) for stable intervals; "
-            f"aim for a bulk ESS of at least {ess_floor}.",
+            "Fit again with more warm-up (number_warmup=2000) so that the "
+            "sampler adapts to the slow parameters, for stable intervals; aim "
+            f"for a bulk ESS of at least {ess_floor}.",
             low_ess.index,
         )
     return verdict(

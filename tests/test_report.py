@@ -477,7 +477,7 @@ def test_verdict_low_ess_is_a_warning(est):
     assert verdict.status == "warning"
     assert verdict.worst_parameters == ["sigma"]
     assert "sigma (12)" in verdict.headline
-    assert "number_samples" in verdict.advice
+    assert "number_warmup=2000" in verdict.advice
 
 
 def test_verdict_single_chain_asks_for_more_chains():
