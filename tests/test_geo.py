@@ -1192,3 +1192,29 @@ def test_national_refit_after_a_geo_fit_drops_the_geo_attributes():
     for name in ("geo_names_", "media_prior_by_geo_", "extra_offset_"):
         assert not hasattr(est, name), name
     assert est.predict(national.iloc[:3]).shape == (3,)
+
+
+def test_geo_default_priors_do_not_depend_on_units():
+    """KPI x a and every geo's spend x b: the same shares, ROI x a / b."""
+    data = panel()
+    base = fitted()
+    a, b = 250.0, 0.004
+    X = data.X.copy()
+    X[data.media_columns] = X[data.media_columns] * b
+    scaled = _fit(_estimator(), X, data.y * a)
+    assert scaled.roi_reference_ == pytest.approx(base.roi_reference_ * a / b)
+    np.testing.assert_allclose(
+        attribution.summary(scaled)["share_mean"],
+        attribution.summary(base)["share_mean"],
+        rtol=1e-3,
+    )
+    np.testing.assert_allclose(
+        attribution.summary(scaled)["roi_mean"] * b / a,
+        attribution.summary(base)["roi_mean"],
+        rtol=1e-3,
+    )
+    np.testing.assert_allclose(
+        scaled.posterior_["channel_roi"] * b / a,
+        base.posterior_["channel_roi"],
+        rtol=1e-3,
+    )
