@@ -120,10 +120,27 @@ def _named_values(values: pd.Series, digits: int) -> str:
 
 
 def model_label(estimator) -> str:
-    """A short name of a fitted estimator: its class and model family."""
+    """A short name of a fitted estimator: its class, model family and data.
+
+    The training period is part of the name, so that a warning raised in a
+    backtest, ``compare_models`` or ``GridSearchCV`` says which fold it is
+    about: ``"HillAdstockRegressor fitted on 2021-01-04 to 2022-12-26 (104
+    periods)"``.
+    """
     name = type(estimator).__name__
     family = getattr(estimator, "model", None)
-    return f"{name}({family!r})" if family and name == "BayesianMMMRegressor" else name
+    label = f"{name}({family!r})" if family and name == "BayesianMMMRegressor" else name
+    train = getattr(estimator, "training_data_", None)
+    n_periods = getattr(estimator, "n_train_periods_", None)
+    if train is None or n_periods is None:
+        return label
+    index = getattr(train, "index", None)
+    if isinstance(index, pd.DatetimeIndex) and len(index):
+        dates = index.unique().sort_values()
+        period = f"{dates[0].date()} to {dates[-1].date()}"
+    else:
+        period = f"rows 0 to {n_periods - 1}"
+    return f"{label} fitted on {period} ({n_periods} periods)"
 
 
 def prior_data_conflicts(estimator) -> list[str]:

@@ -623,3 +623,13 @@ def test_report_says_which_channels_the_data_say_little_about(est, tmp_path):
     text = unescape(make_report(unlearned, tmp_path / "r.html").read_text())
     assert f"The data say little about {est.media_names_[0]}:" in text
     assert "mostly prior" in text
+
+
+def test_warning_names_the_model_and_its_training_period(est):
+    failed = convergence_verdict(with_diagnostics(est, sigma=(1.2, 5e3)))
+    dates = est.training_data_.index
+    assert failed.model == (
+        f"{type(est).__name__} fitted on {dates[0].date()} to {dates[-1].date()} "
+        f"({est.n_train_periods_} periods)"
+    )
+    assert failed.message().startswith(failed.model + ": Not converged")
