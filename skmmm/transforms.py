@@ -123,9 +123,13 @@ def hill(
     data = jnp.asarray(data)
     half_max = _along_channels(half_max_effective_concentration, data)
     slope = _along_channels(slope, data)
-    is_positive = data > 0
-    safe_ratio = jnp.where(is_positive, data / half_max, jnp.ones_like(data))
-    saturated = jax.nn.sigmoid(slope * jnp.log(safe_ratio))
+    # The ratio of logs, not the log of the ratio: adstock of a rare burst
+    # decays to values near float32's smallest normal number, where
+    # data / half_max underflows to 0 and log(0) made the slope's gradient
+    # NaN (every draw divergent). Inputs below that number count as 0.
+    is_positive = data > jnp.finfo(data.dtype).tiny
+    safe_data = jnp.where(is_positive, data, jnp.ones_like(data))
+    saturated = jax.nn.sigmoid(slope * (jnp.log(safe_data) - jnp.log(half_max)))
     return jnp.where(is_positive, saturated, jnp.zeros_like(saturated))
 
 

@@ -279,6 +279,21 @@ def test_hill_zero_maps_to_zero_and_half_max_to_half(slope):
     np.testing.assert_allclose(result[1::2], 0.5, rtol=RTOL)
 
 
+@pytest.mark.parametrize("tiny", [1e-37, 2e-38, 1e-39, 1e-44])
+def test_hill_gradient_is_finite_near_float32s_smallest_number(tiny):
+    """Adstock of a rare burst decays to such values; the gradient was NaN."""
+    data = jnp.array([[tiny], [1.0]], dtype=jnp.float32)
+
+    def total(half_max, slope):
+        return transforms.hill(data, half_max, slope).sum()
+
+    gradients = jax.grad(total, argnums=(0, 1))(
+        jnp.array([5.0], dtype=jnp.float32), jnp.array([1.5], dtype=jnp.float32)
+    )
+    for gradient in gradients:
+        assert np.all(np.isfinite(np.asarray(gradient)))
+
+
 # --------------------------------------------------------------------------
 # carryover
 # --------------------------------------------------------------------------
