@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from skmmm._files import atomic_write
 from skmmm.models import GEO_SITES
 
 __all__ = [
@@ -373,7 +374,10 @@ def save_model(estimator, path: str | os.PathLike) -> None:
     estimator : fitted BayesianMMMRegressor (or a subclass from skmmm)
         The model to save.
     path : str or path-like
-        The file to write (conventionally ``*.skmmm``); overwritten if it exists.
+        The file to write (conventionally ``*.skmmm``); replaced if it
+        exists. The file is written beside ``path`` and renamed over it only
+        once complete, so a failed save (a full disk, an interruption)
+        leaves an existing file as it was.
 
     Raises
     ------
@@ -422,7 +426,7 @@ def save_model(estimator, path: str | os.PathLike) -> None:
     metadata["metadata_sha256"] = _metadata_digest(metadata)
     metadata_bytes = json.dumps(metadata, indent=1).encode()
 
-    with zipfile.ZipFile(path, "w") as archive:
+    with atomic_write(path) as stream, zipfile.ZipFile(stream, "w") as archive:
         for name, data in (
             (METADATA_MEMBER, metadata_bytes),
             (ARRAYS_MEMBER, npz_bytes),

@@ -539,3 +539,46 @@ def test_same_seed_gives_bit_identical_posterior_across_processes(fitted, tmp_pa
 def test_random_state_none_gives_different_fits(unseeded_pair):
     first, second = unseeded_pair
     assert not np.array_equal(first.posterior_["sigma"], second.posterior_["sigma"])
+
+
+# ------------------------------------------------------- failed saves
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [OSError(28, "No space left on device"), KeyboardInterrupt()],
+    ids=["disk full", "interrupted"],
+)
+def test_a_failed_save_leaves_the_previous_file_intact(
+    fitted, tmp_path, data, monkeypatch, failure
+):
+    path = tmp_path / "model.skmmm"
+    save_model(fitted, path)
+    before = path.read_bytes()
+    written = []
+    original = zipfile.ZipFile.writestr
+
+    def failing_writestr(self, info, payload, *args, **kwargs):
+        if written:  # the second member: the file is half written
+            raise failure
+        written.append(info)
+        return original(self, info, payload, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", failing_writestr)
+    with pytest.raises(type(failure)):
+        save_model(fitted, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.skmmm"]
+    np.testing.assert_array_equal(
+        load_model(path).predict(data.X), fitted.predict(data.X)
+    )
+
+
+def test_a_save_replaces_the_file_and_keeps_its_permissions(fitted, tmp_path):
+    path = tmp_path / "model.skmmm"
+    path.write_bytes(b"old")
+    path.chmod(0o640)
+    save_model(fitted, path)
+    assert (path.stat().st_mode & 0o777) == 0o640
+    assert zipfile.is_zipfile(path)
