@@ -85,6 +85,11 @@ def _run_options() -> argparse.ArgumentParser:
     sampling.add_argument(
         "--chains", type=_positive_int, default=2, help="number of chains (default 2)"
     )
+    options.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace outputs that already exist (default: refuse)",
+    )
     sampling.add_argument(
         "--folds",
         type=_non_negative_int,
@@ -163,6 +168,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, help="the HTML file to write")
     report.add_argument(
         "--title", default="Media mix model report", help="title of the report"
+    )
+    report.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace FILE if it already exists (default: refuse)",
     )
     return parser
 
@@ -389,6 +399,17 @@ def _summary_table(fitted: dict, backtest: pd.DataFrame | None, best: str):
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
 
 
+def _refuse_to_overwrite(outputs: Sequence[Path], overwrite: bool) -> None:
+    """A ValueError naming the outputs that exist, unless ``--overwrite``."""
+    existing = [str(path) for path in outputs if path.exists()]
+    if existing and not overwrite:
+        raise ValueError(
+            f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
+            "nothing was written. Choose another --out, or pass --overwrite to "
+            "replace them."
+        )
+
+
 def _run(problem: Problem, models: Sequence[str], args: argparse.Namespace) -> int:
     from skmmm import compare_models, save_model
     from skmmm.report import make_report
@@ -396,6 +417,10 @@ def _run(problem: Problem, models: Sequence[str], args: argparse.Namespace) -> i
     if len(models) > 1 and args.folds == 0:
         raise ValueError("choosing the best model needs a backtest: use --folds >= 1.")
     out = Path(args.out)
+    outputs = [out / name for name in (REPORT_FILE, BUDGET_FILE, MODEL_FILE)]
+    if args.folds:
+        outputs.append(out / BACKTEST_FILE)
+    _refuse_to_overwrite(outputs, args.overwrite)
     out.mkdir(parents=True, exist_ok=True)
     progress = _Progress(_show_progress(args))
     if args.folds:
@@ -471,8 +496,9 @@ def _report(args: argparse.Namespace) -> int:
     from skmmm import load_model
     from skmmm.report import make_report
 
-    model = load_model(args.model_file)
     out = Path(args.out)
+    _refuse_to_overwrite([out], args.overwrite)
+    model = load_model(args.model_file)
     out.parent.mkdir(parents=True, exist_ok=True)
     path = make_report({model.spec_.model_name: model}, out, title=args.title)
     print(f"Report: {path}")

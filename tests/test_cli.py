@@ -130,6 +130,31 @@ def test_report_of_a_saved_model(fit, workdir):
     assert "Q3 &lt;b&gt;" in text and "adstock" in text
 
 
+def test_fit_refuses_to_replace_existing_outputs(fit, example_csv):
+    out, _ = fit
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    args = ["fit", "--data", example_csv, "--date-column", "date"]
+    args += ["--target", "sales", "--media", *MEDIA, "--model", "adstock"]
+    result = run_cli(*args, "--out", out, *TINY)
+    assert result.returncode == 2
+    for name in ("report.html", "budget.csv", "model.skmmm", "backtest.csv"):
+        assert name in result.stderr
+    assert "--overwrite" in result.stderr
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+
+
+def test_report_refuses_to_replace_a_file_unless_told(fit, workdir):
+    out, _ = fit
+    html = workdir / "kept.html"
+    html.write_text("mine", encoding="utf-8")
+    result = run_cli("report", out / "model.skmmm", "--out", html)
+    assert result.returncode == 2 and "--overwrite" in result.stderr
+    assert html.read_text(encoding="utf-8") == "mine"
+    result = run_cli("report", out / "model.skmmm", "--out", html, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert "<html" in html.read_text(encoding="utf-8")
+
+
 def bad_csvs(folder: Path) -> dict[str, Path]:
     frame = load_example().frame
     with_nan, negative, bad_date = frame.copy(), frame.copy(), frame.copy()
