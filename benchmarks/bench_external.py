@@ -97,6 +97,7 @@ def fit_one(name: str, model: str, args) -> dict:
         geo_column=data.get("geo_column"),
         number_warmup=args.draws,
         number_samples=args.draws,
+        target_accept_prob=args.target_accept_prob,
         random_state=args.seed,
         progress_bar=False,
     )
@@ -142,6 +143,12 @@ def main() -> None:
         "--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS)
     )
     parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument(
+        "--target-accept-prob",
+        type=float,
+        default=0.85,
+        help="NUTS target acceptance probability (the estimators' default 0.85)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--kpi-scale", type=float, default=1.0)
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))

@@ -279,6 +279,7 @@ def run_scenario(index: int, args) -> dict:
         progress_bar=False,
         number_warmup=args.draws,
         number_samples=args.draws,
+        target_accept_prob=args.target_accept_prob,
         **extra,
     )
     row = {
@@ -376,6 +377,12 @@ def summarise(rows: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument(
+        "--target-accept-prob",
+        type=float,
+        default=0.85,
+        help="NUTS target acceptance probability (the estimators' default 0.85)",
+    )
     parser.add_argument(
         "--only", type=int, nargs="+", default=None, help="scenario indices to run"
     )
