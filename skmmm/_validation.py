@@ -639,13 +639,26 @@ def _infer_frequency(dates: pd.DatetimeIndex | None) -> pd.DateOffset | None:
 # --- media columns ---------------------------------------------------------
 
 
+def _labels_are_other_integers(labels: Sequence | None) -> bool:
+    """Column labels that are all integers, but not 0, 1, ..., n - 1."""
+    if not labels:
+        return False
+    integers = all(
+        isinstance(label, numbers.Integral) and not isinstance(label, (bool, np.bool_))
+        for label in labels
+    )
+    return integers and [int(label) for label in labels] != list(range(len(labels)))
+
+
 def _resolve_media_columns(
     media_columns: Any, table: _Table, date_position: int | None
 ) -> list[int]:
     """Positions in X (as passed) of the media columns, in the order given.
 
     Strings are column names; integers are positions (negative ones count
-    from the end, as in NumPy).
+    from the end, as in NumPy). When X's labels are integers other than their
+    positions (a header-less CSV with a column dropped), an integer is
+    ambiguous and refused.
     """
     if media_columns is None:
         return [p for p in range(table.n_cols) if p != date_position]
@@ -673,6 +686,15 @@ def _resolve_media_columns(
             raise ValueError(
                 f"media_columns holds the boolean {entry!r}; boolean masks are "
                 "not supported. Pass column names or integer positions."
+            )
+        if isinstance(entry, numbers.Integral) and _labels_are_other_integers(labels):
+            raise ValueError(
+                f"media_columns holds the integer {int(entry)}, and X's column "
+                f"labels are integers that are not their positions "
+                f"({_format_names(labels)}): {int(entry)} could be the label or "
+                "the position. skmmm does not guess: give X string column "
+                "names (X.columns = X.columns.astype(str)) and name the media "
+                "columns, or pass X as an array with positions."
             )
         if isinstance(entry, numbers.Integral):
             position = int(entry)

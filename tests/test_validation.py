@@ -135,6 +135,20 @@ def test_training_media_columns_integer_positions_on_dataframe():
     assert data.extra_positions == [1]
 
 
+def test_training_integer_labels_other_than_positions_are_refused():
+    """A header-less CSV with its first column dropped: labels 1..n, not 0..n-1."""
+    X = pd.DataFrame(_array(), columns=[1, 2, 3])
+    with pytest.raises(ValueError, match="could be the label or the position"):
+        validate_training_data(X, _y(), media_columns=[1, 2])
+
+
+def test_training_integer_labels_equal_to_positions_are_both():
+    X = pd.DataFrame(_array(), columns=[0, 1, 2])
+    data = validate_training_data(X, _y(), media_columns=[2, 0])
+    assert data.media_positions == [2, 0]
+    np.testing.assert_array_equal(data.media, _array()[:, [2, 0]])
+
+
 def test_training_media_columns_negative_position_counts_from_end():
     data = validate_training_data(_array(), _y(), media_columns=[-1])
     assert data.media_positions == [2]
