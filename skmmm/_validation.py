@@ -745,6 +745,39 @@ def _without_date(position: int, date_position: int | None) -> int:
 # --- y ---------------------------------------------------------------------
 
 
+def _align_target(y: Any, rows: pd.Index | None) -> Any:
+    """y in the order of X's row labels when both carry labels.
+
+    A Series whose labels are X's in another order is reordered to X's; one
+    whose labels differ from X's is a ValueError. A Series with the default
+    labels 0, 1, ..., n - 1, like an array, is taken by position. Dates are
+    checked separately (they must match exactly).
+    """
+    if rows is None or not isinstance(y, (pd.Series, pd.DataFrame)):
+        return y
+    labels = y.index
+    if labels.equals(rows) or isinstance(labels, pd.DatetimeIndex):
+        return y
+    if isinstance(labels, pd.RangeIndex) and labels.start == 0 and labels.step == 1:
+        return y
+    if len(labels) == len(rows) and labels.is_unique and rows.is_unique:
+        missing = rows.difference(labels, sort=False)
+        if not len(missing):
+            return y.reindex(rows)
+        extra = labels.difference(rows, sort=False)
+        raise ValueError(
+            f"y's index does not match X's: X has the row label "
+            f"{_format_label(missing[0])}, which y lacks, and y has "
+            f"{_format_label(extra[0])}, which X lacks. Pass y with X's row "
+            "labels (y.index = X.index, if they are in the same order), or "
+            "as an array."
+        )
+    raise ValueError(
+        "y's index does not match X's (one of them repeats a label); pass y "
+        "with X's row labels, or as an array in X's row order."
+    )
+
+
 def _as_target(y: Any, estimator_name: str) -> tuple[pd.Series | np.ndarray, str]:
     """y as a 1-D Series or ndarray (values untouched) and its description."""
     if y is None:
@@ -855,6 +888,10 @@ def validate_training_data(
         raise ValueError(f"min_periods must be an integer >= 1, got {min_periods}.")
 
     table = _as_table(X)
+    rows = table.frame.index if table.frame is not None else None
+    if rows is not None and isinstance(y, (pd.Series, pd.DataFrame)):
+        if len(y) == len(rows):
+            y = _align_target(y, rows)
     y_values, y_name = _as_target(y, estimator_name)
     if len(y_values) != table.n_rows:
         raise ValueError(
@@ -1658,7 +1695,9 @@ def validate_geo_training_data(
     dropped = [geo_column] + ([date_column] if date_column is not None else [])
     rows = validate_training_data(
         _panel_feature_frame(frame, date_column, geo_column),
-        y.reset_index(drop=True) if isinstance(y, (pd.Series, pd.DataFrame)) else y,
+        _align_target(y, frame.index).reset_index(drop=True)
+        if isinstance(y, (pd.Series, pd.DataFrame)) and len(y) == len(frame)
+        else y,
         media_columns=_media_names_without_panel_columns(media_columns, frame, dropped),
         min_periods=1,
         estimator_name=estimator_name,

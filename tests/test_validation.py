@@ -149,6 +149,30 @@ def test_training_integer_labels_equal_to_positions_are_both():
     np.testing.assert_array_equal(data.media, _array()[:, [2, 0]])
 
 
+def test_training_y_is_aligned_to_x_by_its_row_labels():
+    X = _frame(with_date=False)
+    X.index = np.arange(N) + 50
+    order = np.random.default_rng(0).permutation(N)
+    y = pd.Series(_y(), index=X.index)
+    data = validate_training_data(X, y.iloc[order], media_columns=["tv"])
+    np.testing.assert_array_equal(data.target, _y())
+
+
+def test_training_y_with_other_row_labels_is_refused():
+    X = _frame(with_date=False)
+    X.index = np.arange(N) + 50
+    y = pd.Series(_y(), index=np.arange(N) + 51)
+    with pytest.raises(ValueError, match="X has the row label 50, which y lacks"):
+        validate_training_data(X, y, media_columns=["tv"])
+
+
+def test_training_y_with_default_labels_is_taken_by_position():
+    X = _frame(with_date=False)
+    X.index = np.arange(N) + 50
+    data = validate_training_data(X, pd.Series(_y()), media_columns=["tv"])
+    np.testing.assert_array_equal(data.target, _y())
+
+
 def test_training_media_columns_negative_position_counts_from_end():
     data = validate_training_data(_array(), _y(), media_columns=[-1])
     assert data.media_positions == [2]
