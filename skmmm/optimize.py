@@ -422,13 +422,17 @@ class BudgetOptimizer:
 
         n_hist, timeline = self._timeline(n_time_periods, extra_features, media_gap)
         to_weekly = 1.0 / (n_time_periods * prices * 1.0)
-        start_draws = self._kpi(n_hist, timeline, start * to_weekly)
-        kpi_start = float(start_draws.mean())
         start_feasible = bool(
             np.all(start >= lower - 1e-9 * budget)
             and np.all(start <= upper + 1e-9 * budget)
         )
-        guess = start if start_feasible else _project(start, lower, upper, budget)
+        if not start_feasible:
+            # Compare with a plan the user allows: the historical split
+            # projected onto the bounds and the locked spends.
+            start = _project(start, lower, upper, budget)
+        guess = start
+        start_draws = self._kpi(n_hist, timeline, start * to_weekly)
+        kpi_start = float(start_draws.mean())
         allocation, n_iterations, success, message = self._solve(
             budget,
             guess,
@@ -441,9 +445,7 @@ class BudgetOptimizer:
             (abs(kpi_start) or 1.0) / self.estimator.target_scale_,
         )
         draws = self._kpi(n_hist, timeline, allocation * to_weekly)
-        guess_draws = start_draws if start_feasible else None
-        if guess_draws is None:
-            guess_draws = self._kpi(n_hist, timeline, guess * to_weekly)
+        guess_draws = start_draws
         if draws.mean() < guess_draws.mean():
             allocation, draws, success = guess, guess_draws, False
             message = (
@@ -452,8 +454,9 @@ class BudgetOptimizer:
             )
         if not start_feasible:
             message += (
-                " Note: the historical-share starting allocation lies outside "
-                "the bounds; the solver started from its projection onto them."
+                " Note: the historical-share split lies outside the bounds or "
+                "the fixed spends; the starting allocation (and the uplift) is "
+                "its projection onto them."
             )
         return OptimizationResult(
             optimal_allocation=pd.Series(allocation, index=self.channels, name="spend"),
@@ -910,17 +913,15 @@ def _optimize_geo(
             )
             return np.asarray(draws, dtype=float)
 
-        start_draws = kpi(start_units)
-        reference = abs(float(start_draws.mean())) or 1.0
         start_feasible = bool(
             np.all(start_units >= lower_units - 1e-9 * budget)
             and np.all(start_units <= upper_units + 1e-9 * budget)
         )
-        guess = (
-            start_units
-            if start_feasible
-            else _project(start_units, lower_units, upper_units, budget)
-        )
+        if not start_feasible:
+            start_units = _project(start_units, lower_units, upper_units, budget)
+        guess = start_units
+        start_draws = kpi(start_units)
+        reference = abs(float(start_draws.mean())) or 1.0
 
         def fun(x):
             value, gradient = _geo_objective_and_gradient(
@@ -966,7 +967,7 @@ def _optimize_geo(
             units, n_iterations, success = guess.copy(), 0, True
             message = "Every channel is fixed; nothing to solve."
         draws = kpi(units)
-        guess_draws = start_draws if start_feasible else kpi(guess)
+        guess_draws = start_draws
     if draws.mean() < guess_draws.mean():
         units, draws, success = guess, guess_draws, False
         message = (
@@ -975,8 +976,9 @@ def _optimize_geo(
         )
     if not start_feasible:
         message += (
-            " Note: the historical-share starting allocation lies outside the "
-            "bounds; the solver started from its projection onto them."
+            " Note: the historical-share split lies outside the bounds or the "
+            "fixed spends; the starting allocation (and the uplift) is its "
+            "projection onto them."
         )
 
     def by_geo(allocation: np.ndarray) -> pd.DataFrame:

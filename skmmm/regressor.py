@@ -518,7 +518,7 @@ class _GeoMixin:
             num_warmup=self.number_warmup,
             num_samples=self.number_samples,
             num_chains=self.number_chains,
-            target_accept_prob=float(self.target_accept_prob),
+            target_accept_prob=self._target_accept_prob(),
             dense_mass=dense_mass,
             max_tree_depth=self._tree_depths(),
         )
@@ -782,8 +782,13 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         Posterior draws kept per chain.
     number_chains : int, default=2
         Number of chains, run in parallel over devices when there are enough.
-    target_accept_prob : float, default=0.85
-        NUTS target acceptance probability.
+    target_accept_prob : float, default=None
+        NUTS target acceptance probability. None means 0.9 for national fits
+        with "skmmm" and 0.85 (LightweightMMM's default) otherwise. 0.9
+        takes smaller steps: on 34 simulated national scenarios
+        (bench_variety) the fits without a convergence warning rose from 26
+        to 30, for about 10% more fit time. Geo fits keep 0.85, with which
+        their sampler was measured (docs/model.md).
     dense_mass : bool, default=None
         Adapt a dense mass matrix. None means True for "skmmm" and False for
         "lightweight_mmm"; for geo fits (hundreds of per-geo parameters) it
@@ -871,7 +876,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         "number_warmup": [Interval(Integral, 1, None, closed="left")],
         "number_samples": [Interval(Integral, 1, None, closed="left")],
         "number_chains": [Interval(Integral, 1, None, closed="left")],
-        "target_accept_prob": [Interval(Real, 0, 1, closed="neither")],
+        "target_accept_prob": [Interval(Real, 0, 1, closed="neither"), None],
         "dense_mass": ["boolean", None],
         "max_tree_depth": [Interval(Integral, 1, None, closed="left"), tuple, None],
         "random_state": ["random_state"],
@@ -894,7 +899,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         number_warmup: int = 1000,
         number_samples: int = 1000,
         number_chains: int = 2,
-        target_accept_prob: float = 0.85,
+        target_accept_prob: float | None = None,
         dense_mass: bool | None = None,
         max_tree_depth: int | tuple[int, int] | None = None,
         random_state: int | None = None,
@@ -1082,6 +1087,12 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         if self.dense_mass is None:
             return self.parametrization == "skmmm"
         return bool(self.dense_mass)
+
+    def _target_accept_prob(self) -> float:
+        if self.target_accept_prob is None:
+            national = self.geo_column is None
+            return 0.9 if national and self.parametrization == "skmmm" else 0.85
+        return float(self.target_accept_prob)
 
     def _tree_depths(self) -> tuple[int, int]:
         """The (warm-up, sampling) maximum NUTS tree depths."""
@@ -1577,7 +1588,7 @@ class _FixedModelRegressor(BayesianMMMRegressor):
         number_warmup: int = 1000,
         number_samples: int = 1000,
         number_chains: int = 2,
-        target_accept_prob: float = 0.85,
+        target_accept_prob: float | None = None,
         dense_mass: bool | None = None,
         max_tree_depth: int | tuple[int, int] | None = None,
         random_state: int | None = None,

@@ -87,6 +87,44 @@ def test_property_budget_bounds_and_improvement(
     assert result.kpi_optimal >= result.kpi_starting - 1e-9 * abs(result.kpi_starting)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    lower_factors=st.lists(st.floats(0.0, 1.5), min_size=3, max_size=3),
+    widths=st.lists(st.floats(0.0, 1.5), min_size=3, max_size=3),
+    budget_factor=st.floats(0.0, 1.0),
+    lock=st.one_of(st.none(), st.tuples(st.integers(0, 2), st.floats(0.0, 2.0))),
+)
+def test_property_never_reports_an_improvement_it_does_not_have(
+    optimizer, lower_factors, widths, budget_factor, lock
+):
+    """Bounds and locks the historical split breaks: the start obeys them too."""
+    base = N_PERIODS * optimizer.estimator.training_data_.media.mean(axis=0)
+    lower = base * np.asarray(lower_factors)
+    upper = lower + base * np.asarray(widths)
+    fixed = None
+    if lock is not None:
+        position, factor = lock
+        value = factor * base[position]
+        fixed = {optimizer.channels[position]: value}
+        lower[position] = upper[position] = value
+    budget = lower.sum() + budget_factor * (upper.sum() - lower.sum())
+    if budget <= 0:
+        return
+    result = optimizer.optimize(
+        budget,
+        N_PERIODS,
+        fixed_channels=fixed,
+        bounds_lower=lower,
+        bounds_upper=upper,
+    )
+    start = result.starting_allocation.to_numpy()
+    tolerance = 1e-6 * budget
+    assert start.sum() == pytest.approx(budget, rel=1e-6)
+    assert np.all(start >= lower - tolerance) and np.all(start <= upper + tolerance)
+    if result.success:
+        assert result.kpi_optimal >= result.kpi_starting
+
+
 def test_infeasible_budget_raises_before_solving(optimizer, budget, monkeypatch):
     def no_solve(*args, **kwargs):
         raise AssertionError("solver called")
