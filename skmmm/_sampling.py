@@ -550,9 +550,12 @@ def sample_nuts(
     start = time.perf_counter()
     starts = initialise(chain_keys, model_args)
     if not np.all(np.isfinite(np.asarray(starts[1]))):
-        raise RuntimeError(
-            "The sampler's starting point has an infinite or NaN log density; "
-            "check custom_priors for parameters outside their support."
+        raise ValueError(
+            "The sampler's starting point has an infinite or NaN log density: "
+            "a prior in custom_priors may put no mass where the parameter "
+            "lives (e.g. a Normal prior on a positive parameter), or the data's "
+            "values may be too large or too small for 32-bit floats; check "
+            "custom_priors, or express the KPI and the media in other units."
         )
     if progress_every:
         total = settings.num_chains * (settings.num_warmup + settings.num_samples)

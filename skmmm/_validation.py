@@ -439,6 +439,7 @@ def _check_finite(
     bad = ~np.isfinite(matrix)
     bad_columns = np.flatnonzero(bad.any(axis=0))
     if not len(bad_columns):
+        _check_float32_range(matrix, names, labels)
         return
     first = int(bad_columns[0])
     column = matrix[:, first]
@@ -463,6 +464,29 @@ def _check_finite(
         message += f" Also with NaN or inf: {', '.join(others)}{more}."
     raise ValueError(
         message + " NaN and inf are not allowed: fill or drop those rows first."
+    )
+
+
+# skmmm computes in 32-bit floats (JAX's default); larger values cannot be
+# represented there.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_float32_range(
+    matrix: np.ndarray, names: Sequence[str], labels: pd.Index | None
+) -> None:
+    """Raise on the first column with a value beyond float32's range."""
+    too_large = np.abs(matrix) > FLOAT32_MAX
+    columns = np.flatnonzero(too_large.any(axis=0))
+    if not len(columns):
+        return
+    first = int(columns[0])
+    row = int(np.flatnonzero(too_large[:, first])[0])
+    raise ValueError(
+        f"{names[first]} holds {_format_value(matrix[row, first])} at "
+        f"{_describe_row(row, labels)}, beyond the largest number skmmm can "
+        f"compute with ({FLOAT32_MAX:.3g}, 32-bit floats). Express the column "
+        "in larger units (e.g. divide it by 1e6)."
     )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
+from numbers import Real
 
 import jax
 import jax.numpy as jnp
@@ -520,7 +521,18 @@ class BudgetOptimizer:
             bounds_lower=bounds_lower,
             bounds_upper=bounds_upper,
         )
+        if (
+            isinstance(target_kpi, bool)
+            or not isinstance(target_kpi, Real)
+            or not np.isfinite(target_kpi)
+        ):
+            raise ValueError(
+                "target_kpi must be a finite number (the KPI to reach over the "
+                f"horizon), got {target_kpi!r}."
+            )
         n_time_periods = self._check_periods(n_time_periods)
+        if fixed_channels is not None:
+            self._fixed(fixed_channels, np.zeros(len(self.channels)))
         price_vector = self._by_channel(prices, "prices", default=1.0)
         base, lower, upper = self._bounds(
             n_time_periods, price_vector, bounds_lower, bounds_upper
@@ -601,9 +613,16 @@ class BudgetOptimizer:
 
     @staticmethod
     def _check_periods(n_time_periods) -> int:
-        if int(n_time_periods) != n_time_periods or n_time_periods < 1:
+        if (
+            isinstance(n_time_periods, bool)
+            or not isinstance(n_time_periods, Real)
+            or not np.isfinite(n_time_periods)
+            or int(n_time_periods) != n_time_periods
+            or n_time_periods < 1
+        ):
             raise ValueError(
-                f"n_time_periods must be a positive integer, got {n_time_periods}."
+                "n_time_periods must be a positive integer (the horizon's "
+                f"number of periods), got {n_time_periods!r}."
             )
         return int(n_time_periods)
 

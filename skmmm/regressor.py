@@ -1408,6 +1408,15 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
             lower quantile, ``median``, the upper quantile, ``ess_bulk``, ``r_hat``.
         """
         check_is_fitted(self, "posterior_")
+        if (
+            isinstance(interval, bool)
+            or not isinstance(interval, Real)
+            or not 0 < interval < 1
+        ):
+            raise ValueError(
+                "interval must be a number between 0 and 1 (the width of the "
+                f"central credible interval, e.g. 0.9), got {interval!r}."
+            )
         lower_q, upper_q = (1 - interval) / 2, 1 - (1 - interval) / 2
         rows = {}
         for name, draws in self.posterior_.items():

@@ -250,3 +250,20 @@ def test_estimator_optimize_budget_passes_options_through(optimizer, budget):
     )
     pd.testing.assert_series_equal(method.optimal_allocation, direct.optimal_allocation)
     assert method.kpi_optimal == pytest.approx(direct.kpi_optimal)
+
+
+@pytest.mark.parametrize("periods", [float("inf"), float("nan"), 0, 2.5, "10", True])
+def test_bad_horizon_is_a_value_error_naming_it(optimizer, budget, periods):
+    with pytest.raises(ValueError, match="n_time_periods must be a positive integer"):
+        optimizer.optimize(budget, periods)
+
+
+@pytest.mark.parametrize("target", [float("nan"), float("inf"), None])
+def test_bad_target_is_a_value_error_naming_it(optimizer, target):
+    with pytest.raises(ValueError, match="target_kpi must be a finite number"):
+        optimizer.optimize_for_target(target, N_PERIODS)
+
+
+def test_unknown_fixed_channel_in_target_mode_is_named(optimizer):
+    with pytest.raises(ValueError, match="unknown channel"):
+        optimizer.optimize_for_target(1.0, N_PERIODS, fixed_channels={"nope": 1.0})

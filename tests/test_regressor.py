@@ -503,7 +503,7 @@ def test_fit_with_a_prior_that_makes_the_start_infinite_raises_before_sampling()
     est = HillAdstockRegressor(
         media_columns=MEDIA, custom_priors={"sigma": dist.Uniform(-2.0, -1.0)}, **TINY
     )
-    with pytest.raises(RuntimeError, match="starting point"):
+    with pytest.raises(ValueError, match="starting point"):
         est.fit(X_TRAIN, Y_TRAIN)
     assert not hasattr(est, "posterior_")
 
@@ -755,3 +755,20 @@ def test_refit_with_other_custom_prior_values_uses_them():
     assert np.median(second.posterior_["sigma"]) < 0.5 * np.median(
         first.posterior_["sigma"]
     )
+
+
+@pytest.mark.parametrize("interval", [-1, 0, 1, 1.5, float("nan")])
+def test_summary_refuses_an_interval_outside_zero_one(interval):
+    est = _fit(BayesianMMMRegressor(media_columns=MEDIA, **SETTINGS), X_TRAIN, Y_TRAIN)
+    with pytest.raises(ValueError, match="interval must be a number between 0 and 1"):
+        est.summary(interval=interval)
+
+
+def test_values_beyond_float32_are_a_value_error_naming_the_column():
+    X = X_TRAIN.copy()
+    X.iloc[3, 0] = 1e39
+    est = BayesianMMMRegressor(media_columns=MEDIA, **TINY)
+    with pytest.raises(ValueError, match="column 'tv' holds 1e\\+39 at row 3"):
+        est.fit(X, Y_TRAIN)
+    with pytest.raises(ValueError, match=r"y \('sales'\) holds .* 32-bit floats"):
+        est.fit(X_TRAIN, Y_TRAIN * 1e36)
