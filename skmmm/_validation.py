@@ -19,6 +19,7 @@ from __future__ import annotations
 import decimal
 import difflib
 import numbers
+import re
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ __all__ = [
     "PredictionData",
     "TrainingData",
     "check_target_scale",
+    "parse_date_column",
     "place_on_calendar",
     "validate_geo_media_gap",
     "validate_geo_prediction_data",
@@ -535,10 +537,58 @@ def _date_hint(table: _Table, position: int) -> str:
     return f"Pass date_column={label} to use it as the time index, or drop it."
 
 
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{2}|\d{4})(?:\s|$|T)")
+
+
+def _day_first(raw: np.ndarray, what: str) -> bool | None:
+    """Whether numeric dates such as ``01/02/2010`` put the day first.
+
+    Any first field above 12 means day first, any second field above 12
+    month first; None for other formats (ISO dates, month names). When no
+    field decides, the order is a guess skmmm does not make: a ValueError
+    asks for ``date_format``.
+    """
+    fields = []
+    for value in raw:
+        if pd.isna(value):
+            continue
+        match = _NUMERIC_DATE.match(str(value))
+        if match is None:
+            return None
+        fields.append((int(match.group(1)), int(match.group(3))))
+    if not fields:
+        return None
+    first = max(a for a, _ in fields)
+    second = max(b for _, b in fields)
+    if first > 12 and second > 12:
+        raise ValueError(
+            f"{what} mixes day-first and month-first dates (a first field "
+            f"reaches {first}, a second {second}). Make them consistent, or "
+            "pass date_format= (e.g. '%d/%m/%Y')."
+        )
+    if first > 12:
+        return True
+    if second > 12:
+        return False
+    if all(a == b for a, b in fields):
+        return False  # the same either way
+    example = next(str(v) for v in raw if not pd.isna(v))
+    raise ValueError(
+        f"{what} holds dates such as {example!r} whose day and month cannot "
+        "be told apart (no field is above 12), so skmmm will not guess. Pass "
+        "date_format='%d/%m/%Y' (day first) or date_format='%m/%d/%Y' (month "
+        "first), or --date-format on the command line."
+    )
+
+
 def _parse_date_column(
-    series: pd.Series, what: str, labels: pd.Index
+    series: pd.Series, what: str, labels: pd.Index, date_format: str | None = None
 ) -> pd.DatetimeIndex:
-    """A date column as a DatetimeIndex; strings are parsed, numbers refused."""
+    """A date column as a DatetimeIndex; strings are parsed, numbers refused.
+
+    With ``date_format`` (a :func:`time.strftime` format) strings are read in
+    it; without, numeric day/month orders are decided by :func:`_day_first`.
+    """
     dtype = series.dtype
     if pdt.is_datetime64_any_dtype(dtype):
         return pd.DatetimeIndex(series)
@@ -551,10 +601,17 @@ def _parse_date_column(
             "the right unit=."
         )
     raw = series.to_numpy(dtype=object)
+    options = (
+        {"format": date_format}
+        if date_format is not None
+        else {"dayfirst": bool(_day_first(raw, what))}
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            parsed = pd.to_datetime(pd.Series(raw, dtype=object), errors="coerce")
+            parsed = pd.to_datetime(
+                pd.Series(raw, dtype=object), errors="coerce", **options
+            )
     except (ValueError, TypeError) as exc:
         raise ValueError(
             f"{what} could not be read as dates ({exc}). Convert it with "
@@ -565,11 +622,38 @@ def _parse_date_column(
         row = int(np.flatnonzero(unreadable)[0])
         raise ValueError(
             f"{what} has {_plural(int(unreadable.sum()), 'value')} that cannot "
-            f"be read as a date (in the format of the first date), first at "
+            f"be read as a date ({'in ' + repr(date_format) if date_format else 'in the format of the first date'}), first at "
             f"{_describe_row(row, labels)}: {_format_value(raw[row])}. Fix it, "
             "or convert the column with pd.to_datetime(..., format=...) first."
         )
     return pd.DatetimeIndex(parsed)
+
+
+def parse_date_column(
+    series: pd.Series, what: str, date_format: str | None = None
+) -> pd.DatetimeIndex:
+    """Read a column of dates as skmmm's estimators do.
+
+    Parameters
+    ----------
+    series : Series
+        Dates, or strings of dates.
+    what : str
+        The column as messages name it, e.g. ``"date column 'week'"``.
+    date_format : str, default=None
+        As in :func:`validate_training_data`.
+
+    Returns
+    -------
+    DatetimeIndex
+
+    Raises
+    ------
+    ValueError
+        For numbers, unreadable strings (naming the first), mixed or
+        ambiguous day/month orders.
+    """
+    return _parse_date_column(series, what, series.index, date_format)
 
 
 def _check_dates(dates: pd.DatetimeIndex, what: str, date_column: Any = None) -> None:
@@ -610,7 +694,7 @@ def _check_dates(dates: pd.DatetimeIndex, what: str, date_column: Any = None) ->
 
 
 def _resolve_dates(
-    table: _Table, date_column: Hashable | None
+    table: _Table, date_column: Hashable | None, date_format: str | None = None
 ) -> tuple[pd.DatetimeIndex | None, int | None]:
     """The dates of X (checked) and the position of its date column, if any."""
     if date_column is not None:
@@ -630,7 +714,7 @@ def _resolve_dates(
         position = columns.index(date_column)
         what = f"date column {_format_label(date_column)}"
         dates = _parse_date_column(
-            table.frame.iloc[:, position], what, table.frame.index
+            table.frame.iloc[:, position], what, table.frame.index, date_format
         )
         dates = dates.rename(date_column)
         _check_dates(dates, what, date_column)
@@ -855,6 +939,7 @@ def validate_training_data(
     date_column: Hashable | None = None,
     min_periods: int = 5,
     estimator_name: str = _DEFAULT_ESTIMATOR,
+    date_format: str | None = None,
 ) -> TrainingData:
     """Check the training data of an MMM and split it into media and controls.
 
@@ -880,6 +965,11 @@ def validate_training_data(
         Fewest rows accepted.
     estimator_name : str, default="BayesianMMMRegressor"
         Name used in error messages.
+    date_format : str, default=None
+        :func:`time.strftime` format of a date column given as strings (e.g.
+        ``"%d/%m/%Y"``). None reads ISO and other unambiguous dates, and
+        numeric day/month dates when some field is above 12; otherwise it
+        raises rather than guess the order.
 
     Returns
     -------
@@ -925,7 +1015,7 @@ def validate_training_data(
             "value per row of X."
         )
 
-    dates, date_position = _resolve_dates(table, date_column)
+    dates, date_position = _resolve_dates(table, date_column, date_format)
     n_features = table.n_cols - (date_position is not None)
     if n_features == 0:
         besides = "" if date_position is None else " besides the date column"
@@ -1046,6 +1136,7 @@ def validate_prediction_data(
     fitted: _FittedColumns,
     date_column: Hashable | None = None,
     estimator_name: str = _DEFAULT_ESTIMATOR,
+    date_format: str | None = None,
 ) -> PredictionData:
     """Check new rows of X against the columns seen at fit.
 
@@ -1061,6 +1152,11 @@ def validate_prediction_data(
         The date column of the fit, if any.
     estimator_name : str, default="BayesianMMMRegressor"
         Name used in error messages.
+    date_format : str, default=None
+        :func:`time.strftime` format of a date column given as strings (e.g.
+        ``"%d/%m/%Y"``). None reads ISO and other unambiguous dates, and
+        numeric day/month dates when some field is above 12; otherwise it
+        raises rather than guess the order.
 
     Returns
     -------
@@ -1100,7 +1196,7 @@ def validate_prediction_data(
             f"X has 0 rows (0 sample(s)); {estimator_name} needs at least 1 "
             "row to predict."
         )
-    dates, date_position = _resolve_dates(table, date_column)
+    dates, date_position = _resolve_dates(table, date_column, date_format)
     media_positions = [int(p) for p in fitted.media_positions]
     extra_positions = [int(p) for p in fitted.extra_positions]
     n_features = table.n_cols - (date_position is not None)
@@ -1546,7 +1642,10 @@ def _panel_geos(frame: pd.DataFrame, geo_column: Hashable) -> np.ndarray:
 
 
 def _panel_dates(
-    frame: pd.DataFrame, date_column: Hashable | None, geo_column: Hashable
+    frame: pd.DataFrame,
+    date_column: Hashable | None,
+    geo_column: Hashable,
+    date_format: str | None = None,
 ) -> pd.DatetimeIndex:
     """The date of every row of a long panel (repeated across geos)."""
     if date_column is not None:
@@ -1559,7 +1658,7 @@ def _panel_dates(
         if date_column == geo_column:
             raise ValueError("date_column and geo_column must be different columns.")
         what = f"date column {_format_label(date_column)}"
-        dates = _parse_date_column(frame[date_column], what, frame.index)
+        dates = _parse_date_column(frame[date_column], what, frame.index, date_format)
     else:
         index = frame.index
         if isinstance(index, pd.PeriodIndex):
@@ -1666,6 +1765,7 @@ def validate_geo_training_data(
     date_column: Hashable | None = None,
     min_periods: int = 5,
     estimator_name: str = _DEFAULT_ESTIMATOR,
+    date_format: str | None = None,
 ) -> GeoTrainingData:
     """Check a long-format geo panel and arrange it on a (date, geo) grid.
 
@@ -1679,7 +1779,7 @@ def validate_geo_training_data(
         The KPI of every row, finite.
     geo_column : hashable
         The column naming each row's geo.
-    media_columns, date_column, min_periods, estimator_name
+    media_columns, date_column, min_periods, estimator_name, date_format
         As in :func:`validate_training_data`; ``min_periods`` counts dates.
 
     Returns
@@ -1704,7 +1804,7 @@ def validate_geo_training_data(
     """
     frame = _panel_frame(X, geo_column, "X")
     geos = _panel_geos(frame, geo_column)
-    dates = _panel_dates(frame, date_column, geo_column)
+    dates = _panel_dates(frame, date_column, geo_column, date_format)
     _check_unique_pairs(dates, geos)
     all_dates = pd.DatetimeIndex(np.unique(dates.to_numpy())).rename(dates.name)
     if dates.tz is not None:
@@ -1758,6 +1858,7 @@ def validate_geo_prediction_data(
     geo_column: Hashable,
     date_column: Hashable | None = None,
     estimator_name: str = _DEFAULT_ESTIMATOR,
+    date_format: str | None = None,
 ) -> GeoPredictionData:
     """Check new long-format rows of a geo model.
 
@@ -1770,7 +1871,7 @@ def validate_geo_prediction_data(
         Rows with the columns of the training X.
     fitted : GeoTrainingData
         The training panel.
-    geo_column, date_column, estimator_name
+    geo_column, date_column, estimator_name, date_format
         As at fit.
 
     Returns
@@ -1796,7 +1897,7 @@ def validate_geo_prediction_data(
             f"not fitted on{_close_matches(unknown[0], known)} The training geos "
             f"are {_format_names(known)}."
         )
-    dates = _panel_dates(frame, date_column, geo_column)
+    dates = _panel_dates(frame, date_column, geo_column, date_format)
     _check_unique_pairs(dates, geos)
     all_dates = pd.DatetimeIndex(np.unique(dates.to_numpy()))
     if dates.tz is not None:

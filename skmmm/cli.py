@@ -139,6 +139,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--data", required=True, help="CSV file, one row per period")
     fit.add_argument("--date-column", required=True, help="column of the dates")
+    fit.add_argument(
+        "--date-format",
+        default=None,
+        help="format of the dates, e.g. %%d/%%m/%%Y for 31/12/2024 (default: ISO "
+        "dates, or day/month dates whose order some value above 12 decides)",
+    )
     fit.add_argument("--target", required=True, help="column of the KPI")
     fit.add_argument(
         "--media", required=True, nargs="+", help="media columns (spend or units)"
@@ -220,7 +226,7 @@ def _csv_problem(args: argparse.Namespace) -> Problem:
             f"--costs has {len(args.costs)} values but --media names "
             f"{len(args.media)} channels; give one total cost per channel."
         )
-    frame = _sorted_by_date(frame, args.date_column, args.geo_column)
+    frame = _sorted_by_date(frame, args.date_column, args.geo_column, args.date_format)
     features = [args.date_column]
     if args.geo_column:
         features.append(args.geo_column)
@@ -235,19 +241,21 @@ def _csv_problem(args: argparse.Namespace) -> Problem:
     )
 
 
-def _sorted_by_date(frame: pd.DataFrame, date_column: str, geo_column) -> pd.DataFrame:
-    """Rows in date (then geo) order when the dates parse; else as given.
+def _sorted_by_date(
+    frame: pd.DataFrame, date_column: str, geo_column, date_format: str | None
+) -> pd.DataFrame:
+    """Rows in date (then geo) order, the dates read as the estimators read them.
 
-    Unparseable dates are left for the estimator, whose message names the row.
+    Day-first and month-first dates are told apart by their values (or
+    ``--date-format``); an ambiguous order is an error, never a guess.
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            dates = pd.to_datetime(frame[date_column])
-    except (ValueError, TypeError):
-        return frame
+    from skmmm._validation import parse_date_column
+
+    dates = parse_date_column(
+        frame[date_column], f"date column {date_column!r}", date_format
+    )
     keys = [date_column] + ([geo_column] if geo_column else [])
-    frame = frame.assign(**{date_column: dates})
+    frame = frame.assign(**{date_column: np.asarray(dates)})
     if frame[date_column].is_monotonic_increasing:
         return frame
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)

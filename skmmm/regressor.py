@@ -347,6 +347,7 @@ class _GeoMixin:
             geo_column=self.geo_column,
             media_columns=self.media_columns,
             date_column=self.date_column,
+            date_format=self.date_format,
             min_periods=MIN_PERIODS,
             estimator_name=type(self).__name__,
         )
@@ -652,6 +653,7 @@ class _GeoMixin:
             fitted=train,
             geo_column=self.geo_column,
             date_column=self.date_column,
+            date_format=self.date_format,
             estimator_name=type(self).__name__,
         )
         gap = _validation.validate_geo_media_gap(
@@ -768,6 +770,12 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
     date_column : str, default=None
         Column of ``X`` holding the dates. Without it, a DatetimeIndex of
         ``X`` is used when present.
+    date_format : str, default=None
+        Format of the date column's strings, as in :func:`time.strftime`
+        (``"%d/%m/%Y"`` for 31/12/2024). None reads ISO dates (2024-12-31)
+        and numeric dates whose day and month can be told apart (some field
+        above 12); for dates such as 01/02/2024 throughout, ``fit`` raises
+        rather than guess whether that is 1 February or 2 January.
     geo_column : str, default=None
         Column of ``X`` naming each row's geo: fits the geo (hierarchical)
         model on a long DataFrame with one row per date and geo (see
@@ -871,6 +879,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         "weekday_seasonality": ["boolean"],
         "custom_priors": [dict, None],
         "date_column": [str, None],
+        "date_format": [str, None],
         "geo_column": [str, None],
         "parametrization": [StrOptions(set(PARAMETRIZATIONS))],
         "number_warmup": [Interval(Integral, 1, None, closed="left")],
@@ -894,6 +903,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         weekday_seasonality: bool = False,
         custom_priors: dict | None = None,
         date_column: str | None = None,
+        date_format: str | None = None,
         geo_column: str | None = None,
         parametrization: str = "skmmm",
         number_warmup: int = 1000,
@@ -913,6 +923,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         self.weekday_seasonality = weekday_seasonality
         self.custom_priors = custom_priors
         self.date_column = date_column
+        self.date_format = date_format
         self.geo_column = geo_column
         self.parametrization = parametrization
         self.number_warmup = number_warmup
@@ -952,6 +963,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
             y,
             media_columns=self.media_columns,
             date_column=self.date_column,
+            date_format=self.date_format,
             min_periods=MIN_PERIODS,
             estimator_name=type(self).__name__,
         )
@@ -1241,6 +1253,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
             X,
             fitted=train,
             date_column=self.date_column,
+            date_format=self.date_format,
             estimator_name=type(self).__name__,
         )
         gap = self._validate_media_gap(media_gap)
@@ -1592,6 +1605,7 @@ class _FixedModelRegressor(BayesianMMMRegressor):
         weekday_seasonality: bool = False,
         custom_priors: dict | None = None,
         date_column: str | None = None,
+        date_format: str | None = None,
         geo_column: str | None = None,
         parametrization: str = "skmmm",
         number_warmup: int = 1000,
@@ -1610,6 +1624,7 @@ class _FixedModelRegressor(BayesianMMMRegressor):
         self.weekday_seasonality = weekday_seasonality
         self.custom_priors = custom_priors
         self.date_column = date_column
+        self.date_format = date_format
         self.geo_column = geo_column
         self.parametrization = parametrization
         self.number_warmup = number_warmup

@@ -143,6 +143,28 @@ def test_fit_refuses_to_replace_existing_outputs(fit, example_csv):
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
 
 
+def test_fit_refuses_to_guess_the_order_of_day_and_month(workdir):
+    """Monthly dates on the 1st, day first: 01/02/2021 is 1 February."""
+    frame = load_example().frame.iloc[:40].copy()
+    months = pd.date_range("2018-01-01", periods=len(frame), freq="MS")
+    frame["date"] = months.strftime("%d/%m/%Y")
+    path = workdir / "monthly.csv"
+    frame.to_csv(path, index=False)
+    args = ["fit", "--data", path, "--date-column", "date", "--target", "sales"]
+    args += ["--media", *MEDIA, "--model", "adstock", "--folds", "0"]
+    result = run_cli(*args, "--out", workdir / "monthly", *TINY)
+    assert result.returncode == 2
+    assert "cannot be told apart" in result.stderr and "--date-format" in result.stderr
+    result = run_cli(
+        *args, "--date-format", "%d/%m/%Y", "--out", workdir / "monthly", *TINY
+    )
+    assert result.returncode == 0, result.stderr
+    from skmmm import load_model
+
+    model = load_model(workdir / "monthly" / "model.skmmm")
+    assert model.training_data_.index.equals(months.rename("date"))
+
+
 def test_report_refuses_to_replace_a_file_unless_told(fit, workdir):
     out, _ = fit
     html = workdir / "kept.html"

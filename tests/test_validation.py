@@ -1006,3 +1006,33 @@ def test_target_scale_accepts_positive_mean():
 def test_target_scale_rejects_non_positive_mean(target):
     with pytest.raises(ValueError, match="y has mean .* must have a positive mean"):
         check_target_scale(np.array(target))
+
+
+def _string_dates(dates, fmt):
+    X = _frame()
+    X["date"] = [d.strftime(fmt) for d in dates]
+    return X
+
+
+def test_day_first_dates_are_read_day_first_when_a_day_exceeds_12():
+    X = _string_dates(DATES, "%d/%m/%Y")
+    data = validate_training_data(X, _y(), date_column="date", media_columns=["tv"])
+    assert data.index.equals(pd.DatetimeIndex(DATES).rename("date"))
+
+
+def test_month_first_dates_are_read_month_first_when_a_day_exceeds_12():
+    X = _string_dates(DATES, "%m/%d/%Y")
+    data = validate_training_data(X, _y(), date_column="date", media_columns=["tv"])
+    assert data.index.equals(pd.DatetimeIndex(DATES).rename("date"))
+
+
+def test_ambiguous_day_month_order_asks_for_date_format():
+    """Monthly data on the 1st: 01/02/2010 could be 1 Feb or 2 Jan."""
+    monthly = pd.date_range("2010-01-01", periods=N, freq="MS")
+    X = _string_dates(monthly, "%d/%m/%Y")
+    with pytest.raises(ValueError, match="cannot be told apart.*date_format"):
+        validate_training_data(X, _y(), date_column="date", media_columns=["tv"])
+    data = validate_training_data(
+        X, _y(), date_column="date", media_columns=["tv"], date_format="%d/%m/%Y"
+    )
+    assert data.index.equals(monthly.rename("date"))
