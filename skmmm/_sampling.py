@@ -174,6 +174,8 @@ class _Compiled:
 
 _PROGRAMS: OrderedDict[Hashable, _Compiled] = OrderedDict()
 _LOCK = threading.Lock()
+# Held while a model is traced (NumPyro's handler stack is process-global).
+_TRACE_LOCK = threading.Lock()
 _INIT_RADIUS = 2.0
 # Largest data array (elements) compiled with XLA's older CPU fusion emitters.
 _OLD_EMITTERS_MAX_SIZE = 20_000
@@ -434,18 +436,25 @@ def _compile(compiled: _Compiled, chain_keys, model_args, settings) -> tuple:
     """Lower the three programs, then compile them on two threads.
 
     Lowering traces the model with NumPyro's effect handlers, whose stack is
-    global, so it stays on this thread; XLA's compiler releases the GIL.
+    global to the process: two threads tracing at once mix their sites
+    ("all sites must have unique names"), so lowering holds ``_TRACE_LOCK``
+    (fits in threads then trace one at a time and compile in parallel). It
+    stays on this thread; XLA's compiler releases the GIL.
     """
-    lowered_initialise = compiled.initialise.lower(chain_keys, model_args)
-    starts = lowered_initialise.out_info
-    draws = jax.tree.map(
-        lambda leaf: jax.ShapeDtypeStruct(
-            (settings.num_samples, *leaf.shape[1:]), leaf.dtype
-        ),
-        starts[0],
-    )
-    lowered_run = compiled.run.lower(chain_keys, starts, model_args)
-    lowered_side = (lowered_initialise, compiled.constrain.lower(draws, model_args))
+    with _TRACE_LOCK:
+        lowered_initialise = compiled.initialise.lower(chain_keys, model_args)
+        starts = lowered_initialise.out_info
+        draws = jax.tree.map(
+            lambda leaf: jax.ShapeDtypeStruct(
+                (settings.num_samples, *leaf.shape[1:]), leaf.dtype
+            ),
+            starts[0],
+        )
+        lowered_run = compiled.run.lower(chain_keys, starts, model_args)
+        lowered_side = (
+            lowered_initialise,
+            compiled.constrain.lower(draws, model_args),
+        )
     options = _compiler_options(model_args)
     side: list = []
     worker = threading.Thread(

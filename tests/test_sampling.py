@@ -146,3 +146,73 @@ def test_dense_blocks_adapt_to_their_sites_only(dense_mass, whitened):
     for site in ("pair", "other"):
         correlation = np.corrcoef(result.samples[site].reshape(-1, 2).T)[0, 1]
         assert correlation == pytest.approx(0.99, abs=0.01)
+
+
+# ------------------------------------------------------------ threads
+
+
+def _thread_fits(n_periods_list, run):
+    """Fit one small model per length (shapes not compiled yet) via ``run``."""
+    import warnings
+
+    from skmmm import AdstockRegressor
+    from skmmm.datasets import simulate_mmm_data
+
+    def fit(n_periods):
+        data = simulate_mmm_data(n_periods=n_periods, n_channels=1, seed=n_periods)
+        est = AdstockRegressor(
+            media_columns=data.media_columns,
+            number_warmup=30,
+            number_samples=20,
+            random_state=1,
+            progress_bar=False,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return est.fit(data.X, data.y)
+
+    return run(fit, n_periods_list)
+
+
+def test_fits_in_threads_give_the_draws_of_sequential_fits():
+    from concurrent.futures import ThreadPoolExecutor
+
+    lengths = [37, 41, 43]
+
+    def threaded(fit, items):
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            return list(pool.map(fit, items))
+
+    in_threads = _thread_fits(lengths, threaded)
+    one_by_one = _thread_fits(lengths, lambda fit, items: [fit(i) for i in items])
+    for a, b in zip(in_threads, one_by_one, strict=True):
+        np.testing.assert_array_equal(a.posterior_["sigma"], b.posterior_["sigma"])
+
+
+def test_fit_many_on_joblibs_threading_backend():
+    import joblib
+    import pandas as pd
+
+    from skmmm import AdstockRegressor, fit_many
+    from skmmm.datasets import simulate_mmm_data
+
+    frames = []
+    for brand, n_periods in (("a", 47), ("b", 53)):
+        data = simulate_mmm_data(n_periods=n_periods, n_channels=1, seed=n_periods)
+        frame = data.X.assign(sales=data.y, brand=brand).reset_index()
+        frames.append(frame)
+    panel = pd.concat(frames, ignore_index=True)
+    estimator = AdstockRegressor(
+        media_columns=["tv"],
+        date_column="date",
+        number_warmup=30,
+        number_samples=20,
+        random_state=2,
+        progress_bar=False,
+    )
+    with joblib.parallel_backend("threading"):
+        models = fit_many(
+            estimator, panel, group_columns="brand", target="sales", n_jobs=2
+        )
+    assert sorted(models) == ["a", "b"]
+    assert models["a"].n_train_periods_ == 47 and models["b"].n_train_periods_ == 53
