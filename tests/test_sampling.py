@@ -216,3 +216,47 @@ def test_fit_many_on_joblibs_threading_backend():
         )
     assert sorted(models) == ["a", "b"]
     assert models["a"].n_train_periods_ == 47 and models["b"].n_train_periods_ == 53
+
+
+def test_a_seed_gives_the_same_draws_whatever_was_imported_first():
+    """SKMMM_HOST_DEVICES=1 makes a fresh process run chains as one that
+    initialised JAX before importing skmmm does (docs/scale-out.md)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, json, warnings\n"
+        "if sys.argv[1] == 'jax-first':\n"
+        "    import jax; jax.devices()\n"
+        "import numpy as np\n"
+        "from skmmm import AdstockRegressor\n"
+        "from skmmm.datasets import simulate_mmm_data\n"
+        "data = simulate_mmm_data(n_periods=40, n_channels=1, seed=4)\n"
+        "est = AdstockRegressor(media_columns=data.media_columns,\n"
+        "    number_warmup=30, number_samples=10, random_state=5,\n"
+        "    progress_bar=False)\n"
+        "warnings.simplefilter('ignore')\n"
+        "est.fit(data.X, data.y)\n"
+        "print(json.dumps([est.sampling_info_['chain_method'],\n"
+        "    np.asarray(est.posterior_['sigma']).tolist()]))\n"
+    )
+
+    def run(order, **env):
+        environment = {**os.environ, "SKMMM_COMPILATION_CACHE": "0", **env}
+        environment.pop("XLA_FLAGS", None)
+        result = subprocess.run(
+            [sys.executable, "-c", script, order],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=600,
+            check=True,
+        )
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    jax_first = run("jax-first")
+    switched = run("skmmm-first", SKMMM_HOST_DEVICES="1")
+    assert jax_first[0] == switched[0] == "sequential"
+    assert jax_first[1] == switched[1]
