@@ -727,12 +727,13 @@ def test_custom_roi_prior_is_absolute():
 
 
 def test_reordering_channels_reorders_the_answers():
-    forward = _units_fit("adstock", X_TRAIN, Y_TRAIN, number_samples=300)
+    converged = {"number_warmup": 500, "number_samples": 500}
+    forward = _units_fit("adstock", X_TRAIN, Y_TRAIN, **converged)
     reordered = BayesianMMMRegressor(
         "adstock",
         media_columns=MEDIA[::-1],
         random_state=3,
-        **{**SETTINGS, "number_samples": 300},
+        **{**SETTINGS, **converged},
     )
     _fit(reordered, X_TRAIN[MEDIA[::-1] + ["price_index"]], Y_TRAIN)
     from skmmm import attribution
