@@ -30,6 +30,7 @@ posterior is already drawn; only a refit would use it).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import math
@@ -271,8 +272,15 @@ def _encode_index(index: pd.Index) -> dict:
     )
 
 
+_SIGNATURE_KEY = "hmac_sha256"
+
+
 def _metadata_digest(metadata: Mapping) -> str:
-    body = {k: v for k, v in metadata.items() if k != "metadata_sha256"}
+    body = {
+        k: v
+        for k, v in metadata.items()
+        if k not in ("metadata_sha256", _SIGNATURE_KEY)
+    }
     text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -366,7 +374,18 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
     return arrays, {"attributes": attributes, "training_data": training}
 
 
-def save_model(estimator, path: str | os.PathLike) -> None:
+def _signature(key: bytes | str, metadata_digest: str) -> str:
+    """HMAC-SHA256 of the metadata's digest (which covers the arrays' digest)."""
+    if isinstance(key, str):
+        key = key.encode()
+    if not isinstance(key, bytes) or not key:
+        raise ValueError("key must be a non-empty str or bytes.")
+    return hmac.new(key, metadata_digest.encode(), hashlib.sha256).hexdigest()
+
+
+def save_model(
+    estimator, path: str | os.PathLike, *, key: bytes | str | None = None
+) -> None:
     """Save a fitted skmmm regressor to one file, without pickle.
 
     Parameters
@@ -378,6 +397,12 @@ def save_model(estimator, path: str | os.PathLike) -> None:
         exists. The file is written beside ``path`` and renamed over it only
         once complete, so a failed save (a full disk, an interruption)
         leaves an existing file as it was.
+    key : bytes or str, default=None
+        A secret shared with the people who will load the file. The file is
+        then signed (HMAC-SHA256 over its checksums), and
+        ``load_model(path, key=key)`` refuses a file that was edited, even
+        one whose checksums were recomputed. Without a key the checksums
+        detect corruption, not deliberate edits.
 
     Raises
     ------
@@ -424,6 +449,8 @@ def save_model(estimator, path: str | os.PathLike) -> None:
         "arrays_sha256": hashlib.sha256(npz_bytes).hexdigest(),
     }
     metadata["metadata_sha256"] = _metadata_digest(metadata)
+    if key is not None:
+        metadata[_SIGNATURE_KEY] = _signature(key, metadata["metadata_sha256"])
     metadata_bytes = json.dumps(metadata, indent=1).encode()
 
     with atomic_write(path) as stream, zipfile.ZipFile(stream, "w") as archive:
@@ -760,13 +787,20 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
     return estimator
 
 
-def load_model(path: str | os.PathLike):
+def load_model(path: str | os.PathLike, *, key: bytes | str | None = None):
     """Load a model saved by :func:`save_model`, without unpickling anything.
+
+    Every array is checked against the metadata (shape, dtype, checksum) and
+    for finite values, and the loaded model computes its contributions on
+    the training data once: a file that loads predicts.
 
     Parameters
     ----------
     path : str or path-like
         The file written by :func:`save_model`.
+    key : bytes or str, default=None
+        The key the file was signed with (``save_model(..., key=...)``): the
+        file must carry a valid signature. None skips the signature check.
 
     Returns
     -------
@@ -800,7 +834,7 @@ def load_model(path: str | os.PathLike):
         raise ModelFileError(f"Unreadable model file: {exc!r}.") from None
     try:
         with archive:
-            return _load(archive)
+            return _load(archive, key)
     except ModelFileError:
         raise
     except Exception as exc:  # corrupt data must never surface as another type
@@ -810,7 +844,7 @@ def load_model(path: str | os.PathLike):
         ) from None
 
 
-def _load(archive: zipfile.ZipFile):
+def _load(archive: zipfile.ZipFile, key: bytes | str | None = None):
     infos = archive.infolist()
     names = [info.filename for info in infos]
     unsafe = [name for name in names if _unsafe_name(name)]
@@ -833,6 +867,20 @@ def _load(archive: zipfile.ZipFile):
         metadata.get("metadata_sha256") == _metadata_digest(metadata),
         "metadata.json does not match its checksum: the file is corrupt or was edited.",
     )
+    if key is not None:
+        signature = metadata.get(_SIGNATURE_KEY)
+        _expect(
+            isinstance(signature, str),
+            "The model file is not signed, so it cannot be verified with a key; "
+            "save it with save_model(..., key=...).",
+        )
+        _expect(
+            hmac.compare_digest(
+                signature, _signature(key, str(metadata["metadata_sha256"]))
+            ),
+            "The model file's signature does not match the key: it was edited "
+            "after it was saved, or signed with another key.",
+        )
     declared = _declared_arrays(metadata)
     limit = (
         sum(
@@ -856,7 +904,43 @@ def _load(archive: zipfile.ZipFile):
             f"arrays.npz holds data that cannot be loaded safely ({exc}); skmmm "
             "never unpickles model files."
         ) from None
-    return _rebuild(metadata, arrays)
+    estimator = _rebuild(metadata, arrays)
+    _check_usable(estimator)
+    return estimator
+
+
+def _check_usable(estimator) -> None:
+    """Finite arrays, positive scales, and contributions computed once."""
+    from skmmm import attribution
+
+    for name, value in estimator.posterior_.items():
+        _expect(
+            value.dtype.kind == "f" and bool(np.all(np.isfinite(value))),
+            f"The posterior draws of {name!r} are not all finite numbers.",
+        )
+    for name in ("media_scale_", "extra_scale_", "target_scale_"):
+        value = np.asarray(getattr(estimator, name), dtype=float)
+        _expect(
+            bool(np.all(np.isfinite(value)) and np.all(value > 0)),
+            f"The fitted {name} holds values that are not positive numbers.",
+        )
+    train = estimator.training_data_
+    for name in ("media", "extra_features", "target"):
+        _expect(
+            bool(np.all(np.isfinite(np.asarray(getattr(train, name), dtype=float)))),
+            f"The training {name} hold values that are not finite numbers.",
+        )
+    try:
+        contributions = attribution.contributions(estimator)
+    except Exception as exc:  # an inconsistent file fails in many ways
+        raise ModelFileError(
+            "The model file loads but its model cannot compute predictions "
+            f"({type(exc).__name__}: {exc}); the file is inconsistent."
+        ) from None
+    _expect(
+        bool(np.all(np.isfinite(contributions.to_numpy(dtype=float)))),
+        "The model file's model predicts values that are not finite numbers.",
+    )
 
 
 # ------------------------------------------------------------------- ArviZ

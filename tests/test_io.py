@@ -582,3 +582,84 @@ def test_a_save_replaces_the_file_and_keeps_its_permissions(fitted, tmp_path):
     save_model(fitted, path)
     assert (path.stat().st_mode & 0o777) == 0o640
     assert zipfile.is_zipfile(path)
+
+
+# ------------------------------------------- recomputed digests, signing
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    member=st.integers(0, 10_000),
+    edit=st.sampled_from(["nan", "inf", "negative", "drop_last", "add_axis", "int"]),
+)
+def test_edited_arrays_with_recomputed_digests_fail_cleanly_or_predict(
+    saved, data, tmp_path, member, edit
+):
+    """A file that loads predicts, even when its checksums were recomputed."""
+
+    def edit_arrays(arrays):
+        name = sorted(arrays)[member % len(arrays)]
+        value = np.array(arrays[name])
+        if edit == "nan" and value.dtype.kind == "f" and value.size:
+            value.flat[0] = np.nan
+        elif edit == "inf" and value.dtype.kind == "f" and value.size:
+            value.flat[-1] = np.inf
+        elif edit == "negative" and value.dtype.kind in "fi" and value.size:
+            value = -np.abs(value) - 1
+        elif edit == "drop_last" and value.ndim and value.shape[-1] > 1:
+            value = value[..., :-1]
+        elif edit == "add_axis":
+            value = value[..., None]
+        elif edit == "int" and value.dtype.kind == "f":
+            value = value.astype(np.int64)
+        arrays[name] = value
+        edited[name] = value
+
+    def declare(metadata):
+        # The metadata describes the edited arrays, as a deliberate edit would.
+        for name, value in edited.items():
+            metadata["arrays"][name] = {
+                "shape": list(value.shape),
+                "dtype": value.dtype.str,
+            }
+
+    edited: dict = {}
+    path = _rewrite(
+        saved,
+        tmp_path / "edited.skmmm",
+        edit_metadata=declare,
+        edit_arrays=edit_arrays,
+    )
+    try:
+        loaded = load_model(path)
+    except ModelFileError:
+        return
+    prediction = loaded.predict(data.X)
+    assert prediction.shape == (len(data.X),) and np.all(np.isfinite(prediction))
+
+
+def test_signed_files_refuse_edits_and_other_keys(fitted, tmp_path, data):
+    path = tmp_path / "signed.skmmm"
+    save_model(fitted, path, key="team secret")
+    np.testing.assert_array_equal(
+        load_model(path, key="team secret").predict(data.X), fitted.predict(data.X)
+    )
+    load_model(path)  # no key: loads, unverified
+    with pytest.raises(ModelFileError, match="signature does not match"):
+        load_model(path, key="another key")
+
+    def scale_target(metadata):
+        metadata["attributes"]["target_scale_"] *= 2
+
+    edited = _rewrite(path, tmp_path / "edited.skmmm", edit_metadata=scale_target)
+    assert load_model(edited).target_scale_ == 2 * fitted.target_scale_
+    with pytest.raises(ModelFileError, match="signature does not match"):
+        load_model(edited, key="team secret")
+    unsigned = tmp_path / "unsigned.skmmm"
+    save_model(fitted, unsigned)
+    with pytest.raises(ModelFileError, match="not signed"):
+        load_model(unsigned, key="team secret")
