@@ -228,6 +228,22 @@ def _encode_media_prior(media_prior: Any) -> Any:
     return np.asarray(media_prior, dtype=float).tolist()
 
 
+_TUPLE_KEY = "__tuple__"
+
+
+def _json_param(value: Any) -> Any:
+    """As :func:`_json_value`, but tuples stay tuples through a round trip.
+
+    MultiIndex column labels in ``media_columns`` and a ``max_tree_depth``
+    pair are tuples; a refit of the loaded model needs them as tuples.
+    """
+    if isinstance(value, tuple):
+        return {_TUPLE_KEY: [_json_param(v) for v in value]}
+    if isinstance(value, list):
+        return [_json_param(v) for v in value]
+    return _json_value(value)
+
+
 def _encode_params(estimator) -> dict:
     params = estimator.get_params(deep=False)
     encoded = {}
@@ -240,7 +256,7 @@ def _encode_params(estimator) -> dict:
             encoded[name] = None
         else:
             try:
-                encoded[name] = _json_value(value)
+                encoded[name] = _json_param(value)
             except TypeError:
                 raise ValueError(
                     f"Cannot save the parameter {name}={value!r}: only None, "
@@ -593,6 +609,8 @@ def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
         if _DISTRIBUTION_KEY in value:
             return _decode_distribution(value)
+        if set(value) == {_TUPLE_KEY} and isinstance(value[_TUPLE_KEY], list):
+            return tuple(_decode_value(v) for v in value[_TUPLE_KEY])
         return {k: _decode_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_decode_value(v) for v in value]

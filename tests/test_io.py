@@ -663,3 +663,35 @@ def test_signed_files_refuse_edits_and_other_keys(fitted, tmp_path, data):
     save_model(fitted, unsigned)
     with pytest.raises(ModelFileError, match="not signed"):
         load_model(unsigned, key="team secret")
+
+
+def test_round_trip_of_multiindex_columns_and_tuple_parameters(tmp_path):
+    """Tuples stay tuples: the loaded model refits (MultiIndex labels, depths)."""
+    from sklearn.base import clone
+
+    data = simulate_mmm_data(n_periods=40, n_channels=2, n_controls=1, seed=3)
+    X = data.X.copy()
+    X.columns = pd.MultiIndex.from_tuples(
+        [("media", c) for c in data.media_columns]
+        + [("control", c) for c in data.control_columns]
+    )
+    est = HillAdstockRegressor(
+        media_columns=[("media", c) for c in data.media_columns],
+        max_tree_depth=(5, 8),
+        number_warmup=10,
+        number_samples=10,
+        random_state=0,
+        progress_bar=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, data.y)
+    save_model(est, tmp_path / "multi.skmmm")
+    loaded = load_model(tmp_path / "multi.skmmm")
+    assert loaded.get_params() == est.get_params()
+    assert loaded.max_tree_depth == (5, 8)
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        refit = clone(loaded).fit(X, data.y)
+    np.testing.assert_array_equal(refit.predict(X), est.predict(X))
