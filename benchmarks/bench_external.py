@@ -146,8 +146,8 @@ def main() -> None:
     parser.add_argument(
         "--target-accept-prob",
         type=float,
-        default=0.85,
-        help="NUTS target acceptance probability (the estimators' default 0.85)",
+        default=None,
+        help="NUTS target acceptance probability (default: the estimators')",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--kpi-scale", type=float, default=1.0)

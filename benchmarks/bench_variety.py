@@ -380,8 +380,8 @@ def main() -> None:
     parser.add_argument(
         "--target-accept-prob",
         type=float,
-        default=0.85,
-        help="NUTS target acceptance probability (the estimators' default 0.85)",
+        default=None,
+        help="NUTS target acceptance probability (default: the estimators')",
     )
     parser.add_argument(
         "--only", type=int, nargs="+", default=None, help="scenario indices to run"
