@@ -14,6 +14,8 @@ with status 2 and a one-line message naming the problem.
 from __future__ import annotations
 
 import argparse
+import csv
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -138,6 +140,19 @@ def _parser() -> argparse.ArgumentParser:
         help="fit, compare and optimise models on a CSV file",
     )
     fit.add_argument("--data", required=True, help="CSV file, one row per period")
+    fit.add_argument(
+        "--sep",
+        default=None,
+        help="column separator (default: detected among , ; tab |)",
+    )
+    fit.add_argument(
+        "--decimal", default=".", help="decimal mark, e.g. ',' (default '.')"
+    )
+    fit.add_argument(
+        "--thousands",
+        default=None,
+        help="thousands separator, e.g. ',' for 12,922.39 (default: none)",
+    )
     fit.add_argument("--date-column", required=True, help="column of the dates")
     fit.add_argument(
         "--date-format",
@@ -199,10 +214,85 @@ def _example_problem() -> Problem:
     )
 
 
-def _csv_problem(args: argparse.Namespace) -> Problem:
-    frame = pd.read_csv(args.data)
+_SEPARATORS = (",", ";", "\t", "|")
+# "12,922.39" and "12.922,39": numbers with thousands separators.
+_THOUSANDS = {
+    ",": re.compile(r"^\s*-?\d{1,3}(,\d{3})+(\.\d*)?\s*$"),
+    ".": re.compile(r"^\s*-?\d{1,3}(\.\d{3})+(,\d*)?\s*$"),
+    " ": re.compile(r"^\s*-?\d{1,3}( \d{3})+([.,]\d*)?\s*$"),
+}
+_DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+
+
+def _sniff_separator(path: str) -> str:
+    """The CSV's delimiter, from its first lines (a comma when unsure)."""
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as stream:
+        sample = stream.read(64 * 1024)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters="".join(_SEPARATORS)).delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_csv(args: argparse.Namespace) -> pd.DataFrame:
+    """The user's CSV, read with the options given, or named problems."""
+    separator = args.sep or _sniff_separator(args.data)
+    frame = pd.read_csv(
+        args.data,
+        sep=separator,
+        decimal=args.decimal,
+        thousands=args.thousands,
+        encoding="utf-8-sig",
+    )
     if frame.empty:
         raise ValueError(f"{args.data} has no data rows.")
+    if frame.shape[1] == 1:
+        header = str(frame.columns[0])
+        glued = [s for s in _SEPARATORS if s != separator and s in header]
+        if glued:
+            raise ValueError(
+                f"{args.data} was read as one column {header!r}: its columns "
+                f"look separated by {glued[0]!r}, not {separator!r}. Pass "
+                f"--sep {glued[0]!r}."
+            )
+    return frame
+
+
+def _check_numbers(frame: pd.DataFrame, columns: Sequence[str], source: str) -> None:
+    """Text columns that hold numbers with separators: say which option reads them.
+
+    Lines are counted as a spreadsheet shows them: the header is line 1.
+    """
+    for column in columns:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            continue
+        text = values.dropna().astype(str)
+        for separator, pattern in _THOUSANDS.items():
+            matches = text[text.str.match(pattern)]
+            if len(matches):
+                line = int(frame.index.get_loc(matches.index[0])) + 2
+                decimal = "," if separator == "." else "."
+                options = f"--thousands {separator!r}" + (
+                    f" --decimal {decimal!r}" if decimal != "." else ""
+                )
+                raise ValueError(
+                    f"column {column!r} of {source} holds numbers with thousands "
+                    f"separators, e.g. {matches.iloc[0]!r} on line {line}; read "
+                    f"them with {options}."
+                )
+        matches = text[text.str.match(_DECIMAL_COMMA)]
+        if len(matches):
+            line = int(frame.index.get_loc(matches.index[0])) + 2
+            raise ValueError(
+                f"column {column!r} of {source} holds numbers with a decimal "
+                f"comma, e.g. {matches.iloc[0]!r} on line {line}; read them "
+                "with --decimal ','."
+            )
+
+
+def _csv_problem(args: argparse.Namespace) -> Problem:
+    frame = _read_csv(args)
     roles = [
         ("--date-column", [args.date_column]),
         ("--target", [args.target]),
@@ -225,6 +315,14 @@ def _csv_problem(args: argparse.Namespace) -> Problem:
         raise ValueError(
             f"--costs has {len(args.costs)} values but --media names "
             f"{len(args.media)} channels; give one total cost per channel."
+        )
+    _check_numbers(frame, [args.target, *args.media, *args.controls], str(args.data))
+    ignored = [c for c in frame.columns if c not in used]
+    if ignored and not args.quiet:
+        print(
+            f"skmmm: note: ignoring column(s) {', '.join(map(repr, ignored))} of "
+            f"{args.data}: name them with --controls to use them.",
+            file=sys.stderr,
         )
     frame = _sorted_by_date(frame, args.date_column, args.geo_column, args.date_format)
     features = [args.date_column]

@@ -165,6 +165,50 @@ def test_fit_refuses_to_guess_the_order_of_day_and_month(workdir):
     assert model.training_data_.index.equals(months.rename("date"))
 
 
+def test_fit_reads_a_european_csv_and_names_the_options_it_needs(workdir):
+    """Semicolons, decimal commas, dots between thousands, an extra column."""
+    frame = load_example().frame.copy()
+    frame["notes"] = "x"
+    frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")
+    text = frame.to_csv(index=False, sep=";", decimal=",", float_format="%.2f")
+    # 12922.39 -> 12.922,39 in the money columns, as a spreadsheet exports it.
+    lines = text.splitlines()
+    header = lines[0].split(";")
+    money = [header.index(c) for c in ["sales", *MEDIA]]
+    rows = []
+    for line in lines[1:]:
+        cells = line.split(";")
+        for i in money:
+            whole, _, cents = cells[i].partition(",")
+            cells[i] = f"{int(whole):,}".replace(",", ".") + "," + cents
+        rows.append(";".join(cells))
+    path = workdir / "european.csv"
+    path.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    args = ["fit", "--data", path, "--date-column", "date", "--target", "sales"]
+    args += ["--media", *MEDIA, "--controls", "price_index", "holiday"]
+    args += ["--model", "adstock", "--folds", "0", *TINY]
+    result = run_cli(*args, "--out", workdir / "european")
+    assert result.returncode == 2
+    assert "--thousands '.' --decimal ','" in result.stderr
+    assert "line 2" in result.stderr or "line " in result.stderr
+    result = run_cli(
+        *args, "--thousands", ".", "--decimal", ",", "--out", workdir / "european"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ignoring column(s) 'notes'" in result.stderr
+
+
+def test_fit_says_which_separator_the_columns_look_glued_by(workdir):
+    path = workdir / "semicolons.csv"
+    load_example().frame.iloc[:20].to_csv(path, index=False, sep=";")
+    result = run_cli(
+        "fit", "--data", path, "--sep", ",", "--date-column", "date",
+        "--target", "sales", "--media", "tv", "--out", workdir / "glued", *TINY,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "look separated by ';'" in result.stderr and "--sep ';'" in result.stderr
+
+
 def test_report_refuses_to_replace_a_file_unless_told(fit, workdir):
     out, _ = fit
     html = workdir / "kept.html"
