@@ -43,7 +43,7 @@ ROI = "roi"
 # data's average return (total KPI / total cost), so that they hold whatever
 # the units of the KPI and of the costs (docs/model.md, item 6).
 RELATIVE_ROI_LOC = float(np.log(0.2))
-RELATIVE_ROI_SCALE = 1.2
+RELATIVE_ROI_SCALE = 0.9
 # Sites whose default scale is the media prior, a model argument.
 _SCALED_BY_MEDIA_PRIOR = (COEF_MEDIA, CHANNEL_COEF_MEDIA)
 
