@@ -744,6 +744,56 @@ def _infer_frequency(dates: pd.DatetimeIndex | None) -> pd.DateOffset | None:
     return None if freq is None else to_offset(freq)
 
 
+def _likely_frequency(dates: pd.DatetimeIndex) -> pd.DateOffset | None:
+    """The frequency of the longest regular run at the start of ``dates``."""
+    best = None
+    for end in range(3, min(len(dates), 60) + 1):
+        frequency = _infer_frequency(dates[:end])
+        if frequency is None:
+            break
+        best = frequency
+    if best is not None:
+        return best
+    steps = pd.Series(np.diff(dates.asi8))
+    step = pd.Timedelta(int(steps.mode().iloc[0]), unit="ns") if len(steps) else None
+    return None if step is None or step <= pd.Timedelta(0) else to_offset(step)
+
+
+def _check_regular_calendar(dates: pd.DatetimeIndex | None, what: str) -> None:
+    """Every period between the first and the last date, and none between.
+
+    Adstock and carryover run from one row to the next, so a missing week
+    would silently join the weeks on either side of it.
+    """
+    if dates is None or len(dates) < 3 or _infer_frequency(dates) is not None:
+        return
+    frequency = _likely_frequency(dates)
+    if frequency is None:
+        return
+    expected = pd.date_range(dates[0], dates[-1], freq=frequency)
+    missing = expected.difference(dates)
+    off_calendar = dates.difference(expected)
+    if not len(missing) and not len(off_calendar):
+        return
+    parts = []
+    if len(missing):
+        listed = ", ".join(_format_date(d) for d in missing[:_MAX_LISTED])
+        more = ", ..." if len(missing) > _MAX_LISTED else ""
+        parts.append(f"{_plural(len(missing), 'period')} missing ({listed}{more})")
+    if len(off_calendar):
+        listed = ", ".join(_format_date(d) for d in off_calendar[:_MAX_LISTED])
+        more = ", ..." if len(off_calendar) > _MAX_LISTED else ""
+        parts.append(f"dates off that calendar ({listed}{more})")
+    raise ValueError(
+        f"{what} are not a regular calendar of {frequency.freqstr} periods: "
+        + "; ".join(parts)
+        + ". Adstock runs from one row to the next, so every period from the "
+        "first date to the last needs a row. Add the missing periods (with "
+        "zero media if nothing was spent, and the KPI measured then), or fit "
+        "on the regular stretch of the data."
+    )
+
+
 # --- media columns ---------------------------------------------------------
 
 
@@ -1068,6 +1118,7 @@ def validate_training_data(
         media_names = [f"media_{i}" for i in range(len(media_in_x))]
         extra_names = [f"extra_{i}" for i in range(len(extra_in_x))]
 
+    _check_regular_calendar(dates, "X's dates")
     return TrainingData(
         media=media,
         extra_features=extra,
@@ -1811,6 +1862,7 @@ def validate_geo_training_data(
         all_dates = all_dates.tz_localize("UTC").tz_convert(dates.tz)
     geo_names = list(pd.unique(geos))
     _check_complete_panel(dates, geos, all_dates, geo_names, "X")
+    _check_regular_calendar(all_dates, "The panel's dates")
     if len(all_dates) < min_periods:
         raise ValueError(
             f"{estimator_name} needs at least {min_periods} dates per geo to "

@@ -218,10 +218,11 @@ def test_training_period_index_is_used_as_dates():
     assert data.frequency == pd.tseries.frequencies.to_offset("MS")
 
 
-def test_training_irregular_dates_have_no_frequency():
+def test_training_irregular_dates_are_refused():
+    """A gap and a stray date: adstock would run across them (issue 25)."""
     dates = DATES.delete(3).append(pd.DatetimeIndex(["2021-06-01"]))
-    data = validate_training_data(_frame(with_date=False).set_axis(dates), _y())
-    assert data.frequency is None
+    with pytest.raises(ValueError, match="not a regular calendar"):
+        validate_training_data(_frame(with_date=False).set_axis(dates), _y())
 
 
 def test_training_bool_columns_are_cast_to_float():
@@ -1036,3 +1037,28 @@ def test_ambiguous_day_month_order_asks_for_date_format():
         X, _y(), date_column="date", media_columns=["tv"], date_format="%d/%m/%Y"
     )
     assert data.index.equals(monthly.rename("date"))
+
+
+def test_a_missing_week_is_named_at_fit():
+    dates = pd.date_range("2021-01-04", periods=N + 1, freq="W-MON")
+    X = _frame(with_date=False)
+    X.index = dates.delete(3)
+    with pytest.raises(ValueError, match=r"1 period missing \(2021-01-25\)"):
+        validate_training_data(X, _y(), media_columns=["tv"])
+
+
+def test_a_missing_month_is_named_at_fit():
+    dates = pd.date_range("2020-01-01", periods=N + 1, freq="MS")
+    X = _frame(with_date=False)
+    X.index = dates.delete(5)
+    with pytest.raises(ValueError, match="2020-06-01"):
+        validate_training_data(X, _y(), media_columns=["tv"])
+
+
+def test_a_date_off_the_calendar_is_named_at_fit():
+    dates = pd.date_range("2021-01-04", periods=N, freq="W-MON").tolist()
+    dates[4] = dates[4] + pd.Timedelta(days=2)
+    X = _frame(with_date=False)
+    X.index = pd.DatetimeIndex(dates)
+    with pytest.raises(ValueError, match="off that calendar"):
+        validate_training_data(X, _y(), media_columns=["tv"])
