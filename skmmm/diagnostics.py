@@ -7,15 +7,20 @@ normalization, folding, and localization: an improved R-hat"):
 
 - **not converged**: some r_hat above ``RHAT_THRESHOLD`` (1.05), or more than
   ``DIVERGENCE_FRACTION`` (1%) of the draws divergent;
-- **warning**: some bulk ESS below ``MIN_ESS_PER_CHAIN`` per chain
-  ("converged but imprecise"), or r_hat not available (one chain);
+- **warning**: some bulk ESS below ``MIN_ESS_PER_CHAIN`` (50) per chain
+  ("converged but imprecise": below about 100 effective draws the intervals'
+  ends and r_hat itself are unreliable), or r_hat not available (one
+  chain);
 - **converged** otherwise, with notes: a handful of divergent draws (at most
   1%) marks a region the sampler found hard, which the estimates rarely
   depend on; an r_hat between ``RHAT_TARGET`` (1.01) and 1.05 is what chance
   alone gives often with 2 chains and a few hundred effective draws
   (``benchmarks/rhat_noise.py``: 30 quantities at bulk ESS 500 from 2 chains
   of 500 exact draws exceed 1.01 in 65% of runs, and 1.05 in none), so it
-  asks for more draws for final figures rather than raising an alarm.
+  asks for more draws for final figures rather than raising an alarm; and
+  a bulk ESS between 50 and ``GOOD_ESS_PER_CHAIN`` (100) per chain, enough
+  for posterior means (their Monte Carlo error is under a tenth of the
+  posterior sd) but not yet for stable interval ends.
 
 Independently of convergence, a channel whose ROI posterior median lies in
 the outer 1% of its prior (:func:`prior_data_conflicts`) is named in the
@@ -35,6 +40,7 @@ from skmmm.priors import prior_cdf
 
 __all__ = [
     "DIVERGENCE_FRACTION",
+    "GOOD_ESS_PER_CHAIN",
     "MIN_ESS_PER_CHAIN",
     "RHAT_TARGET",
     "RHAT_THRESHOLD",
@@ -45,7 +51,8 @@ __all__ = [
 
 RHAT_THRESHOLD = 1.05
 RHAT_TARGET = 1.01
-MIN_ESS_PER_CHAIN = 100
+MIN_ESS_PER_CHAIN = 50
+GOOD_ESS_PER_CHAIN = 100
 DIVERGENCE_FRACTION = 0.01
 # Prior quantiles outside which a posterior median is a prior-data conflict.
 CONFLICT_QUANTILE = 0.01
@@ -282,6 +289,14 @@ def convergence_verdict(estimator) -> ConvergenceVerdict:
             f"{_named_values(imprecise_rhat, 3)}. With 2 chains and a few hundred "
             "effective draws chance alone often gives that; for final figures, "
             f"draw more samples (number_samples=2000) to reach r_hat <= {RHAT_TARGET}.",
+        )
+    modest_ess = ess[(ess >= ess_floor) & (ess < GOOD_ESS_PER_CHAIN * n_chains)]
+    if len(modest_ess) and not len(low_ess):
+        notes.append(
+            f"Note: bulk ESS below {GOOD_ESS_PER_CHAIN * n_chains} for "
+            f"{_named_values(modest_ess.sort_values()[:N_WORST_PARAMETERS], 0)}: "
+            "the means are precise, the ends of their intervals less so; more "
+            "warm-up (number_warmup=2000) gives steadier intervals."
         )
     if len(low_ess):
         return verdict(

@@ -480,6 +480,12 @@ def test_verdict_low_ess_is_a_warning(est):
     assert "number_warmup=2000" in verdict.advice
 
 
+def test_verdict_modest_ess_is_a_note(est):
+    verdict = convergence_verdict(with_diagnostics(est, sigma=(1.0, 150.0)))
+    assert verdict.status == "converged" and not verdict.should_warn
+    assert any("bulk ESS below 200 for sigma (150)" in n for n in verdict.notes)
+
+
 def test_verdict_single_chain_asks_for_more_chains():
     one_chain = copy.copy(hostile_fit())
     one_chain.divergences_ = 0
