@@ -1264,7 +1264,10 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
                 train.index, train.frequency, new.index, len(gap)
             )
         else:
-            positions = self.n_train_periods_ + len(gap) + np.arange(len(new.media))
+            start = None if len(gap) else _training_block(train, new)
+            if start is None:
+                start = self.n_train_periods_ + len(gap)
+            positions = start + np.arange(len(new.media))
         n_total = max(self.n_train_periods_ + len(gap), int(positions.max()) + 1)
         media = np.zeros((n_total, self.n_media_channels_))
         extra = np.zeros((n_total, len(self.extra_feature_names_)))
@@ -1550,6 +1553,36 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         tags.target_tags.positive_only = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _training_block(train, new) -> int | None:
+    """Where undated rows ``new`` are the training rows, their first period.
+
+    Rows without dates are placed after the training data, except rows that
+    are the training rows themselves (every media and control value equal):
+    a block of them (``predict(X_train)`` or a slice of it) is in-sample, and
+    rows that start with the whole training data (history, then a plan)
+    continue from its end. None when neither.
+    """
+    n_new, n_train = len(new.media), len(train.media)
+    rows = np.hstack([train.media, train.extra_features])
+    block = np.hstack([new.media, new.extra_features])
+    if n_new > n_train:
+        return 0 if np.array_equal(block[:n_train], rows) else None
+    candidates = np.flatnonzero((rows[: n_train - n_new + 1] == block[0]).all(axis=1))
+    matches = [k for k in candidates if np.array_equal(rows[k : k + n_new], block)]
+    if not matches:
+        return None
+    if len(matches) > 1:
+        warnings.warn(
+            f"The {n_new} undated rows of X equal the training rows at "
+            f"{len(matches)} places; they are taken as training periods "
+            f"{matches[0]} to {matches[0] + n_new - 1}. Give X dates (a "
+            "DatetimeIndex or date_column) to place rows unambiguously.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return int(matches[0])
 
 
 _GEO_ONLY_ATTRIBUTES = ("geo_names_", "media_prior_by_geo_", "extra_offset_")

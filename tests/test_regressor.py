@@ -773,3 +773,30 @@ def test_values_beyond_float32_are_a_value_error_naming_the_column():
         est.fit(X, Y_TRAIN)
     with pytest.raises(ValueError, match=r"y \('sales'\) holds .* 32-bit floats"):
         est.fit(X_TRAIN, Y_TRAIN * 1e36)
+
+
+def test_undated_training_rows_are_in_sample():
+    """pd.read_csv gives no dates: predict/score on the training rows is in-sample."""
+    from skmmm import attribution
+
+    X, y = X_TRAIN.reset_index(drop=True), Y_TRAIN.reset_index(drop=True)
+    est = _fit(BayesianMMMRegressor(media_columns=MEDIA, **SETTINGS), X, y)
+    in_sample = est.predict(X)
+    training = attribution.contributions(est).sum(axis=1).to_numpy()
+    np.testing.assert_allclose(in_sample, training, rtol=1e-5)
+    np.testing.assert_allclose(
+        attribution.contributions(est, X).to_numpy(),
+        attribution.contributions(est).to_numpy(),
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(est.predict(X.iloc[20:30]), in_sample[20:30], rtol=1e-6)
+    assert est.score(X, y) == pytest.approx(r2_score(y, in_sample))
+    # Rows that are not training rows continue after the training data.
+    changed = X.iloc[20:30].copy()
+    changed.iloc[0, 0] += 1.0
+    continued = est.predict(changed)
+    assert not np.allclose(continued, in_sample[20:30], rtol=1e-3)
+    # History then a plan: the history in-sample, the plan right after it.
+    after = est.predict(pd.concat([X, changed], ignore_index=True))
+    np.testing.assert_allclose(after[:80], in_sample, rtol=1e-5)
+    np.testing.assert_allclose(after[80:], continued, rtol=1e-5)
