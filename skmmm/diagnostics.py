@@ -188,7 +188,9 @@ def prior_data_conflicts(estimator) -> list[str]:
     return conflicts
 
 
-def convergence_verdict(estimator) -> ConvergenceVerdict:
+def convergence_verdict(
+    estimator, table: pd.DataFrame | None = None
+) -> ConvergenceVerdict:
     """Judge the sampler's convergence from a fitted estimator's diagnostics.
 
     Parameters
@@ -196,6 +198,9 @@ def convergence_verdict(estimator) -> ConvergenceVerdict:
     estimator : fitted skmmm regressor
         Uses ``divergences_``, the draws in ``posterior_`` and the ``r_hat``
         and ``ess_bulk`` columns of ``estimator.summary()``.
+    table : DataFrame, default=None
+        ``estimator.summary()`` when already computed (``summary`` passes
+        its own table).
 
     Returns
     -------
@@ -203,7 +208,8 @@ def convergence_verdict(estimator) -> ConvergenceVerdict:
         See the module docstring for the rules.
     """
     check_is_fitted(estimator, "posterior_")
-    table = estimator.summary()
+    if table is None:
+        table = estimator.summary()
     rhat = table["r_hat"].astype(float)
     ess = table["ess_bulk"].astype(float)
     divergences = int(estimator.divergences_)

@@ -1422,6 +1422,9 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         DataFrame
             One row per parameter element with columns ``mean``, ``sd``, the
             lower quantile, ``median``, the upper quantile, ``ess_bulk``, ``r_hat``.
+            ``table.attrs["convergence"]`` holds the fit's
+            :class:`skmmm.diagnostics.ConvergenceVerdict`, the judgement the
+            warning and the report give.
         """
         check_is_fitted(self, "posterior_")
         if (
@@ -1451,7 +1454,9 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
                     "ess_bulk": ess[position],
                     "r_hat": rhat[position],
                 }
-        return pd.DataFrame.from_dict(rows, orient="index")
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        table.attrs["convergence"] = convergence_verdict(self, table)
+        return table
 
     def reduce_trace(self, n_draws: int, random_state=None) -> BayesianMMMRegressor:
         """Keep a random subset of ``n_draws`` posterior draws (in place).

@@ -639,3 +639,8 @@ def test_warning_names_the_model_and_its_training_period(est):
         f"({est.n_train_periods_} periods)"
     )
     assert failed.message().startswith(failed.model + ": Not converged")
+
+
+def test_summary_carries_the_same_verdict(est):
+    table = est.summary()
+    assert table.attrs["convergence"] == convergence_verdict(est)
