@@ -318,11 +318,13 @@ def _csv_problem(args: argparse.Namespace) -> Problem:
         )
     _check_numbers(frame, [args.target, *args.media, *args.controls], str(args.data))
     ignored = [c for c in frame.columns if c not in used]
-    if ignored and not args.quiet:
-        print(
-            f"skmmm: note: ignoring column(s) {', '.join(map(repr, ignored))} of "
+    if ignored:
+        # A warning, printed with the others once the command has run.
+        warnings.warn(
+            f"ignoring column(s) {', '.join(map(repr, ignored))} of "
             f"{args.data}: name them with --controls to use them.",
-            file=sys.stderr,
+            UserWarning,
+            stacklevel=2,
         )
     frame = _sorted_by_date(frame, args.date_column, args.geo_column, args.date_format)
     features = [args.date_column]
