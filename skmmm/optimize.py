@@ -69,6 +69,16 @@ class OptimizationResult:
     optimal_allocation_by_geo, starting_allocation_by_geo : DataFrame or None
         Geo fits: spend per channel (rows) and geo (columns); their row sums
         are ``optimal_allocation`` and ``starting_allocation``.
+    binding_bounds : Series
+        Per channel, ``"lower"`` or ``"upper"`` where the optimal spend sits
+        on that bound (within 1e-6 of the budget), ``"fixed"`` for a locked
+        channel, ``""`` where the optimum lies between the bounds. A binding
+        bound is the constraint that shapes the answer: widen it to let the
+        optimiser move further.
+    probability_of_improvement : float
+        Posterior probability that the optimal allocation brings more KPI
+        than the starting one (the share of posterior draws in which it
+        does). Near 0.5 the two plans are not distinguishable.
     """
 
     optimal_allocation: pd.Series
@@ -86,6 +96,8 @@ class OptimizationResult:
     bounds_upper: pd.Series = field(repr=False)
     optimal_allocation_by_geo: pd.DataFrame | None = field(default=None, repr=False)
     starting_allocation_by_geo: pd.DataFrame | None = field(default=None, repr=False)
+    binding_bounds: pd.Series | None = field(default=None, repr=False)
+    probability_of_improvement: float = float("nan")
 
     @property
     def kpi_uplift(self) -> float:
@@ -155,10 +167,12 @@ class BudgetOptimizer:
     ----------
     estimator : fitted skmmm regressor
         The model (national).
-    bounds_lower_pct : float, default=0.2
+    bounds_lower_pct : float, array-like, dict or Series, default=0.2
         Lower bound of each channel: ``(1 - bounds_lower_pct)`` times its
-        historical average weekly spend times the horizon times its price.
-    bounds_upper_pct : float, default=0.2
+        historical average weekly spend times the horizon times its price;
+        one value for every channel, or one per channel (in the estimator's
+        channel order, or by name), as LightweightMMM accepts.
+    bounds_upper_pct : float, array-like, dict or Series, default=0.2
         Upper bound: ``(1 + bounds_upper_pct)`` times the same.
     max_iterations : int, default=200
         SLSQP iteration limit.
@@ -185,20 +199,21 @@ class BudgetOptimizer:
         self,
         estimator,
         *,
-        bounds_lower_pct: float = 0.2,
-        bounds_upper_pct: float = 0.2,
+        bounds_lower_pct=0.2,
+        bounds_upper_pct=0.2,
         max_iterations: int = 200,
         solver_tol: float = 1e-10,
         interval: float = 0.9,
         geo_allocation: str = "proportional",
     ) -> None:
         check_is_fitted(estimator, "posterior_")
-        if not 0 <= bounds_lower_pct <= 1:
+        self.estimator = estimator
+        lower_pct = self._by_channel(bounds_lower_pct, "bounds_lower_pct")
+        if np.any(lower_pct > 1):
             raise ValueError(
                 f"bounds_lower_pct must be in [0, 1], got {bounds_lower_pct}."
             )
-        if bounds_upper_pct < 0:
-            raise ValueError(f"bounds_upper_pct must be >= 0, got {bounds_upper_pct}.")
+        self._by_channel(bounds_upper_pct, "bounds_upper_pct")
         if not 0 < interval < 1:
             raise ValueError(f"interval must be in (0, 1), got {interval}.")
         if geo_allocation not in GEO_ALLOCATIONS:
@@ -230,8 +245,14 @@ class BudgetOptimizer:
                 }
         return self._params
 
-    def _by_channel(self, values, name: str, default: float | None = None):
-        """A per-channel vector from None, a scalar, a dict/Series by name or an array."""
+    def _by_channel(
+        self, values, name: str, default: float | None = None, partial: bool = False
+    ):
+        """A per-channel vector from None, a scalar, a dict/Series by name or an array.
+
+        With ``partial``, a dict or Series may name some channels only; the
+        others are NaN (the caller fills them).
+        """
         channels = self.channels
         if values is None:
             return None if default is None else np.full(len(channels), default)
@@ -239,12 +260,17 @@ class BudgetOptimizer:
             values = dict(values)
             missing = [c for c in channels if c not in values]
             unknown = [c for c in values if c not in channels]
-            if missing or unknown:
+            if unknown or (missing and not partial):
                 raise ValueError(
                     f"{name} must name every channel {channels}; missing {missing}, "
                     f"unknown {unknown}."
                 )
-            array = np.array([float(values[c]) for c in channels])
+            array = np.array([float(values.get(c, np.nan)) for c in channels])
+            if partial:
+                named = ~np.isnan(array)
+                if not np.all(np.isfinite(array[named])) or np.any(array[named] < 0):
+                    raise ValueError(f"{name} must be finite and >= 0, got {values}.")
+                return array
         else:
             array = np.asarray(values, dtype=float)
             if array.ndim == 0:
@@ -341,10 +367,17 @@ class BudgetOptimizer:
     def _bounds(self, n_time_periods, prices, bounds_lower, bounds_upper):
         historical = _historical_weekly_spend(self.estimator)
         base = historical * n_time_periods * prices
-        lower = self._by_channel(bounds_lower, "bounds_lower")
-        upper = self._by_channel(bounds_upper, "bounds_upper")
-        lower = (1 - self.bounds_lower_pct) * base if lower is None else lower
-        upper = (1 + self.bounds_upper_pct) * base if upper is None else upper
+        lower_pct = self._by_channel(self.bounds_lower_pct, "bounds_lower_pct")
+        upper_pct = self._by_channel(self.bounds_upper_pct, "bounds_upper_pct")
+        # Currency bounds override the % bounds of the channels they name.
+        lower = (1 - lower_pct) * base
+        upper = (1 + upper_pct) * base
+        given_lower = self._by_channel(bounds_lower, "bounds_lower", partial=True)
+        given_upper = self._by_channel(bounds_upper, "bounds_upper", partial=True)
+        if given_lower is not None:
+            lower = np.where(np.isnan(given_lower), lower, given_lower)
+        if given_upper is not None:
+            upper = np.where(np.isnan(given_upper), upper, given_upper)
         if np.any(lower > upper):
             bad = [
                 c
@@ -388,6 +421,8 @@ class BudgetOptimizer:
         bounds_lower, bounds_upper : array-like, dict or Series, default=None
             Per-channel bounds (currency over the horizon), by channel name or
             in the estimator's channel order; override the ``*_pct`` bounds.
+            A dict or Series may name some channels only: the others keep
+            their ``*_pct`` bounds.
 
         Returns
         -------
@@ -473,6 +508,8 @@ class BudgetOptimizer:
             n_iterations=n_iterations,
             bounds_lower=pd.Series(lower, index=self.channels, name="lower"),
             bounds_upper=pd.Series(upper, index=self.channels, name="upper"),
+            binding_bounds=_binding(allocation, lower, upper, budget, self.channels),
+            probability_of_improvement=float(np.mean(draws > start_draws)),
         )
 
     def optimize_for_target(
@@ -746,6 +783,24 @@ class BudgetOptimizer:
         allocation = _project(allocation, lower, upper, budget, free)
         n_iterations = int(result.get("nit", 0))
         return allocation, n_iterations, bool(result.success), str(result.message)
+
+
+def _binding(allocation, lower, upper, budget, channels) -> pd.Series:
+    """Which bound each channel's spend sits on ("lower", "upper", "fixed", "")."""
+    tolerance = 1e-6 * budget
+    allocation, lower, upper = (
+        np.asarray(v, dtype=float) for v in (allocation, lower, upper)
+    )
+    labels = np.where(
+        upper - lower <= tolerance,
+        "fixed",
+        np.where(
+            allocation <= lower + tolerance,
+            "lower",
+            np.where(allocation >= upper - tolerance, "upper", ""),
+        ),
+    )
+    return pd.Series(labels, index=list(channels), name="binding")
 
 
 def _project(allocation, lower, upper, budget, free=None, n_rounds: int = 50):
@@ -1025,6 +1080,10 @@ def _optimize_geo(
         n_iterations=n_iterations,
         bounds_lower=pd.Series(lower, index=channels, name="lower"),
         bounds_upper=pd.Series(upper, index=channels, name="upper"),
+        binding_bounds=_binding(
+            optimal_by_geo.sum(axis=1).to_numpy(), lower, upper, budget, channels
+        ),
+        probability_of_improvement=float(np.mean(draws > start_draws)),
         optimal_allocation_by_geo=optimal_by_geo,
         starting_allocation_by_geo=start_by_geo,
     )

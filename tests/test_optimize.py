@@ -267,3 +267,55 @@ def test_bad_target_is_a_value_error_naming_it(optimizer, target):
 def test_unknown_fixed_channel_in_target_mode_is_named(optimizer):
     with pytest.raises(ValueError, match="unknown channel"):
         optimizer.optimize_for_target(1.0, N_PERIODS, fixed_channels={"nope": 1.0})
+
+
+def test_per_channel_pct_bounds_as_array_dict_or_series(optimizer, budget):
+    estimator = optimizer.estimator
+    names = optimizer.channels
+    base = N_PERIODS * estimator.training_data_.media.mean(axis=0)
+    for lower_pct, upper_pct in (
+        (np.array([0.1, 0.2, 0.3]), np.array([0.5, 0.4, 0.3])),
+        ({n: v for n, v in zip(names, [0.1, 0.2, 0.3], strict=True)}, 0.3),
+        (pd.Series([0.1, 0.2, 0.3], index=names)[::-1], 0.3),
+    ):
+        opt = BudgetOptimizer(
+            estimator, bounds_lower_pct=lower_pct, bounds_upper_pct=upper_pct
+        )
+        result = opt.optimize(base.sum(), N_PERIODS)
+        np.testing.assert_allclose(
+            result.bounds_lower.to_numpy(), (1 - np.array([0.1, 0.2, 0.3])) * base
+        )
+    with pytest.raises(ValueError, match="bounds_lower_pct must be in"):
+        BudgetOptimizer(estimator, bounds_lower_pct=[0.1, 1.5, 0.2])
+
+
+def test_partial_currency_bounds_keep_the_pct_bounds_of_other_channels(
+    optimizer, budget
+):
+    base = N_PERIODS * optimizer.estimator.training_data_.media.mean(axis=0)
+    first = optimizer.channels[0]
+    result = optimizer.optimize(
+        base.sum(), N_PERIODS, bounds_upper={first: 1.05 * base[0]}
+    )
+    assert result.bounds_upper[first] == pytest.approx(1.05 * base[0])
+    np.testing.assert_allclose(result.bounds_upper.iloc[1:], 1.2 * base[1:])
+
+
+def test_result_flags_binding_bounds_and_the_probability_of_improvement(
+    optimizer, budget
+):
+    base = N_PERIODS * optimizer.estimator.training_data_.media.mean(axis=0)
+    fixed = optimizer.channels[-1]
+    result = optimizer.optimize(base.sum(), N_PERIODS, fixed_channels=[fixed])
+    binding = result.binding_bounds
+    assert list(binding.index) == optimizer.channels
+    assert binding[fixed] == "fixed"
+    allocation = result.optimal_allocation
+    for channel, label in binding.items():
+        if label == "upper":
+            assert allocation[channel] == pytest.approx(result.bounds_upper[channel])
+        elif label == "lower":
+            assert allocation[channel] == pytest.approx(result.bounds_lower[channel])
+    assert 0.0 <= result.probability_of_improvement <= 1.0
+    if result.kpi_optimal > result.kpi_starting:
+        assert result.probability_of_improvement > 0.5
