@@ -444,6 +444,18 @@ def _backtest_table(backtest: pd.DataFrame) -> _Table:
     )
 
 
+_BINDING_WORDS = {
+    "lower": "its lower bound",
+    "upper": "its upper bound",
+    "fixed": "fixed spend",
+}
+
+
+def _binding_label(result: OptimizationResult, channel: str) -> str:
+    binding = result.binding_bounds
+    return "" if binding is None else str(binding.get(channel, ""))
+
+
 def _budget(result: OptimizationResult, interval_width: str) -> dict[str, Any]:
     start, optimal = result.starting_allocation, result.optimal_allocation
     allocation = _table(
@@ -454,6 +466,7 @@ def _budget(result: OptimizationResult, interval_width: str) -> dict[str, Any]:
             "Change",
             "Lower bound",
             "Upper bound",
+            "Limited by",
         ],
         [
             [
@@ -467,6 +480,7 @@ def _budget(result: OptimizationResult, interval_width: str) -> dict[str, Any]:
                 ),
                 _number(result.bounds_lower[channel]),
                 _number(result.bounds_upper[channel]),
+                _BINDING_WORDS.get(_binding_label(result, channel), ""),
             ]
             for channel in optimal.index
         ],
@@ -489,7 +503,10 @@ def _budget(result: OptimizationResult, interval_width: str) -> dict[str, Any]:
         ],
     )
     uplift = result.kpi_uplift if result.kpi_starting else math.nan
+    probability = result.probability_of_improvement
     return {
+        "probability": _percent(probability) if np.isfinite(probability) else "",
+        "credible": bool(np.isfinite(probability) and probability >= 0.9),
         "allocation": allocation,
         "kpi": kpi,
         "budget": _number(result.budget),

@@ -644,3 +644,10 @@ def test_warning_names_the_model_and_its_training_period(est):
 def test_summary_carries_the_same_verdict(est):
     table = est.summary()
     assert table.attrs["convergence"] == convergence_verdict(est)
+
+
+def test_budget_section_says_how_likely_the_gain_is(full_report):
+    _, html = full_report
+    text = unescape(html)
+    assert "beats the current one in" in text
+    assert "Limited by" in text
