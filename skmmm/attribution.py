@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from skmmm._validation import parse_date_column
 from skmmm.models import (
     GeoModelSpec,
     geo_mean_components,
@@ -86,6 +87,15 @@ def _rows_index(est, X, media_gap) -> pd.Index:
     if X is None:
         return est.training_data_.index
     if isinstance(X, pd.DataFrame):
+        date_column = getattr(est, "date_column", None)
+        if date_column is not None and date_column in X.columns:
+            # The rows' dates, as predict and the plots place them.
+            dates = parse_date_column(
+                X[date_column],
+                f"date column {date_column!r}",
+                getattr(est, "date_format", None),
+            )
+            return dates.rename(date_column)
         return X.index
     n_gap = 0 if media_gap is None else len(np.asarray(media_gap))
     start = est.n_train_periods_ + n_gap

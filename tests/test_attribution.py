@@ -198,3 +198,24 @@ def test_roi_prior_width_ratio_is_one_when_the_posterior_is_the_prior(est):
     np.testing.assert_allclose(
         attribution.roi_prior_width_ratio(unlearned), 1.0, atol=0.05
     )
+
+
+def test_contributions_of_a_date_column_fit_are_indexed_by_date():
+    from skmmm import AdstockRegressor
+
+    data = simulated()
+    frame = data.X.reset_index()  # "date" becomes a column
+    est = AdstockRegressor(
+        media_columns=data.media_columns,
+        date_column="date",
+        number_warmup=20,
+        number_samples=10,
+        random_state=0,
+        progress_bar=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(frame.iloc[:-8], data.y.iloc[:-8].to_numpy())
+    new = attribution.contributions(est, frame.iloc[-8:])
+    assert new.index.equals(pd.DatetimeIndex(frame["date"].iloc[-8:]).rename("date"))
+    assert attribution.contributions(est).index.equals(est.training_data_.index)
