@@ -619,10 +619,13 @@ def _parse_date_column(
         ) from exc
     unreadable = parsed.isna().to_numpy() & ~pd.isna(raw)
     if unreadable.any():
+        how = (
+            f"in {date_format!r}" if date_format else "in the format of the first date"
+        )
         row = int(np.flatnonzero(unreadable)[0])
         raise ValueError(
             f"{what} has {_plural(int(unreadable.sum()), 'value')} that cannot "
-            f"be read as a date ({'in ' + repr(date_format) if date_format else 'in the format of the first date'}), first at "
+            f"be read as a date ({how}), first at "
             f"{_describe_row(row, labels)}: {_format_value(raw[row])}. Fix it, "
             "or convert the column with pd.to_datetime(..., format=...) first."
         )
@@ -759,13 +762,16 @@ def _likely_frequency(dates: pd.DatetimeIndex) -> pd.DateOffset | None:
     return None if step is None or step <= pd.Timedelta(0) else to_offset(step)
 
 
-def _check_regular_calendar(dates: pd.DatetimeIndex | None, what: str) -> None:
+def _check_regular_calendar(
+    dates: pd.DatetimeIndex | None, frequency: pd.DateOffset | None, what: str
+) -> None:
     """Every period between the first and the last date, and none between.
 
-    Adstock and carryover run from one row to the next, so a missing week
-    would silently join the weeks on either side of it.
+    ``frequency`` is :func:`_infer_frequency` of ``dates``: regular dates
+    have one. Adstock and carryover run from one row to the next, so a
+    missing week would silently join the weeks on either side of it.
     """
-    if dates is None or len(dates) < 3 or _infer_frequency(dates) is not None:
+    if dates is None or len(dates) < 3 or frequency is not None:
         return
     frequency = _likely_frequency(dates)
     if frequency is None:
@@ -911,14 +917,18 @@ def _align_target(y: Any, rows: pd.Index | None) -> Any:
     labels 0, 1, ..., n - 1, like an array, is taken by position. Dates are
     checked separately (they must match exactly).
     """
-    if rows is None or not isinstance(y, (pd.Series, pd.DataFrame)):
+    if (
+        rows is None
+        or not isinstance(y, (pd.Series, pd.DataFrame))
+        or len(y) != len(rows)  # the length check names this case
+    ):
         return y
     labels = y.index
     if labels.equals(rows) or isinstance(labels, pd.DatetimeIndex):
         return y
     if isinstance(labels, pd.RangeIndex) and labels.start == 0 and labels.step == 1:
         return y
-    if len(labels) == len(rows) and labels.is_unique and rows.is_unique:
+    if labels.is_unique and rows.is_unique:
         missing = rows.difference(labels, sort=False)
         if not len(missing):
             return y.reindex(rows)
@@ -1052,10 +1062,7 @@ def validate_training_data(
         raise ValueError(f"min_periods must be an integer >= 1, got {min_periods}.")
 
     table = _as_table(X)
-    rows = table.frame.index if table.frame is not None else None
-    if rows is not None and isinstance(y, (pd.Series, pd.DataFrame)):
-        if len(y) == len(rows):
-            y = _align_target(y, rows)
+    y = _align_target(y, table.frame.index if table.frame is not None else None)
     y_values, y_name = _as_target(y, estimator_name)
     if len(y_values) != table.n_rows:
         raise ValueError(
@@ -1118,7 +1125,8 @@ def validate_training_data(
         media_names = [f"media_{i}" for i in range(len(media_in_x))]
         extra_names = [f"extra_{i}" for i in range(len(extra_in_x))]
 
-    _check_regular_calendar(dates, "X's dates")
+    frequency = _infer_frequency(dates)
+    _check_regular_calendar(dates, frequency, "X's dates")
     return TrainingData(
         media=media,
         extra_features=extra,
@@ -1130,7 +1138,7 @@ def validate_training_data(
         extra_positions=[_without_date(p, date_position) for p in extra_in_x],
         feature_names_in=table.feature_names,
         n_features_in=table.n_cols,
-        frequency=_infer_frequency(dates),
+        frequency=frequency,
     )
 
 
@@ -1862,7 +1870,8 @@ def validate_geo_training_data(
         all_dates = all_dates.tz_localize("UTC").tz_convert(dates.tz)
     geo_names = list(pd.unique(geos))
     _check_complete_panel(dates, geos, all_dates, geo_names, "X")
-    _check_regular_calendar(all_dates, "The panel's dates")
+    frequency = _infer_frequency(all_dates)
+    _check_regular_calendar(all_dates, frequency, "The panel's dates")
     if len(all_dates) < min_periods:
         raise ValueError(
             f"{estimator_name} needs at least {min_periods} dates per geo to "
@@ -1872,7 +1881,7 @@ def validate_geo_training_data(
     rows = validate_training_data(
         _panel_feature_frame(frame, date_column, geo_column),
         _align_target(y, frame.index).reset_index(drop=True)
-        if isinstance(y, (pd.Series, pd.DataFrame)) and len(y) == len(frame)
+        if isinstance(y, (pd.Series, pd.DataFrame))
         else y,
         media_columns=_media_names_without_panel_columns(media_columns, frame, dropped),
         min_periods=1,
@@ -1898,7 +1907,7 @@ def validate_geo_training_data(
         extra_positions=rows.extra_positions,
         feature_names_in=rows.feature_names_in,
         n_features_in=rows.n_features_in,
-        frequency=_infer_frequency(all_dates),
+        frequency=frequency,
         geo_names=geo_names,
     )
 

@@ -258,11 +258,13 @@ def _read_csv(args: argparse.Namespace) -> pd.DataFrame:
     return frame
 
 
-def _check_numbers(frame: pd.DataFrame, columns: Sequence[str], source: str) -> None:
-    """Text columns that hold numbers with separators: say which option reads them.
+def _spreadsheet_line(frame: pd.DataFrame, label) -> int:
+    """The line of row ``label`` as a spreadsheet shows it (the header is line 1)."""
+    return int(frame.index.get_loc(label)) + 2
 
-    Lines are counted as a spreadsheet shows them: the header is line 1.
-    """
+
+def _check_numbers(frame: pd.DataFrame, columns: Sequence[str], source: str) -> None:
+    """Text columns that hold numbers with separators: say which option reads them."""
     for column in columns:
         values = frame[column]
         if pd.api.types.is_numeric_dtype(values.dtype):
@@ -271,7 +273,7 @@ def _check_numbers(frame: pd.DataFrame, columns: Sequence[str], source: str) -> 
         for separator, pattern in _THOUSANDS.items():
             matches = text[text.str.match(pattern)]
             if len(matches):
-                line = int(frame.index.get_loc(matches.index[0])) + 2
+                line = _spreadsheet_line(frame, matches.index[0])
                 decimal = "," if separator == "." else "."
                 options = f"--thousands {separator!r}" + (
                     f" --decimal {decimal!r}" if decimal != "." else ""
@@ -283,7 +285,7 @@ def _check_numbers(frame: pd.DataFrame, columns: Sequence[str], source: str) -> 
                 )
         matches = text[text.str.match(_DECIMAL_COMMA)]
         if len(matches):
-            line = int(frame.index.get_loc(matches.index[0])) + 2
+            line = _spreadsheet_line(frame, matches.index[0])
             raise ValueError(
                 f"column {column!r} of {source} holds numbers with a decimal "
                 f"comma, e.g. {matches.iloc[0]!r} on line {line}; read them "

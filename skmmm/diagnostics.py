@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from skmmm.priors import prior_cdf
+from skmmm.priors import ROI_SITES, prior_cdf
 
 __all__ = [
     "DIVERGENCE_FRACTION",
@@ -166,7 +166,7 @@ def prior_data_conflicts(estimator) -> list[str]:
         ("above" or "below") of the prior it sits on.
     """
     conflicts = []
-    for name in ("roi", "channel_roi"):
+    for name in ROI_SITES:
         draws = estimator.posterior_.get(name)
         prior = estimator.roi_prior() if draws is not None else None
         if prior is None:
@@ -210,6 +210,8 @@ def convergence_verdict(
     check_is_fitted(estimator, "posterior_")
     if table is None:
         table = estimator.summary()
+        if "convergence" in table.attrs:  # summary judged it already
+            return table.attrs["convergence"]
     rhat = table["r_hat"].astype(float)
     ess = table["ess_bulk"].astype(float)
     divergences = int(estimator.divergences_)

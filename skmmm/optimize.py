@@ -466,12 +466,11 @@ class BudgetOptimizer:
             # Compare with a plan the user allows: the historical split
             # projected onto the bounds and the locked spends.
             start = _project(start, lower, upper, budget)
-        guess = start
         start_draws = self._kpi(n_hist, timeline, start * to_weekly)
         kpi_start = float(start_draws.mean())
         allocation, n_iterations, success, message = self._solve(
             budget,
-            guess,
+            start,
             lower,
             upper,
             free,
@@ -481,9 +480,8 @@ class BudgetOptimizer:
             (abs(kpi_start) or 1.0) / self.estimator.target_scale_,
         )
         draws = self._kpi(n_hist, timeline, allocation * to_weekly)
-        guess_draws = start_draws
-        if draws.mean() < guess_draws.mean():
-            allocation, draws, success = guess, guess_draws, False
+        if draws.mean() < start_draws.mean():
+            allocation, draws, success = start, start_draws, False
             message = (
                 f"The solver ended below the starting KPI ({message}); "
                 "returning the starting allocation."
@@ -569,6 +567,8 @@ class BudgetOptimizer:
             )
         n_time_periods = self._check_periods(n_time_periods)
         if fixed_channels is not None:
+            # Unknown or negative fixed channels raise here, before the
+            # budget range below indexes them.
             self._fixed(fixed_channels, np.zeros(len(self.channels)))
         price_vector = self._by_channel(prices, "prices", default=1.0)
         base, lower, upper = self._bounds(
@@ -993,7 +993,6 @@ def _optimize_geo(
         )
         if not start_feasible:
             start_units = _project(start_units, lower_units, upper_units, budget)
-        guess = start_units
         start_draws = kpi(start_units)
         reference = abs(float(start_draws.mean())) or 1.0
 
@@ -1013,7 +1012,7 @@ def _optimize_geo(
         if free.any():
             result = minimize(
                 fun,
-                guess / budget,
+                start_units / budget,
                 jac=True,
                 method="SLSQP",
                 bounds=list(
@@ -1038,12 +1037,11 @@ def _optimize_geo(
                 str(result.message),
             )
         else:
-            units, n_iterations, success = guess.copy(), 0, True
+            units, n_iterations, success = start_units.copy(), 0, True
             message = "Every channel is fixed; nothing to solve."
         draws = kpi(units)
-        guess_draws = start_draws
-    if draws.mean() < guess_draws.mean():
-        units, draws, success = guess, guess_draws, False
+    if draws.mean() < start_draws.mean():
+        units, draws, success = start_units, start_draws, False
         message = (
             f"The solver ended below the starting KPI ({message}); returning the "
             "starting allocation."

@@ -66,7 +66,6 @@ from skmmm.priors import (
     ROI,
     ROI_SITES,
     resolve_priors,
-    scaled_prior,
 )
 from skmmm.utils import distance_prior_posterior
 
@@ -747,12 +746,10 @@ def _resolved_priors(estimator) -> dict[str, dist.Distribution]:
         shapes,
         LIGHTWEIGHT_MMM_PRIORS if lightweight else DEFAULT_PRIORS,
     )
-    # The model's ROI is relative to roi_reference_ (1.0 for an absolute prior
-    # and for files saved before relative priors existed).
-    reference = float(getattr(estimator, "roi_reference_", 1.0))
+    # The fit's own ROI prior, on the absolute scale its draws are stored on.
     for name in ROI_SITES:
         if priors.get(name) is not None:
-            priors[name] = scaled_prior(priors[name], reference)
+            priors[name] = estimator.roi_prior()
     if ROI in priors:
         # coef_media's prior is then implied by the ROI prior (docs/model.md).
         priors.pop(COEF_MEDIA)

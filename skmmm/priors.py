@@ -236,6 +236,12 @@ def _fit_to_shape(
     return prior.expand(shape) if prior.batch_shape != tuple(shape) else prior
 
 
+def _unexpanded(prior: dist.Distribution) -> dist.Distribution:
+    while isinstance(prior, dist.ExpandedDistribution):
+        prior = prior.base_dist
+    return prior
+
+
 def scaled_prior(prior: dist.Distribution, factor: float) -> dist.Distribution:
     """The distribution of ``factor * x`` for ``x ~ prior`` (``factor > 0``).
 
@@ -245,9 +251,7 @@ def scaled_prior(prior: dist.Distribution, factor: float) -> dist.Distribution:
     """
     if factor == 1.0:
         return prior
-    base, batch_shape = prior, prior.batch_shape
-    while isinstance(base, dist.ExpandedDistribution):
-        base = base.base_dist
+    base, batch_shape = _unexpanded(prior), prior.batch_shape
     if isinstance(base, dist.LogNormal):
         loc = jnp.broadcast_to(base.loc + np.log(factor), batch_shape)
         return dist.LogNormal(loc, jnp.broadcast_to(base.scale, batch_shape))
@@ -258,12 +262,6 @@ def scaled_prior(prior: dist.Distribution, factor: float) -> dist.Distribution:
 
 # Draws of a prior for its quantiles when it has no closed-form ones.
 _PRIOR_DRAWS = 20_000
-
-
-def _unexpanded(prior: dist.Distribution) -> dist.Distribution:
-    while isinstance(prior, dist.ExpandedDistribution):
-        prior = prior.base_dist
-    return prior
 
 
 def prior_cdf(prior: dist.Distribution, values: np.ndarray) -> np.ndarray:

@@ -123,7 +123,7 @@ def hill(
     data = jnp.asarray(data)
     half_max = _along_channels(half_max_effective_concentration, data)
     slope = _along_channels(slope, data)
-    # The ratio of logs, not the log of the ratio: adstock of a rare burst
+    # The difference of the logs, not the log of the ratio: adstock of a rare burst
     # decays to values near float32's smallest normal number, where
     # data / half_max underflows to 0 and log(0) made the slope's gradient
     # NaN (every draw divergent). Inputs below that number count as 0.
