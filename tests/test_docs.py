@@ -206,12 +206,22 @@ def test_documented_commands_parse(path):
 
 # -------------------------------------------------------------- links
 
+ROOT = DOCS.parent
+ALL_PAGES = [
+    README,
+    ROOT / "CONTRIBUTING.md",
+    *sorted(DOCS.glob("*.md")),
+    *sorted((DOCS / "dev").glob("*.md")),
+]
+# A relative path in the text (a link or a mention): ../model.md, ../../x
+RELATIVE_PATH = re.compile(r"(?<![\w.])(?:\.\./)+[\w./-]*")
 
-@pytest.mark.parametrize(
-    "path",
-    [README] + [DOCS / page for page in (*EXECUTED_PAGES, "api.md")],
-    ids=lambda path: path.name,
-)
+
+def page_id(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", ALL_PAGES, ids=page_id)
 def test_relative_links_point_to_files(path):
     text = path.read_text(encoding="utf-8")
     broken = [
@@ -220,6 +230,24 @@ def test_relative_links_point_to_files(path):
         if "://" not in target and not (path.parent / target).exists()
     ]
     assert not broken, f"{path.name} links to missing files: {broken}"
+
+
+@pytest.mark.parametrize("path", ALL_PAGES, ids=page_id)
+def test_no_path_leaves_the_repository(path):
+    """Pages are read in the repository: no link or path may point outside it."""
+    text = path.read_text(encoding="utf-8")
+    targets = [target for target, _ in LINK.findall(text) if "://" not in target]
+    outside = [
+        target
+        for target in targets + RELATIVE_PATH.findall(text)
+        if not (path.parent / target).resolve().is_relative_to(ROOT.resolve())
+    ]
+    assert not outside, f"{page_id(path)} points outside the repository: {outside}"
+
+
+def test_relative_path_finds_paths_that_climb():
+    text = "see `../shared/DESIGN.md` and [x](../model.md), not a.../b or v0.1/x"
+    assert RELATIVE_PATH.findall(text) == ["../shared/DESIGN.md", "../model.md"]
 
 
 def heading_anchors(markdown: str) -> set[str]:
@@ -240,11 +268,7 @@ def test_heading_anchors_follow_github():
     }
 
 
-@pytest.mark.parametrize(
-    "path",
-    [README] + [DOCS / page for page in (*EXECUTED_PAGES, "api.md")],
-    ids=lambda path: path.name,
-)
+@pytest.mark.parametrize("path", ALL_PAGES, ids=page_id)
 def test_link_anchors_point_to_headings(path):
     text = path.read_text(encoding="utf-8")
     broken = []
@@ -260,8 +284,10 @@ def test_link_anchors_point_to_headings(path):
 def test_readme_links_every_docs_page():
     text = README.read_text(encoding="utf-8")
     targets = {target for target, _ in LINK.findall(text)}
-    for page in (*EXECUTED_PAGES, "api.md"):
-        assert f"docs/{page}" in targets, f"README.md does not link docs/{page}"
+    for page in sorted(DOCS.glob("*.md")):
+        assert f"docs/{page.name}" in targets, (
+            f"README.md does not link docs/{page.name}"
+        )
 
 
 # ------------------------------------------------ API reference (Sphinx)
