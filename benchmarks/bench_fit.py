@@ -71,7 +71,10 @@ def bench_model(model: str, args) -> dict:
         "max_r_hat": round(
             max(float(np.nanmax(v)) for v in estimator.rhat_.values()), 4
         ),
-        "worst": estimator._worst_rhat(2),
+        "worst": sorted(
+            estimator.fitted_.labelled_values(estimator.rhat_),
+            key=lambda item: -item[1],
+        )[:2],
         "min_bulk_ess": round(min_ess, 1),
         "ess_per_s": round(min_ess / info["sampling_seconds"], 1),
         "mean_steps": round(info["mean_num_steps"], 1),

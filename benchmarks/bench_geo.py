@@ -41,7 +41,7 @@ from skmmm.datasets import simulate_mmm_data  # noqa: E402
 
 def _slowest(estimator: BayesianMMMRegressor, n: int) -> list[tuple[str, float]]:
     """The ``n`` parameters with the lowest bulk ESS, with their ESS."""
-    entries = estimator._labelled_values(estimator.ess_)
+    entries = estimator.fitted_.labelled_values(estimator.ess_)
     return [
         (label, round(value, 1))
         for label, value in sorted(entries, key=lambda entry: entry[1])[:n]
@@ -93,7 +93,10 @@ def bench_geo(args) -> dict:
         "max_r_hat": round(
             max(float(np.nanmax(v)) for v in estimator.rhat_.values()), 4
         ),
-        "worst": estimator._worst_rhat(3),
+        "worst": sorted(
+            estimator.fitted_.labelled_values(estimator.rhat_),
+            key=lambda item: -item[1],
+        )[:3],
         "min_bulk_ess": round(min_ess, 1),
         "slowest": _slowest(estimator, 3),
         "ess_per_s": round(min_ess / info["sampling_seconds"], 2),

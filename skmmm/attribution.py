@@ -1,10 +1,10 @@
 """Attribution of a fitted media mix model: contributions, ROI, response curves.
 
 Every function takes a fitted estimator (any of skmmm's regressors) and works
-through its fitted attributes only (``posterior_``, ``spec_``, the scales,
-``media_prior_``, ``training_data_`` and ``_posterior_components``); this
-module never imports :mod:`skmmm.regressor`. Results are in the user's units
-and indexed by channel name.
+on its fitted model, ``est.fitted_`` (:class:`skmmm.fitted.FittedMMM`), where
+a national fit is a panel of one geo; this module never imports
+:mod:`skmmm.regressor`. Results are in the user's units and indexed by
+channel name.
 
 Definitions (LightweightMMM's ``get_posterior_metrics``), per posterior draw,
 over the training periods ``t``:
@@ -36,14 +36,9 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from skmmm._validation import parse_date_column
-from skmmm.models import (
-    GeoModelSpec,
-    geo_mean_components,
-    mean_components,
-    media_transform,
-)
-from skmmm.priors import CHANNEL_ROI, COEF_MEDIA, ROI, prior_quantiles
+from skmmm.fitted import FittedMMM
+from skmmm.models import media_transform, panel_mean_components
+from skmmm.priors import COEF_MEDIA, ROI_SITES, prior_quantiles
 
 __all__ = [
     "contribution_share",
@@ -58,23 +53,16 @@ __all__ = [
 STEADY_STATE_PERIODS = 260
 
 
-def _check_fitted(est) -> None:
+def _fitted(est, by_geo: bool = False) -> FittedMMM:
+    """The fitted model; ``by_geo=True`` on a national fit is an error."""
     check_is_fitted(est, "posterior_")
-
-
-def _device_params(est) -> dict[str, jax.Array]:
-    return est._device_params()
-
-
-def _is_geo(est, by_geo: bool = False) -> bool:
-    """Whether ``est`` is a geo fit; ``by_geo=True`` on a national fit is an error."""
-    geo = isinstance(getattr(est, "spec_", None), GeoModelSpec)
-    if by_geo and not geo:
+    fitted = est.fitted_
+    if by_geo and not fitted.is_geo:
         raise ValueError(
             "by_geo=True needs a geo fit (an estimator fitted with geo_column=); "
             "this model is national."
         )
-    return geo
+    return fitted
 
 
 def _check_interval(interval: float) -> tuple[float, float]:
@@ -83,31 +71,46 @@ def _check_interval(interval: float) -> tuple[float, float]:
     return (1 - interval) / 2, 1 - (1 - interval) / 2
 
 
-def _rows_index(est, X, media_gap) -> pd.Index:
-    if X is None:
-        return est.training_data_.index
-    if isinstance(X, pd.DataFrame):
-        date_column = getattr(est, "date_column", None)
-        if date_column is not None and date_column in X.columns:
-            # The rows' dates, as predict and the plots place them.
-            dates = parse_date_column(
-                X[date_column],
-                f"date column {date_column!r}",
-                getattr(est, "date_format", None),
-            )
-            return dates.rename(date_column)
-        return X.index
-    n_gap = 0 if media_gap is None else len(np.asarray(media_gap))
-    start = est.n_train_periods_ + n_gap
-    return pd.RangeIndex(start, start + len(np.asarray(X)))
-
-
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """``numerator / denominator`` with 0 where the denominator is not positive."""
     denominator = np.asarray(denominator, dtype=float)
     positive = denominator > 0
     safe = np.where(positive, denominator, 1.0)
     return np.where(positive, numerator / safe, 0.0)
+
+
+def _draws_frame(fitted: FittedMMM, values: np.ndarray, by_geo: bool, extra=()):
+    """(n_draws, n_columns, n_geos) draws as a table.
+
+    National totals (summed over geos by the caller) have columns by channel;
+    ``by_geo`` tables have (geo, channel) columns.
+    """
+    names = list(fitted.media_names) + list(extra)
+    if by_geo:
+        n_draws = values.shape[0]
+        frame = pd.DataFrame(
+            np.moveaxis(values, 2, 1).reshape(n_draws, -1),
+            columns=pd.MultiIndex.from_product(
+                [list(fitted.geo_names), names], names=["geo", "channel"]
+            ),
+        )
+    else:
+        frame = pd.DataFrame(values, columns=names)
+    frame.index.name = "draw"
+    return frame
+
+
+@partial(jax.jit, static_argnums=0)
+def _row_means(spec, params, media, controls, time_index, rows, geos):
+    """Posterior means of the channel effects and ``mu`` at (period, geo) pairs."""
+    pairs = jnp.arange(rows.shape[0])
+
+    def one_draw(draw):
+        parts = panel_mean_components(spec, draw, media, controls, time_index, rows)
+        return parts["media"][pairs, :, geos], parts["mu"][pairs, geos]
+
+    media_effect, mu = jax.vmap(one_draw)(params)
+    return media_effect.mean(axis=0), mu.mean(axis=0)
 
 
 def contributions(est, X=None, media_gap=None, by_geo: bool = False) -> pd.DataFrame:
@@ -130,22 +133,57 @@ def contributions(est, X=None, media_gap=None, by_geo: bool = False) -> pd.DataF
     DataFrame of shape (n_periods, n_channels + 1)
         One column per channel plus ``"baseline"`` (intercept, trend,
         seasonality and controls), in KPI units; each row adds up to
-        ``est.predict(X)``. Indexed by the training index, ``X``'s index, or
-        for arrays a RangeIndex of period numbers continuing after training.
-        Geo fits: indexed by date (summed over geos), or by (date, geo)
-        with ``by_geo=True``.
+        ``est.predict(X)``. Indexed by the training index, ``X``'s index
+        (the dates of its ``date_column``), or for arrays a RangeIndex of
+        period numbers. Geo fits: indexed by date (summed over geos), or by
+        (date, geo) with ``by_geo=True``.
     """
-    _check_fitted(est)
-    if _is_geo(est, by_geo):
-        return _geo_contributions(est, X, media_gap, by_geo)
-    components = est._posterior_components(X, media_gap)
-    media = components["media"].mean(axis=0)
-    baseline = (components["mu"] - components["media"].sum(axis=2)).mean(axis=0)
-    frame = pd.DataFrame(
-        media, index=_rows_index(est, X, media_gap), columns=list(est.media_names_)
+    fitted = _fitted(est, by_geo)
+    timeline = fitted.timeline(X, media_gap)
+    media_mean, mu_mean = _row_means(
+        fitted.spec,
+        fitted.device_posterior(),
+        *timeline.inputs,
+        timeline.rows,
+        timeline.geos,
     )
-    frame["baseline"] = baseline
-    return frame
+    scale = fitted.target_scale[np.asarray(timeline.geos)]
+    media_mean = np.asarray(media_mean, dtype=float) * scale[:, None]
+    mu_mean = np.asarray(mu_mean, dtype=float) * scale
+    frame = pd.DataFrame(
+        media_mean, index=timeline.index, columns=list(fitted.media_names)
+    )
+    frame["baseline"] = mu_mean - media_mean.sum(axis=1)
+    if not fitted.is_geo or by_geo:
+        return frame
+    return frame.groupby(level=0, sort=True).sum()
+
+
+@partial(jax.jit, static_argnums=0)
+def _training_totals(spec, params, media, controls, time_index, scaling):
+    """Per draw: channel effects (n_channels, n_geos) and ``mu`` (n_geos) summed
+    over time, with media scaled by ``scaling`` (n_channels, n_geos)."""
+
+    def one_draw(draw):
+        parts = panel_mean_components(spec, draw, media * scaling, controls, time_index)
+        return parts["media"].sum(axis=0), parts["mu"].sum(axis=0)
+
+    return jax.vmap(one_draw)(params)
+
+
+def _totals(fitted: FittedMMM, scaling=None) -> tuple[np.ndarray, np.ndarray]:
+    """Channel effects (n_draws, n_channels, n_geos) and KPI (n_draws, n_geos)
+    summed over the training periods, in KPI units."""
+    media, controls, time_index = fitted.timeline().inputs
+    if scaling is None:
+        scaling = jnp.ones(media.shape[1:], media.dtype)
+    media_total, mu_total = _training_totals(
+        fitted.spec, fitted.device_posterior(), media, controls, time_index, scaling
+    )
+    return (
+        np.asarray(media_total, dtype=float) * fitted.target_scale,
+        np.asarray(mu_total, dtype=float) * fitted.target_scale,
+    )
 
 
 def contribution_share(
@@ -167,18 +205,30 @@ def contribution_share(
     DataFrame of shape (n_draws, n_channels[ + 1])
         ``sum_t media_{t,c} / sum_t mu_t`` over the training periods.
     """
-    _check_fitted(est)
-    if _is_geo(est, by_geo):
-        return _geo_contribution_share(est, include_baseline, by_geo)
-    components = est._posterior_components()
-    media_total = components["media"].sum(axis=1)
-    mu_total = components["mu"].sum(axis=1)
-    shares = _safe_divide(media_total, mu_total[:, None])
-    frame = pd.DataFrame(shares, columns=list(est.media_names_))
-    frame.index.name = "draw"
+    fitted = _fitted(est, by_geo)
+    media_total, mu_total = _totals(fitted)
+    if by_geo:
+        shares = _safe_divide(media_total, mu_total[:, None, :])
+    else:
+        shares = _safe_divide(
+            media_total.sum(axis=2, keepdims=True), mu_total.sum(axis=1)[:, None, None]
+        )
     if include_baseline:
-        frame["baseline"] = 1.0 - shares.sum(axis=1)
-    return frame
+        shares = np.concatenate([shares, 1.0 - shares.sum(axis=1, keepdims=True)], 1)
+    extra = ("baseline",) if include_baseline else ()
+    return _draws_frame(fitted, shares if by_geo else shares[:, :, 0], by_geo, extra)
+
+
+def _per_cost(fitted: FittedMMM, kpi: np.ndarray, by_geo: bool) -> pd.DataFrame:
+    """KPI draws (n_draws, n_channels, n_geos) per unit of cost, national or by geo."""
+    spend = fitted.training_media.sum(axis=0)  # (n_channels, n_geos)
+    if by_geo:
+        values = np.where(spend > 0, _safe_divide(kpi, fitted.media_cost[None]), 0.0)
+        return _draws_frame(fitted, values, by_geo)
+    cost = fitted.media_cost.sum(axis=1)
+    spent = spend.sum(axis=1) > 0
+    values = np.where(spent, _safe_divide(kpi.sum(axis=2), cost[None, :]), 0.0)
+    return _draws_frame(fitted, values, by_geo)
 
 
 def roi(est, by_geo: bool = False) -> pd.DataFrame:
@@ -198,55 +248,59 @@ def roi(est, by_geo: bool = False) -> pd.DataFrame:
         ``sum_t media_{t,c} / cost_c`` (KPI per unit of currency) with
         ``cost = est.media_prior_``; 0 for a channel with no cost or no spend.
     """
-    _check_fitted(est)
-    if _is_geo(est, by_geo):
-        media_total, _ = _geo_totals(est)
-        return _geo_per_cost(est, media_total, by_geo)
-    media_total = est._posterior_components()["media"].sum(axis=1)
-    cost = np.asarray(est.media_prior_, dtype=float)
-    spent = est.training_data_.media.sum(axis=0) > 0
-    values = np.where(spent, _safe_divide(media_total, cost[None, :]), 0.0)
-    frame = pd.DataFrame(values, columns=list(est.media_names_))
-    frame.index.name = "draw"
-    return frame
+    fitted = _fitted(est, by_geo)
+    media_total, _ = _totals(fitted)
+    return _per_cost(fitted, media_total, by_geo)
 
 
 @partial(jax.jit, static_argnums=0)
-def _total_kpi_draws(spec, params, media, extra, time_index, scaling):
-    """Summed expected KPI (internal scale) per draw, media scaled per channel."""
+def _total_kpi_gradient(spec, params, media, controls, time_index, target_scale):
+    """d(KPI summed over time and geos, KPI units)/d(scaling_{c,g}) at 1.
 
-    def one_draw(draw):
-        return mean_components(spec, draw, media * scaling, extra, time_index)[
-            "mu"
-        ].sum()
-
-    return jax.vmap(one_draw)(params)
-
-
-@partial(jax.jit, static_argnums=0)
-def _total_kpi_gradient(spec, params, media, extra, time_index):
-    """d(sum_t mu_t)/d(scaling_c) at scaling 1, per draw: shape (n_draws, n_channels)."""
+    Geos are independent given a draw, so entry (c, g) is also the
+    derivative of geo ``g``'s own KPI. Shape (n_draws, n_channels, n_geos).
+    """
 
     def one_draw(draw):
         def total(scaling):
-            return mean_components(spec, draw, media * scaling, extra, time_index)[
-                "mu"
-            ].sum()
+            parts = panel_mean_components(
+                spec, draw, media * scaling, controls, time_index
+            )
+            return parts["mu"].sum(axis=0) @ target_scale
 
-        return jax.grad(total)(jnp.ones(media.shape[1], media.dtype))
+        return jax.grad(total)(jnp.ones(media.shape[1:], media.dtype))
 
     return jax.vmap(one_draw)(params)
 
 
-def _training_inputs(est):
-    dtype = jnp.result_type(float)
-    train = est.training_data_
-    n_times = est.n_train_periods_
-    return (
-        jnp.asarray(train.media / est.media_scale_, dtype),
-        jnp.asarray(train.extra_features / est.extra_scale_, dtype),
-        jnp.asarray(np.arange(n_times), dtype),
-    )
+def _kpi_derivative(fitted: FittedMMM, delta: float | None) -> np.ndarray:
+    """d KPI / d(relative spend) per draw, channel and geo, in KPI units."""
+    if delta is None:
+        media, controls, time_index = fitted.timeline().inputs
+        return np.asarray(
+            _total_kpi_gradient(
+                fitted.spec,
+                fitted.device_posterior(),
+                media,
+                controls,
+                time_index,
+                jnp.asarray(fitted.target_scale, media.dtype),
+            ),
+            dtype=float,
+        )
+    if not delta > 0:
+        raise ValueError(f"delta must be a positive number or None, got {delta}.")
+    n_channels, n_geos = fitted.media_scale.shape
+    _, base = _totals(fitted)
+    # Scaling a channel in every geo at once changes each geo's KPI by what
+    # scaling it in that geo alone would: geos share no media.
+    steps = []
+    for c in range(n_channels):
+        scaling = np.ones((n_channels, n_geos))
+        scaling[c] = 1.0 + delta
+        _, raised = _totals(fitted, jnp.asarray(scaling, jnp.result_type(float)))
+        steps.append((raised - base) / delta)
+    return np.stack(steps, axis=1)
 
 
 def marginal_roi(est, delta: float | None = None, by_geo: bool = False) -> pd.DataFrame:
@@ -276,54 +330,8 @@ def marginal_roi(est, delta: float | None = None, by_geo: bool = False) -> pd.Da
     DataFrame of shape (n_draws, n_channels)
         KPI per unit of currency; 0 for a channel with no spend or cost.
     """
-    _check_fitted(est)
-    if _is_geo(est, by_geo):
-        return _geo_per_cost(est, _geo_kpi_derivative(est, delta), by_geo)
-    media, extra, time_index = _training_inputs(est)
-    params = _device_params(est)
-    n_channels = media.shape[1]
-    if delta is None:
-        gradient = np.asarray(
-            _total_kpi_gradient(est.spec_, params, media, extra, time_index),
-            dtype=float,
-        )
-    else:
-        if not delta > 0:
-            raise ValueError(f"delta must be a positive number or None, got {delta}.")
-        ones = jnp.ones(n_channels, media.dtype)
-        base = np.asarray(
-            _total_kpi_draws(est.spec_, params, media, extra, time_index, ones),
-            dtype=float,
-        )
-        gradient = np.stack(
-            [
-                (
-                    np.asarray(
-                        _total_kpi_draws(
-                            est.spec_,
-                            params,
-                            media,
-                            extra,
-                            time_index,
-                            ones.at[c].set(1.0 + delta),
-                        ),
-                        dtype=float,
-                    )
-                    - base
-                )
-                / delta
-                for c in range(n_channels)
-            ],
-            axis=1,
-        )
-    cost = np.asarray(est.media_prior_, dtype=float)
-    spent = est.training_data_.media.sum(axis=0) > 0
-    values = np.where(
-        spent, _safe_divide(gradient * est.target_scale_, cost[None, :]), 0.0
-    )
-    frame = pd.DataFrame(values, columns=list(est.media_names_))
-    frame.index.name = "draw"
-    return frame
+    fitted = _fitted(est, by_geo)
+    return _per_cost(fitted, _kpi_derivative(fitted, delta), by_geo)
 
 
 def summary(est, interval: float = 0.9, by_geo: bool = False) -> pd.DataFrame:
@@ -355,12 +363,14 @@ def summary(est, interval: float = 0.9, by_geo: bool = False) -> pd.DataFrame:
         not on ROI; with ``by_geo=True`` each geo shows its channel's value.
     """
     lower_q, upper_q = _check_interval(interval)
-    if by_geo and _is_geo(est, by_geo):
+    fitted = _fitted(est, by_geo)
+    if by_geo:
         index = pd.MultiIndex.from_product(
-            [list(est.geo_names_), list(est.media_names_)], names=["geo", "channel"]
+            [list(fitted.geo_names), list(fitted.media_names)],
+            names=["geo", "channel"],
         )
     else:
-        index = pd.Index(list(est.media_names_), name="channel")
+        index = pd.Index(list(fitted.media_names), name="channel")
     table = pd.DataFrame(index=index)
     for prefix, draws in (
         ("share", contribution_share(est, by_geo=by_geo)),
@@ -374,9 +384,7 @@ def summary(est, interval: float = 0.9, by_geo: bool = False) -> pd.DataFrame:
         table[f"{prefix}_upper"] = draws.quantile(upper_q, axis=0)
     ratio = roi_prior_width_ratio(est, interval)
     table["roi_prior_width_ratio"] = (
-        np.tile(ratio, len(est.geo_names_))
-        if by_geo and _is_geo(est, by_geo)
-        else ratio
+        np.tile(ratio, len(fitted.geo_names)) if by_geo else ratio
     )
     return table
 
@@ -397,11 +405,12 @@ def roi_prior_width_ratio(est, interval: float = 0.9) -> np.ndarray:
         NaN for every channel when the media prior is not on ROI.
     """
     lower_q, upper_q = _check_interval(interval)
-    prior = est.roi_prior()
-    n_channels = len(est.media_names_)
+    fitted = _fitted(est)
+    prior = fitted.roi_prior
     if prior is None:
-        return np.full(n_channels, np.nan)
-    draws = np.asarray(est.posterior_.get(ROI, est.posterior_.get(CHANNEL_ROI)))
+        return np.full(fitted.n_channels, np.nan)
+    site = next(name for name in ROI_SITES if name in fitted.posterior)
+    draws = np.asarray(fitted.posterior[site])
     posterior_width = np.quantile(draws, upper_q, axis=0) - np.quantile(
         draws, lower_q, axis=0
     )
@@ -411,25 +420,25 @@ def roi_prior_width_ratio(est, interval: float = 0.9) -> np.ndarray:
 
 @partial(jax.jit, static_argnums=(0, 1))
 def _steady_state_effect(spec, n_periods, params, weekly_scaled):
-    """Per-draw effect of each channel in the last of ``n_periods`` constant periods.
-
-    ``weekly_scaled`` (n_channels,) is the constant spend on the internal
-    scale; returns (n_draws, n_channels) on the internal KPI scale.
-    """
-    media = jnp.broadcast_to(weekly_scaled, (n_periods, weekly_scaled.shape[0]))
+    """Per-draw effect (n_draws, n_channels, n_geos) in the last of ``n_periods``
+    periods of constant spend ``weekly_scaled`` (n_channels, n_geos), internal
+    scale."""
+    media = jnp.broadcast_to(weekly_scaled, (n_periods,) + weekly_scaled.shape)
 
     def one_draw(draw):
-        return media_transform(spec, media, draw)[-1] * draw[COEF_MEDIA]
+        # A national coef_media is (n_channels,): give it the geo axis.
+        coef = draw[COEF_MEDIA].reshape(weekly_scaled.shape[0], -1)
+        return media_transform(spec, media, draw)[-1] * coef
 
     return jax.vmap(one_draw)(params)
 
 
-def _spend_grid(est, spend_grid, n_points) -> np.ndarray:
-    names = list(est.media_names_)
+def _spend_grid(names, spend_grid, n_points, maximum) -> np.ndarray:
+    """The (n_points, n_channels) grid of weekly spends; ``maximum`` per channel
+    sets the default grid (0 to twice the largest historical weekly spend)."""
     if spend_grid is None:
         if n_points < 2:
             raise ValueError(f"n_points must be >= 2, got {n_points}.")
-        maximum = est.training_data_.media.max(axis=0)
         return np.linspace(0.0, 2.0, n_points)[:, None] * maximum[None, :]
     if isinstance(spend_grid, pd.DataFrame):
         missing = [name for name in names if name not in spend_grid.columns]
@@ -496,220 +505,9 @@ def response_curves(
         Tidy: columns ``channel, spend, kpi_mean, kpi_lower, kpi_upper``
         (and ``geo`` first with ``by_geo=True``).
     """
-    _check_fitted(est)
+    fitted = _fitted(est, by_geo)
     lower_q, upper_q = _check_interval(interval)
-    if _is_geo(est, by_geo):
-        return _geo_response_curves(
-            est, spend_grid, n_points, (lower_q, upper_q), by_geo
-        )
-    grid = _spend_grid(est, spend_grid, n_points)
-    params = _device_params(est)
-    n_periods = max(STEADY_STATE_PERIODS, int(est.n_train_periods_))
-    dtype = jnp.result_type(float)
-    effects = np.stack(
-        [
-            np.asarray(
-                _steady_state_effect(
-                    est.spec_,
-                    n_periods,
-                    params,
-                    jnp.asarray(row / est.media_scale_, dtype),
-                ),
-                dtype=float,
-            )
-            * est.target_scale_
-            for row in grid
-        ],
-        axis=1,
-    )  # (n_draws, n_points, n_channels)
-    frames = []
-    for c, name in enumerate(est.media_names_):
-        frames.append(
-            pd.DataFrame(
-                {
-                    "channel": name,
-                    "spend": grid[:, c],
-                    "kpi_mean": effects[:, :, c].mean(axis=0),
-                    "kpi_lower": np.quantile(effects[:, :, c], lower_q, axis=0),
-                    "kpi_upper": np.quantile(effects[:, :, c], upper_q, axis=0),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
-
-
-# --------------------------------------------------------------------- geo
-
-
-@partial(jax.jit, static_argnums=0)
-def _geo_row_means(spec, params, media, extra, time_index, rows, geos):
-    """Posterior means of the channel effects and ``mu`` at (period, geo) pairs."""
-
-    def one_draw(draw):
-        parts = geo_mean_components(spec, draw, media, extra, time_index)
-        return parts["media"][rows, :, geos], parts["mu"][rows, geos]
-
-    media_effect, mu = jax.vmap(one_draw)(params)
-    return media_effect.mean(axis=0), mu.mean(axis=0)
-
-
-@partial(jax.jit, static_argnums=0)
-def _geo_training_totals(spec, params, media, extra, time_index, scaling):
-    """Per draw: channel effects (n_channels, n_geos) and ``mu`` (n_geos) summed
-    over time, with media scaled by ``scaling`` (n_channels, n_geos)."""
-
-    def one_draw(draw):
-        parts = geo_mean_components(spec, draw, media * scaling, extra, time_index)
-        return parts["media"].sum(axis=0), parts["mu"].sum(axis=0)
-
-    return jax.vmap(one_draw)(params)
-
-
-@partial(jax.jit, static_argnums=0)
-def _geo_total_kpi_gradient(spec, params, media, extra, time_index, target_scale):
-    """d(KPI summed over time and geos, original units)/d(scaling_{c,g}) at 1.
-
-    Geos are independent given a draw, so entry (c, g) is also the
-    derivative of geo ``g``'s own KPI. Shape (n_draws, n_channels, n_geos).
-    """
-
-    def one_draw(draw):
-        def total(scaling):
-            mu = geo_mean_components(spec, draw, media * scaling, extra, time_index)
-            return mu["mu"].sum(axis=0) @ target_scale
-
-        return jax.grad(total)(jnp.ones(media.shape[1:], media.dtype))
-
-    return jax.vmap(one_draw)(params)
-
-
-def _geo_training_inputs(est):
-    """Training (media, controls, period numbers) of a geo fit, on device."""
-    inputs, _, _, _ = est._geo_device_timeline()
-    return inputs
-
-
-def _geo_contributions(est, X, media_gap, by_geo: bool) -> pd.DataFrame:
-    inputs, rows, geos, index = est._geo_device_timeline(X, media_gap)
-    media_mean, mu_mean = _geo_row_means(
-        est.spec_, _device_params(est), *inputs, rows, geos
-    )
-    scale = np.asarray(est.target_scale_)[np.asarray(geos)]
-    media_mean = np.asarray(media_mean, dtype=float) * scale[:, None]
-    mu_mean = np.asarray(mu_mean, dtype=float) * scale
-    frame = pd.DataFrame(media_mean, index=index, columns=list(est.media_names_))
-    frame["baseline"] = mu_mean - media_mean.sum(axis=1)
-    if by_geo:
-        return frame
-    return frame.groupby(level=0, sort=True).sum()
-
-
-def _geo_totals(est, scaling=None) -> tuple[np.ndarray, np.ndarray]:
-    """Channel effects (n_draws, n_channels, n_geos) and KPI (n_draws, n_geos)
-    summed over the training periods, original units."""
-    media, extra, time_index = _geo_training_inputs(est)
-    if scaling is None:
-        scaling = jnp.ones(media.shape[1:], media.dtype)
-    media_total, mu_total = _geo_training_totals(
-        est.spec_, _device_params(est), media, extra, time_index, scaling
-    )
-    target_scale = np.asarray(est.target_scale_, dtype=float)
-    return (
-        np.asarray(media_total, dtype=float) * target_scale,
-        np.asarray(mu_total, dtype=float) * target_scale,
-    )
-
-
-def _by_geo_frame(est, values: np.ndarray, extra_columns=()) -> pd.DataFrame:
-    """(n_draws, n_columns, n_geos) draws -> columns (geo, channel)."""
-    names = list(est.media_names_) + list(extra_columns)
-    n_draws = values.shape[0]
-    frame = pd.DataFrame(
-        np.moveaxis(values, 2, 1).reshape(n_draws, -1),
-        columns=pd.MultiIndex.from_product(
-            [list(est.geo_names_), names], names=["geo", "channel"]
-        ),
-    )
-    frame.index.name = "draw"
-    return frame
-
-
-def _geo_contribution_share(est, include_baseline: bool, by_geo: bool):
-    media_total, mu_total = _geo_totals(est)
-    if by_geo:
-        shares = _safe_divide(media_total, mu_total[:, None, :])
-        if include_baseline:
-            baseline = 1.0 - shares.sum(axis=1, keepdims=True)
-            shares = np.concatenate([shares, baseline], axis=1)
-        return _by_geo_frame(est, shares, ("baseline",) if include_baseline else ())
-    shares = _safe_divide(media_total.sum(axis=2), mu_total.sum(axis=1)[:, None])
-    frame = pd.DataFrame(shares, columns=list(est.media_names_))
-    frame.index.name = "draw"
-    if include_baseline:
-        frame["baseline"] = 1.0 - shares.sum(axis=1)
-    return frame
-
-
-def _geo_per_cost(est, kpi: np.ndarray, by_geo: bool) -> pd.DataFrame:
-    """KPI draws (n_draws, n_channels, n_geos) per unit of cost, national or by geo."""
-    spend = est.training_data_.media.sum(axis=0)  # (n_channels, n_geos)
-    if by_geo:
-        cost = np.asarray(est.media_prior_by_geo_, dtype=float)
-        values = np.where(spend > 0, _safe_divide(kpi, cost[None]), 0.0)
-        return _by_geo_frame(est, values)
-    cost = np.asarray(est.media_prior_, dtype=float)
-    spent = spend.sum(axis=1) > 0
-    values = np.where(spent, _safe_divide(kpi.sum(axis=2), cost[None, :]), 0.0)
-    frame = pd.DataFrame(values, columns=list(est.media_names_))
-    frame.index.name = "draw"
-    return frame
-
-
-def _geo_kpi_derivative(est, delta: float | None) -> np.ndarray:
-    """d KPI / d(relative spend) per draw, channel and geo, original units."""
-    if delta is None:
-        media, extra, time_index = _geo_training_inputs(est)
-        return np.asarray(
-            _geo_total_kpi_gradient(
-                est.spec_,
-                _device_params(est),
-                media,
-                extra,
-                time_index,
-                jnp.asarray(est.target_scale_, media.dtype),
-            ),
-            dtype=float,
-        )
-    if not delta > 0:
-        raise ValueError(f"delta must be a positive number or None, got {delta}.")
-    n_channels, n_geos = est.media_scale_.shape
-    _, base = _geo_totals(est)
-    # Scaling a channel in every geo at once changes each geo's KPI by what
-    # scaling it in that geo alone would: geos share no media.
-    steps = []
-    for c in range(n_channels):
-        scaling = np.ones((n_channels, n_geos))
-        scaling[c] = 1.0 + delta
-        _, raised = _geo_totals(est, jnp.asarray(scaling, jnp.result_type(float)))
-        steps.append((raised - base) / delta)
-    return np.stack(steps, axis=1)
-
-
-@partial(jax.jit, static_argnums=(0, 1))
-def _geo_steady_state_effect(spec, n_periods, params, weekly_scaled):
-    """Per-draw effect (n_draws, n_channels, n_geos) in the last of ``n_periods``
-    periods of constant spend ``weekly_scaled`` (n_channels, n_geos)."""
-    media = jnp.broadcast_to(weekly_scaled, (n_periods,) + weekly_scaled.shape)
-
-    def one_draw(draw):
-        return media_transform(spec, media, draw)[-1] * draw[COEF_MEDIA]
-
-    return jax.vmap(one_draw)(params)
-
-
-def _geo_response_curves(est, spend_grid, n_points, quantiles, by_geo: bool):
-    lower_q, upper_q = quantiles
-    media = est.training_data_.media  # (n_times, n_channels, n_geos)
+    media = fitted.training_media  # (n_times, n_channels, n_geos)
     totals = media.sum(axis=0)
     channel_totals = totals.sum(axis=1, keepdims=True)
     shares = np.where(
@@ -717,17 +515,16 @@ def _geo_response_curves(est, spend_grid, n_points, quantiles, by_geo: bool):
         totals / np.where(channel_totals > 0, channel_totals, 1.0),
         1.0 / totals.shape[1],
     )
-    params = _device_params(est)
-    n_periods = max(STEADY_STATE_PERIODS, int(est.n_train_periods_))
+    params = fitted.device_posterior()
+    n_periods = max(STEADY_STATE_PERIODS, fitted.n_train_periods)
     dtype = jnp.result_type(float)
-    target_scale = np.asarray(est.target_scale_, dtype=float)
-    names = list(est.media_names_)
+    names = list(fitted.media_names)
 
     def effects_at(weekly: np.ndarray) -> np.ndarray:
         """(n_draws, n_channels, n_geos) KPI for weekly spend per (channel, geo)."""
-        scaled = jnp.asarray(weekly / est.media_scale_, dtype)
-        effect = _geo_steady_state_effect(est.spec_, n_periods, params, scaled)
-        return np.asarray(effect, dtype=float) * target_scale
+        scaled = jnp.asarray(weekly / fitted.media_scale, dtype)
+        effect = _steady_state_effect(fitted.spec, n_periods, params, scaled)
+        return np.asarray(effect, dtype=float) * fitted.target_scale
 
     def summarise(draws: np.ndarray, spends: np.ndarray, channel: str) -> dict:
         return {
@@ -740,13 +537,8 @@ def _geo_response_curves(est, spend_grid, n_points, quantiles, by_geo: bool):
 
     frames = []
     if not by_geo:
-        if spend_grid is None:
-            national = media.sum(axis=2)
-            if n_points < 2:
-                raise ValueError(f"n_points must be >= 2, got {n_points}.")
-            grid = np.linspace(0.0, 2.0, n_points)[:, None] * national.max(axis=0)
-        else:
-            grid = _spend_grid(est, spend_grid, n_points)
+        # National spend, split over geos by their historical share of it.
+        grid = _spend_grid(names, spend_grid, n_points, media.sum(axis=2).max(axis=0))
         effects = np.stack(
             [effects_at(row[:, None] * shares).sum(axis=2) for row in grid], axis=1
         )  # (n_draws, n_points, n_channels)
@@ -758,10 +550,10 @@ def _geo_response_curves(est, spend_grid, n_points, quantiles, by_geo: bool):
             raise ValueError(f"n_points must be >= 2, got {n_points}.")
         grid = np.linspace(0.0, 2.0, n_points)[:, None, None] * media.max(axis=0)
     else:
-        per_channel = _spend_grid(est, spend_grid, n_points)
-        grid = np.repeat(per_channel[:, :, None], len(est.geo_names_), axis=2)
+        per_channel = _spend_grid(names, spend_grid, n_points, None)
+        grid = np.repeat(per_channel[:, :, None], fitted.n_geos, axis=2)
     effects = np.stack([effects_at(weekly) for weekly in grid], axis=1)
-    for g, geo in enumerate(est.geo_names_):
+    for g, geo in enumerate(fitted.geo_names):
         for c, name in enumerate(names):
             frame = pd.DataFrame(summarise(effects[:, :, c, g], grid[:, c, g], name))
             frame.insert(0, "geo", geo)

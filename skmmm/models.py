@@ -51,6 +51,7 @@ __all__ = [
     "move_level_log_ratios",
     "move_roi_shear",
     "national_model",
+    "panel_mean_components",
     "parameter_label",
     "response_at_average",
     "roi_shear_statistics",
@@ -973,6 +974,37 @@ def geo_mean_components(
     parts["media"] = transformed * params[COEF_MEDIA]
     parts["mu"] = baseline + jnp.einsum("tcg,cg->tg", transformed, params[COEF_MEDIA])
     return parts
+
+
+def panel_mean_components(
+    spec: ModelSpec,
+    params: Mapping[str, jax.Array],
+    media: jax.Array,
+    extra_features: jax.Array,
+    time_index: jax.Array,
+    rows: jax.Array | slice | None = None,
+) -> dict[str, jax.Array]:
+    """:func:`mean_components` or :func:`geo_mean_components` on a panel.
+
+    A national model is a panel of one geo: ``media`` (n_times, n_channels,
+    n_geos) and ``extra_features`` (n_times, n_extra, n_geos) with
+    ``n_geos = 1``. The spec's type chooses the model.
+
+    Returns
+    -------
+    dict
+        ``media`` (n_rows, n_channels, n_geos) and every other part
+        (n_rows, n_geos), at the periods ``rows`` (every period when None).
+    """
+    if isinstance(spec, GeoModelSpec):
+        parts = geo_mean_components(spec, params, media, extra_features, time_index)
+        if rows is None:
+            return parts
+        return {name: value[rows] for name, value in parts.items()}
+    parts = mean_components(
+        spec, params, media[:, :, 0], extra_features[:, :, 0], time_index, rows
+    )
+    return {name: value[..., None] for name, value in parts.items()}
 
 
 def log_media_variation(transformed: jax.Array, at_average: jax.Array) -> jax.Array:

@@ -5,8 +5,10 @@ maximises the posterior-mean KPI summed over a future horizon, as
 LightweightMMM's ``find_optimal_budgets``, with exact JAX gradients (no
 finite differences), a feasibility check before solving, bounds matched by
 channel name, fixed channels and a KPI-target mode. It works on a fitted
-estimator through its fitted attributes and never imports
-:mod:`skmmm.regressor`.
+estimator's model (``est.fitted_``, where a national fit is a panel of one
+geo) and never imports :mod:`skmmm.regressor`. One solve serves national,
+proportional-geo and free-geo allocation: the decision variables are
+mapped linearly to the weekly media of every channel and geo.
 
 The horizon continues the training history: its media follow the training
 media (and ``media_gap``), so adstock and carryover carry over. The
@@ -17,7 +19,6 @@ tolerance is not swamped by rounding.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 from numbers import Real
 
 import jax
@@ -27,13 +28,8 @@ import pandas as pd
 from scipy.optimize import minimize
 from sklearn.utils.validation import check_is_fitted
 
-from skmmm._validation import validate_geo_media_gap
-from skmmm.models import (
-    CARRYOVER_LAGS,
-    GeoModelSpec,
-    geo_mean_components,
-    mean_components,
-)
+from skmmm.fitted import FittedMMM
+from skmmm.models import CARRYOVER_LAGS, panel_mean_components
 
 __all__ = ["BudgetOptimizer", "OptimizationResult"]
 
@@ -118,46 +114,62 @@ def _history_needed(spec) -> int | None:
     return None
 
 
-def _horizon_kpi_draws(spec, n_hist, params, timeline, weekly_scaled):
-    """KPI (internal scale) summed over the horizon, per draw.
+def _horizon_kpi(spec, n_hist, params, timeline, weekly_scaled, target_scale):
+    """KPI summed over the horizon and the geos (KPI units), per draw.
 
-    ``timeline`` holds (media, extra, time_index) of history + horizon; the
-    horizon's media rows (after ``n_hist``) are replaced by ``weekly_scaled``.
+    ``timeline`` holds (media, controls, time_index) of history + horizon;
+    ``weekly_scaled`` (n_channels, n_geos) replaces the horizon's media rows
+    (after ``n_hist``).
     """
-    media, extra, time_index = timeline
+    media, controls, time_index = timeline
     n_horizon = media.shape[0] - n_hist
     history_needed = _history_needed(spec)
     if history_needed is not None and n_hist > history_needed:
         # The horizon depends on the last rows of history only: skip the rest.
         start = n_hist - history_needed
-        media, extra, time_index = media[start:], extra[start:], time_index[start:]
+        media, controls, time_index = (
+            media[start:],
+            controls[start:],
+            time_index[start:],
+        )
         n_hist = history_needed
-    horizon = jnp.broadcast_to(weekly_scaled, (n_horizon, media.shape[1]))
+    horizon = jnp.broadcast_to(weekly_scaled, (n_horizon,) + weekly_scaled.shape)
     media = jnp.concatenate([media[:n_hist], horizon], axis=0)
+    rows = slice(n_hist, None)
 
     def one_draw(draw):
-        rows = slice(n_hist, None)
-        return mean_components(spec, draw, media, extra, time_index, rows)["mu"].sum()
+        parts = panel_mean_components(spec, draw, media, controls, time_index, rows)
+        return parts["mu"].sum(axis=0) @ target_scale
 
     return jax.vmap(one_draw)(params)
 
 
-@partial(jax.jit, static_argnums=(0, 1))
-def _kpi_draws(spec, n_hist, params, timeline, weekly_scaled):
-    return _horizon_kpi_draws(spec, n_hist, params, timeline, weekly_scaled)
+_kpi_draws = jax.jit(_horizon_kpi, static_argnums=(0, 1))
 
 
-def _negative_scaled_kpi(x, spec, n_hist, params, timeline, to_weekly, reference):
-    """-mean KPI / reference as a function of the free allocation share ``x``."""
-    weekly = to_weekly[0] + x @ to_weekly[1]
-    return -_horizon_kpi_draws(spec, n_hist, params, timeline, weekly).mean() / (
-        reference
-    )
+def _negative_scaled_kpi(
+    x, spec, n_hist, params, timeline, weekly_map, target_scale, reference
+):
+    """-mean KPI / reference as a function of the allocation units / budget."""
+    weekly = (x @ weekly_map).reshape(timeline[0].shape[1:])
+    kpi = _horizon_kpi(spec, n_hist, params, timeline, weekly, target_scale)
+    return -kpi.mean() / reference
 
 
 _objective_and_gradient = jax.jit(
     jax.value_and_grad(_negative_scaled_kpi), static_argnums=(1, 2)
 )
+
+
+def _spend_shares(fitted: FittedMMM) -> np.ndarray:
+    """Each geo's share of each channel's training spend, (n_channels, n_geos)."""
+    totals = fitted.training_media.sum(axis=0)
+    channel_totals = totals.sum(axis=1, keepdims=True)
+    return np.where(
+        channel_totals > 0,
+        totals / np.where(channel_totals > 0, channel_totals, 1.0),
+        1.0 / totals.shape[1],
+    )
 
 
 class BudgetOptimizer:
@@ -234,14 +246,19 @@ class BudgetOptimizer:
 
     @property
     def channels(self) -> list[str]:
-        return list(self.estimator.media_names_)
+        return list(self.fitted.media_names)
+
+    @property
+    def fitted(self) -> FittedMMM:
+        """The estimator's fitted model."""
+        return self.estimator.fitted_
 
     def _device_params(self):
         if self._params is None:
             with jax.enable_x64(True):
                 self._params = {
                     name: jnp.asarray(value, dtype=jnp.float64)
-                    for name, value in self.estimator.posterior_.items()
+                    for name, value in self.fitted.posterior.items()
                 }
         return self._params
 
@@ -303,69 +320,63 @@ class BudgetOptimizer:
         return array
 
     def _timeline(self, n_time_periods, extra_features, media_gap):
-        est = self.estimator
-        train = est.training_data_
-        n_extra = len(est.extra_feature_names_)
-        gap = (
-            np.zeros((0, len(self.channels)))
-            if media_gap is None
-            else self._rows(
-                media_gap,
-                "media_gap",
-                len(media_gap),
-                self.channels,
-            )
-        )
-        if np.any(gap < 0):
-            raise ValueError("media_gap must be >= 0.")
-        mean_extra = train.extra_features.mean(axis=0)
+        """History (training, gap) plus an empty horizon, as float64 device arrays.
+
+        Returns the number of history periods and (media, controls, period
+        numbers) on the internal scale, each with a geo axis.
+        """
+        fitted = self.fitted
+        train_media, train_controls = fitted.training_media, fitted.training_controls
+        _, n_channels, n_geos = train_media.shape
+        n_extra = train_controls.shape[1]
+        gap = fitted.media_gap(media_gap)
+        mean_extra = train_controls.mean(axis=0)  # (n_extra, n_geos)
         if extra_features is None:
-            horizon_extra = np.tile(mean_extra, (n_time_periods, 1))
-        else:
+            horizon_extra = np.broadcast_to(
+                mean_extra, (n_time_periods, n_extra, n_geos)
+            )
+        elif not fitted.is_geo:
             horizon_extra = self._rows(
                 extra_features,
                 "extra_features",
                 n_time_periods,
-                list(est.extra_feature_names_),
-            )
-        n_hist = est.n_train_periods_ + len(gap)
+                list(fitted.control_names),
+            )[:, :, None]
+        else:
+            horizon_extra = np.asarray(extra_features, dtype=float)
+            if horizon_extra.shape != (n_time_periods, n_extra, n_geos):
+                raise ValueError(
+                    f"extra_features of a geo fit must have shape ({n_time_periods}, "
+                    f"{n_extra}, {n_geos}) (period, control "
+                    f"{fitted.control_names}, geo), got {horizon_extra.shape}."
+                )
+            if not np.all(np.isfinite(horizon_extra)):
+                raise ValueError("extra_features must be finite.")
         media = np.concatenate(
-            [train.media, gap, np.zeros((n_time_periods, len(self.channels)))]
+            [train_media, gap, np.zeros((n_time_periods, n_channels, n_geos))]
         )
-        extra = np.concatenate(
+        controls = np.concatenate(
             [
-                train.extra_features,
-                np.tile(mean_extra, (len(gap), 1)).reshape(len(gap), n_extra),
+                train_controls,
+                np.broadcast_to(mean_extra, (len(gap), n_extra, n_geos)),
                 horizon_extra,
             ]
         )
         with jax.enable_x64(True):
             timeline = (
-                jnp.asarray(media / est.media_scale_, jnp.float64),
-                jnp.asarray(extra / est.extra_scale_, jnp.float64),
+                jnp.asarray(media / fitted.media_scale, jnp.float64),
+                jnp.asarray(fitted.scaled_controls(controls), jnp.float64),
                 jnp.arange(len(media), dtype=jnp.float64),
             )
-        return n_hist, timeline
-
-    def _kpi(self, n_hist, timeline, weekly_media) -> np.ndarray:
-        """KPI draws (original units) for weekly media (media units, (n_channels,))."""
-        est = self.estimator
-        with jax.enable_x64(True):
-            draws = _kpi_draws(
-                est.spec_,
-                n_hist,
-                self._device_params(),
-                timeline,
-                jnp.asarray(weekly_media / est.media_scale_, jnp.float64),
-            )
-            return np.asarray(draws, dtype=float) * est.target_scale_
+        return fitted.n_train_periods + len(gap), timeline
 
     def _interval(self, draws: np.ndarray) -> tuple[float, float]:
         tail = (1 - self.interval) / 2
         return (float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail)))
 
     def _bounds(self, n_time_periods, prices, bounds_lower, bounds_upper):
-        historical = _historical_weekly_spend(self.estimator)
+        # Average weekly spend per channel, summed over geos.
+        historical = self.fitted.training_media.sum(axis=2).mean(axis=0)
         base = historical * n_time_periods * prices
         lower_pct = self._by_channel(self.bounds_lower_pct, "bounds_lower_pct")
         upper_pct = self._by_channel(self.bounds_upper_pct, "bounds_upper_pct")
@@ -433,19 +444,9 @@ class BudgetOptimizer:
         ValueError
             If the bounds cannot add up to the budget (checked before solving).
         """
-        if _is_geo_fit(self.estimator):
-            return _optimize_geo(
-                self,
-                budget,
-                n_time_periods,
-                prices,
-                extra_features,
-                media_gap,
-                fixed_channels,
-                bounds_lower,
-                bounds_upper,
-            )
-        n_time_periods, budget, prices, start, lower, upper, free = (
+        fitted = self.fitted
+        channels = self.channels
+        n_time_periods, budget, prices, start, lower, upper, free_channels = (
             self._channel_problem(
                 budget,
                 n_time_periods,
@@ -455,48 +456,96 @@ class BudgetOptimizer:
                 bounds_upper,
             )
         )
+        # The decision variables ("units") are the channels (national,
+        # "proportional") or the (channel, geo) pairs in channel-major order
+        # ("free"); weekly media on the internal scale = units @ weekly_map.
+        shares = _spend_shares(fitted)
+        n_channels, n_geos = shares.shape
+        weekly_per_currency = (1.0 / (n_time_periods * prices))[:, None] / (
+            fitted.media_scale
+        )
+        free_geos = fitted.is_geo and self.geo_allocation == "free"
+        if free_geos:
+            start_units, lower_units, upper_units = (
+                (v[:, None] * shares).ravel() for v in (start, lower, upper)
+            )
+            weekly_map = np.diag(weekly_per_currency.ravel())
+            free = np.repeat(free_channels, n_geos)
+        else:
+            start_units, lower_units, upper_units = start, lower, upper
+            weekly_map = np.zeros((n_channels, n_channels * n_geos))
+            for c in range(n_channels):
+                weekly_map[c, c * n_geos : (c + 1) * n_geos] = (
+                    shares[c] * weekly_per_currency[c]
+                )
+            free = free_channels
 
         n_hist, timeline = self._timeline(n_time_periods, extra_features, media_gap)
-        to_weekly = 1.0 / (n_time_periods * prices * 1.0)
         start_feasible = bool(
-            np.all(start >= lower - 1e-9 * budget)
-            and np.all(start <= upper + 1e-9 * budget)
+            np.all(start_units >= lower_units - 1e-9 * budget)
+            and np.all(start_units <= upper_units + 1e-9 * budget)
         )
         if not start_feasible:
             # Compare with a plan the user allows: the historical split
             # projected onto the bounds and the locked spends.
-            start = _project(start, lower, upper, budget)
-        start_draws = self._kpi(n_hist, timeline, start * to_weekly)
-        kpi_start = float(start_draws.mean())
-        allocation, n_iterations, success, message = self._solve(
-            budget,
-            start,
-            lower,
-            upper,
-            free,
-            n_hist,
-            timeline,
-            to_weekly,
-            (abs(kpi_start) or 1.0) / self.estimator.target_scale_,
-        )
-        draws = self._kpi(n_hist, timeline, allocation * to_weekly)
+            start_units = _project(start_units, lower_units, upper_units, budget)
+        with jax.enable_x64(True):
+            solver = _Solver(
+                fitted,
+                self._device_params(),
+                n_hist,
+                timeline,
+                weekly_map,
+                (n_channels, n_geos),
+            )
+            start_draws = solver.kpi(start_units)
+            if free.any():
+                units, n_iterations, success, message = solver.solve(
+                    budget,
+                    start_units,
+                    lower_units,
+                    upper_units,
+                    free,
+                    abs(float(start_draws.mean())) or 1.0,
+                    max_iterations=self.max_iterations,
+                    tolerance=self.solver_tol,
+                )
+            else:
+                units, n_iterations, success = start_units.copy(), 0, True
+                message = "Every channel is fixed; nothing to solve."
+            draws = solver.kpi(units)
         if draws.mean() < start_draws.mean():
-            allocation, draws, success = start, start_draws, False
+            units, draws, success = start_units, start_draws, False
             message = (
-                f"The solver ended below the starting KPI ({message}); "
-                "returning the starting allocation."
+                f"The solver ended below the starting KPI ({message}); returning the "
+                "starting allocation."
             )
         if not start_feasible:
             message += (
-                " Note: the historical-share split lies outside the bounds or "
-                "the fixed spends; the starting allocation (and the uplift) is "
-                "its projection onto them."
+                " Note: the historical-share split lies outside the bounds or the "
+                "fixed spends; the starting allocation (and the uplift) is its "
+                "projection onto them."
             )
+
+        def by_geo(allocation: np.ndarray) -> pd.DataFrame:
+            table = (
+                allocation.reshape(n_channels, n_geos)
+                if free_geos
+                else allocation[:, None] * shares
+            )
+            frame = pd.DataFrame(
+                table, index=channels, columns=list(fitted.geo_names) or None
+            )
+            frame.index.name, frame.columns.name = "channel", "geo"
+            return frame
+
+        optimal_by_geo, start_by_geo = by_geo(units), by_geo(start_units)
+        optimal = optimal_by_geo.sum(axis=1).rename("spend")
         return OptimizationResult(
-            optimal_allocation=pd.Series(allocation, index=self.channels, name="spend"),
-            starting_allocation=pd.Series(start, index=self.channels, name="spend"),
+            optimal_allocation=optimal,
+            starting_allocation=start_by_geo.sum(axis=1).rename("spend"),
             kpi_optimal=float(draws.mean()),
-            kpi_starting=kpi_start,
+            kpi_starting=float(start_draws.mean()),
             kpi_optimal_interval=self._interval(draws),
             kpi_starting_interval=self._interval(start_draws),
             budget=budget,
@@ -504,11 +553,59 @@ class BudgetOptimizer:
             success=success,
             message=message,
             n_iterations=n_iterations,
-            bounds_lower=pd.Series(lower, index=self.channels, name="lower"),
-            bounds_upper=pd.Series(upper, index=self.channels, name="upper"),
-            binding_bounds=_binding(allocation, lower, upper, budget, self.channels),
+            bounds_lower=pd.Series(lower, index=channels, name="lower"),
+            bounds_upper=pd.Series(upper, index=channels, name="upper"),
+            binding_bounds=_binding(optimal.to_numpy(), lower, upper, budget, channels),
             probability_of_improvement=float(np.mean(draws > start_draws)),
+            optimal_allocation_by_geo=optimal_by_geo if fitted.is_geo else None,
+            starting_allocation_by_geo=start_by_geo if fitted.is_geo else None,
         )
+
+    def evaluate(
+        self,
+        allocation,
+        n_time_periods: int,
+        prices=None,
+        extra_features=None,
+        media_gap=None,
+    ) -> np.ndarray:
+        """KPI draws over the horizon for a given split of spend.
+
+        Parameters
+        ----------
+        allocation : array-like, dict or Series
+            Spend per channel (currency over the horizon), by name or in the
+            estimator's channel order; a geo fit splits each channel's spend
+            over geos by their historical share of it.
+        n_time_periods, prices, extra_features, media_gap
+            As in :meth:`optimize`.
+
+        Returns
+        -------
+        ndarray of shape (n_draws,)
+            The KPI summed over the horizon (and the geos), per posterior draw.
+        """
+        n_time_periods = self._check_periods(n_time_periods)
+        spend = self._by_channel(allocation, "allocation")
+        prices = self._by_channel(prices, "prices", default=1.0)
+        if np.any(prices <= 0):
+            raise ValueError("prices must be > 0.")
+        fitted = self.fitted
+        shares = _spend_shares(fitted)
+        weekly_per_currency = (1.0 / (n_time_periods * prices))[:, None] / (
+            fitted.media_scale
+        )
+        n_hist, timeline = self._timeline(n_time_periods, extra_features, media_gap)
+        with jax.enable_x64(True):
+            solver = _Solver(
+                fitted,
+                self._device_params(),
+                n_hist,
+                timeline,
+                np.diag((shares * weekly_per_currency).ravel()),
+                shares.shape,
+            )
+            return solver.kpi((spend[:, None] * np.ones_like(shares)).ravel())
 
     def optimize_for_target(
         self,
@@ -712,78 +809,6 @@ class BudgetOptimizer:
             "or raise bounds_upper(_pct)."
         )
 
-    def _solve(
-        self,
-        budget,
-        guess,
-        lower,
-        upper,
-        free,
-        n_hist,
-        timeline,
-        to_weekly,
-        reference,
-    ):
-        """SLSQP over the free channels' allocation divided by the budget.
-
-        ``reference`` is the starting KPI on the internal scale: the objective
-        is -KPI / reference (about -1) for conditioning.
-        """
-        if not free.any():
-            return guess.copy(), 0, True, "Every channel is fixed; nothing to solve."
-        fixed_total = float(guess[~free].sum())
-        free_target = (budget - fixed_total) / budget
-        est = self.estimator
-        # weekly scaled media = offset + x @ matrix, x = free allocation / budget.
-        weekly_per_unit = to_weekly / est.media_scale_
-        offset = np.where(free, 0.0, guess * weekly_per_unit)
-        matrix = np.zeros((int(free.sum()), len(free)))
-        matrix[np.arange(int(free.sum())), np.flatnonzero(free)] = (
-            budget * weekly_per_unit[free]
-        )
-        with jax.enable_x64(True):
-            weekly_map = (
-                jnp.asarray(offset, jnp.float64),
-                jnp.asarray(matrix, jnp.float64),
-            )
-            params = self._device_params()
-            spec = est.spec_
-
-            def fun(x):
-                value, gradient = _objective_and_gradient(
-                    jnp.asarray(x, jnp.float64),
-                    spec,
-                    n_hist,
-                    params,
-                    timeline,
-                    weekly_map,
-                    float(reference),
-                )
-                return float(value), np.asarray(gradient, dtype=float)
-
-            result = minimize(
-                fun,
-                guess[free] / budget,
-                jac=True,
-                method="SLSQP",
-                bounds=list(
-                    zip(lower[free] / budget, upper[free] / budget, strict=True)
-                ),
-                constraints=[
-                    {
-                        "type": "eq",
-                        "fun": lambda x: np.array([x.sum() - free_target]),
-                        "jac": lambda x: np.ones((1, x.size)),
-                    }
-                ],
-                options={"maxiter": self.max_iterations, "ftol": self.solver_tol},
-            )
-        allocation = guess.copy()
-        allocation[free] = result.x * budget
-        allocation = _project(allocation, lower, upper, budget, free)
-        n_iterations = int(result.get("nit", 0))
-        return allocation, n_iterations, bool(result.success), str(result.message)
-
 
 def _binding(allocation, lower, upper, budget, channels) -> pd.Series:
     """Which bound each channel's spend sits on ("lower", "upper", "fixed", "")."""
@@ -820,268 +845,79 @@ def _project(allocation, lower, upper, budget, free=None, n_rounds: int = 50):
     return allocation
 
 
-# --------------------------------------------------------------------- geo
+class _Solver:
+    """The horizon's KPI and its SLSQP maximisation for one optimisation problem.
 
-
-def _is_geo_fit(estimator) -> bool:
-    return isinstance(getattr(estimator, "spec_", None), GeoModelSpec)
-
-
-def _historical_weekly_spend(estimator) -> np.ndarray:
-    """Average weekly spend per channel (summed over geos for a geo fit)."""
-    media = estimator.training_data_.media
-    return media.sum(axis=2).mean(axis=0) if media.ndim == 3 else media.mean(axis=0)
-
-
-def _geo_spend_shares(estimator) -> np.ndarray:
-    """Each geo's share of each channel's training spend, (n_channels, n_geos)."""
-    totals = estimator.training_data_.media.sum(axis=0)
-    channel_totals = totals.sum(axis=1, keepdims=True)
-    return np.where(
-        channel_totals > 0,
-        totals / np.where(channel_totals > 0, channel_totals, 1.0),
-        1.0 / totals.shape[1],
-    )
-
-
-def _geo_horizon_kpi(spec, n_hist, params, timeline, weekly_scaled, target_scale):
-    """KPI summed over the horizon and the geos (original units), per draw.
-
-    ``weekly_scaled`` (n_channels, n_geos) replaces the horizon's media rows
-    (after ``n_hist``) of the (period, channel, geo) timeline.
+    ``weekly_map`` (n_units, n_channels * n_geos) turns the spend of each
+    decision unit into weekly media on the internal scale. Call inside
+    ``jax.enable_x64(True)``.
     """
-    media, extra, time_index = timeline
-    n_horizon = media.shape[0] - n_hist
-    horizon = jnp.broadcast_to(weekly_scaled, (n_horizon,) + weekly_scaled.shape)
-    media = jnp.concatenate([media[:n_hist], horizon], axis=0)
 
-    def one_draw(draw):
-        mu = geo_mean_components(spec, draw, media, extra, time_index)["mu"]
-        return mu[n_hist:].sum(axis=0) @ target_scale
+    def __init__(self, fitted, params, n_hist, timeline, weekly_map, shape):
+        self.spec = fitted.spec
+        self.params = params
+        self.n_hist = n_hist
+        self.timeline = timeline
+        self.weekly_map = weekly_map
+        self.shape = shape
+        self.target_scale = jnp.asarray(fitted.target_scale, jnp.float64)
 
-    return jax.vmap(one_draw)(params)
-
-
-_geo_kpi_draws = jax.jit(_geo_horizon_kpi, static_argnums=(0, 1))
-
-
-def _geo_negative_scaled_kpi(
-    x, spec, n_hist, params, timeline, weekly_map, target_scale, reference
-):
-    """-mean KPI / reference as a function of the allocation units / budget."""
-    weekly = (x @ weekly_map).reshape(timeline[0].shape[1:])
-    kpi = _geo_horizon_kpi(spec, n_hist, params, timeline, weekly, target_scale)
-    return -kpi.mean() / reference
-
-
-_geo_objective_and_gradient = jax.jit(
-    jax.value_and_grad(_geo_negative_scaled_kpi), static_argnums=(1, 2)
-)
-
-
-def _geo_timeline(optimizer, n_time_periods, extra_features, media_gap):
-    """History (training, gap) plus an empty horizon, as float64 device arrays."""
-    est = optimizer.estimator
-    train = est.training_data_
-    _, n_channels, n_geos = train.media.shape
-    n_extra = train.extra_features.shape[1]
-    gap = validate_geo_media_gap(
-        media_gap,
-        media_names=est.media_names_,
-        geo_names=est.geo_names_,
-        geo_column=est.geo_column,
-    )
-    mean_extra = train.extra_features.mean(axis=0)
-    if extra_features is None:
-        horizon_extra = np.broadcast_to(mean_extra, (n_time_periods, n_extra, n_geos))
-    else:
-        horizon_extra = np.asarray(extra_features, dtype=float)
-        if horizon_extra.shape != (n_time_periods, n_extra, n_geos):
-            raise ValueError(
-                f"extra_features of a geo fit must have shape ({n_time_periods}, "
-                f"{n_extra}, {n_geos}) (period, control {est.extra_feature_names_}, "
-                f"geo), got {horizon_extra.shape}."
-            )
-        if not np.all(np.isfinite(horizon_extra)):
-            raise ValueError("extra_features must be finite.")
-    media = np.concatenate(
-        [train.media, gap, np.zeros((n_time_periods, n_channels, n_geos))]
-    )
-    extra = np.concatenate(
-        [
-            train.extra_features,
-            np.broadcast_to(mean_extra, (len(gap), n_extra, n_geos)),
-            horizon_extra,
-        ]
-    )
-    with jax.enable_x64(True):
-        timeline = (
-            jnp.asarray(media / est.media_scale_, jnp.float64),
-            jnp.asarray(est._geo_scaled_extra(extra), jnp.float64),
-            jnp.arange(len(media), dtype=jnp.float64),
+    def kpi(self, units: np.ndarray) -> np.ndarray:
+        """KPI draws (KPI units) summed over the horizon for the units' spend."""
+        weekly = (units @ self.weekly_map).reshape(self.shape)
+        draws = _kpi_draws(
+            self.spec,
+            self.n_hist,
+            self.params,
+            self.timeline,
+            jnp.asarray(weekly, jnp.float64),
+            self.target_scale,
         )
-    return train.media.shape[0] + len(gap), timeline
+        return np.asarray(draws, dtype=float)
 
+    def solve(
+        self, budget, start, lower, upper, free, reference, max_iterations, tolerance
+    ):
+        """SLSQP over the units' spend divided by the budget, from ``start``.
 
-def _optimize_geo(
-    optimizer,
-    budget,
-    n_time_periods,
-    prices,
-    extra_features,
-    media_gap,
-    fixed_channels,
-    bounds_lower,
-    bounds_upper,
-) -> OptimizationResult:
-    """:meth:`BudgetOptimizer.optimize` for a geo fit.
-
-    The decision variables ("units") are the channels ("proportional") or
-    the (channel, geo) pairs in channel-major order ("free"); a linear map
-    turns their spend into the weekly media of every channel and geo on the
-    internal scale.
-    """
-    est = optimizer.estimator
-    channels = optimizer.channels
-    n_time_periods, budget, prices, start, lower, upper, free_channels = (
-        optimizer._channel_problem(
-            budget, n_time_periods, prices, fixed_channels, bounds_lower, bounds_upper
-        )
-    )
-
-    shares = _geo_spend_shares(est)
-    n_channels, n_geos = shares.shape
-    weekly_per_currency = (1.0 / (n_time_periods * prices))[:, None] / est.media_scale_
-    if optimizer.geo_allocation == "free":
-        start_units, lower_units, upper_units = (
-            (v[:, None] * shares).ravel() for v in (start, lower, upper)
-        )
-        weekly_map = np.diag(weekly_per_currency.ravel())
-        free = np.repeat(free_channels, n_geos)
-    else:
-        start_units, lower_units, upper_units = start, lower, upper
-        weekly_map = np.zeros((n_channels, n_channels * n_geos))
-        for c in range(n_channels):
-            weekly_map[c, c * n_geos : (c + 1) * n_geos] = (
-                shares[c] * weekly_per_currency[c]
-            )
-        free = free_channels
-
-    n_hist, timeline = _geo_timeline(
-        optimizer, n_time_periods, extra_features, media_gap
-    )
-    with jax.enable_x64(True):
-        params = optimizer._device_params()
-        target_scale = jnp.asarray(est.target_scale_, jnp.float64)
-        weekly_map_device = jnp.asarray(weekly_map, jnp.float64)
-
-        def kpi(units: np.ndarray) -> np.ndarray:
-            weekly = (units @ weekly_map).reshape(n_channels, n_geos)
-            draws = _geo_kpi_draws(
-                est.spec_,
-                n_hist,
-                params,
-                timeline,
-                jnp.asarray(weekly, jnp.float64),
-                target_scale,
-            )
-            return np.asarray(draws, dtype=float)
-
-        start_feasible = bool(
-            np.all(start_units >= lower_units - 1e-9 * budget)
-            and np.all(start_units <= upper_units + 1e-9 * budget)
-        )
-        if not start_feasible:
-            start_units = _project(start_units, lower_units, upper_units, budget)
-        start_draws = kpi(start_units)
-        reference = abs(float(start_draws.mean())) or 1.0
+        The objective is -KPI / ``reference`` (about -1) for conditioning.
+        Returns the allocation, the iterations, the solver's success flag and
+        its message.
+        """
+        weekly_map = jnp.asarray(self.weekly_map * budget, jnp.float64)
 
         def fun(x):
-            value, gradient = _geo_objective_and_gradient(
+            value, gradient = _objective_and_gradient(
                 jnp.asarray(x, jnp.float64),
-                est.spec_,
-                n_hist,
-                params,
-                timeline,
-                weekly_map_device * budget,
-                target_scale,
+                self.spec,
+                self.n_hist,
+                self.params,
+                self.timeline,
+                weekly_map,
+                self.target_scale,
                 reference,
             )
             return float(value), np.asarray(gradient, dtype=float)
 
-        if free.any():
-            result = minimize(
-                fun,
-                start_units / budget,
-                jac=True,
-                method="SLSQP",
-                bounds=list(
-                    zip(lower_units / budget, upper_units / budget, strict=True)
-                ),
-                constraints=[
-                    {
-                        "type": "eq",
-                        "fun": lambda x: np.array([x.sum() - 1.0]),
-                        "jac": lambda x: np.ones((1, x.size)),
-                    }
-                ],
-                options={
-                    "maxiter": optimizer.max_iterations,
-                    "ftol": optimizer.solver_tol,
-                },
-            )
-            units = _project(result.x * budget, lower_units, upper_units, budget, free)
-            n_iterations, success, message = (
-                int(result.get("nit", 0)),
-                bool(result.success),
-                str(result.message),
-            )
-        else:
-            units, n_iterations, success = start_units.copy(), 0, True
-            message = "Every channel is fixed; nothing to solve."
-        draws = kpi(units)
-    if draws.mean() < start_draws.mean():
-        units, draws, success = start_units, start_draws, False
-        message = (
-            f"The solver ended below the starting KPI ({message}); returning the "
-            "starting allocation."
+        result = minimize(
+            fun,
+            start / budget,
+            jac=True,
+            method="SLSQP",
+            bounds=list(zip(lower / budget, upper / budget, strict=True)),
+            constraints=[
+                {
+                    "type": "eq",
+                    "fun": lambda x: np.array([x.sum() - 1.0]),
+                    "jac": lambda x: np.ones((1, x.size)),
+                }
+            ],
+            options={"maxiter": max_iterations, "ftol": tolerance},
         )
-    if not start_feasible:
-        message += (
-            " Note: the historical-share split lies outside the bounds or the "
-            "fixed spends; the starting allocation (and the uplift) is its "
-            "projection onto them."
+        units = _project(result.x * budget, lower, upper, budget, free)
+        return (
+            units,
+            int(result.get("nit", 0)),
+            bool(result.success),
+            str(result.message),
         )
-
-    def by_geo(allocation: np.ndarray) -> pd.DataFrame:
-        table = (
-            allocation.reshape(n_channels, n_geos)
-            if optimizer.geo_allocation == "free"
-            else allocation[:, None] * shares
-        )
-        frame = pd.DataFrame(table, index=channels, columns=list(est.geo_names_))
-        frame.index.name, frame.columns.name = "channel", "geo"
-        return frame
-
-    optimal_by_geo, start_by_geo = by_geo(units), by_geo(start_units)
-    return OptimizationResult(
-        optimal_allocation=optimal_by_geo.sum(axis=1).rename("spend"),
-        starting_allocation=start_by_geo.sum(axis=1).rename("spend"),
-        kpi_optimal=float(draws.mean()),
-        kpi_starting=float(start_draws.mean()),
-        kpi_optimal_interval=optimizer._interval(draws),
-        kpi_starting_interval=optimizer._interval(start_draws),
-        budget=budget,
-        n_time_periods=n_time_periods,
-        success=success,
-        message=message,
-        n_iterations=n_iterations,
-        bounds_lower=pd.Series(lower, index=channels, name="lower"),
-        bounds_upper=pd.Series(upper, index=channels, name="upper"),
-        binding_bounds=_binding(
-            optimal_by_geo.sum(axis=1).to_numpy(), lower, upper, budget, channels
-        ),
-        probability_of_improvement=float(np.mean(draws > start_draws)),
-        optimal_allocation_by_geo=optimal_by_geo,
-        starting_allocation_by_geo=start_by_geo,
-    )

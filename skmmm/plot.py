@@ -56,16 +56,10 @@ from sklearn.metrics import mean_absolute_percentage_error, r2_score
 from sklearn.utils.validation import check_is_fitted
 
 from skmmm import attribution
-from skmmm.models import geo_site_shapes, site_shapes
 from skmmm.optimize import OptimizationResult
 from skmmm.priors import (
     CHANNEL_COEF_MEDIA,
     COEF_MEDIA,
-    DEFAULT_PRIORS,
-    LIGHTWEIGHT_MMM_PRIORS,
-    ROI,
-    ROI_SITES,
-    resolve_priors,
 )
 from skmmm.utils import distance_prior_posterior
 
@@ -239,30 +233,6 @@ def _target_vector(y, n_rows: int) -> np.ndarray:
             f"y has a non-finite value in row {np.argmin(np.isfinite(target))}."
         )
     return target
-
-
-def _is_geo_fit(estimator) -> bool:
-    return getattr(estimator, "n_geos_", 1) > 1
-
-
-def _rows_index(estimator, X, media_gap) -> pd.Index:
-    """The time labels of ``X``'s rows (training rows when ``X`` is None).
-
-    Geo fits: the (date, geo) MultiIndex of the rows, as the estimator
-    places them.
-    """
-    if _is_geo_fit(estimator):
-        return estimator._geo_timeline(X, media_gap)[-1]
-    if X is None:
-        return estimator.training_data_.index
-    date_column = getattr(estimator, "date_column", None)
-    if isinstance(X, pd.DataFrame):
-        if date_column is not None and date_column in X.columns:
-            return pd.DatetimeIndex(X[date_column])
-        return X.index
-    n_gap = 0 if media_gap is None else len(np.asarray(media_gap))
-    start = estimator.n_train_periods_ + n_gap
-    return pd.RangeIndex(start, start + len(np.asarray(X)))
 
 
 def _national_totals(values: np.ndarray, index: pd.Index):
@@ -577,7 +547,8 @@ def _draw_fit(
 def _fit_figure(estimator, X, y, interval, media_gap, prefix, ax) -> Figure:
     _check_fitted(estimator)
     _check_interval(interval)
-    index = _rows_index(estimator, X, media_gap)
+    # The rows' dates or period numbers ((date, geo) for geo fits).
+    index = estimator.fitted_.timeline(X, media_gap).index
     if X is None:
         # Geo targets are (n_times, n_geos): date-major, like the row index.
         target = np.asarray(estimator.training_data_.target, dtype=float).ravel()
@@ -716,49 +687,6 @@ def plot_media_channel_posteriors(
     return figure
 
 
-def _resolved_priors(estimator) -> dict[str, dist.Distribution]:
-    """The priors the estimator was fitted with, resolved as in its ``fit``.
-
-    Geo fits: ``channel_coef_media`` only when given in ``custom_priors`` (its
-    default scale depends on how the costs were given), and no ``coef_media``
-    (its prior is the hierarchy around ``channel_coef_media``).
-    """
-    lightweight = getattr(estimator, "parametrization", "skmmm") == "lightweight_mmm"
-    n_channels = estimator.n_media_channels_
-    n_extra = len(estimator.extra_feature_names_)
-    if _is_geo_fit(estimator):
-        shapes = geo_site_shapes(
-            estimator.spec_,
-            n_channels,
-            n_extra,
-            estimator.n_geos_,
-            roi_prior=estimator._geo_uses_roi_prior(),
-        )
-    else:
-        shapes = site_shapes(
-            estimator.spec_,
-            n_channels,
-            n_extra,
-            roi_prior=estimator._uses_roi_prior(),
-        )
-    priors = resolve_priors(
-        estimator.custom_priors,
-        shapes,
-        LIGHTWEIGHT_MMM_PRIORS if lightweight else DEFAULT_PRIORS,
-    )
-    # The fit's own ROI prior, on the absolute scale its draws are stored on.
-    for name in ROI_SITES:
-        if priors.get(name) is not None:
-            priors[name] = estimator.roi_prior()
-    if ROI in priors:
-        # coef_media's prior is then implied by the ROI prior (docs/model.md).
-        priors.pop(COEF_MEDIA)
-    if COEF_MEDIA in priors and priors[COEF_MEDIA] is None:
-        media_prior = np.asarray(estimator.media_prior_, dtype=float)
-        priors[COEF_MEDIA] = dist.HalfNormal(media_prior / media_prior.mean())
-    return {name: prior for name, prior in priors.items() if prior is not None}
-
-
 # numpyro distribution -> (its parameter names, the scipy.stats equivalent).
 # Known priors are drawn as exact densities without JAX (no compilation);
 # any other distribution is sampled with numpyro and smoothed.
@@ -859,7 +787,8 @@ def plot_prior_and_posterior(
         One axes per parameter element, with a prior and a posterior line.
     """
     _check_fitted(estimator)
-    priors = _resolved_priors(estimator)
+    fitted = estimator.fitted_
+    priors = fitted.site_priors()
     available = [name for name in priors if name in estimator.posterior_]
     if parameters is None:
         names = available
@@ -879,7 +808,7 @@ def plot_prior_and_posterior(
         )
         flat = posterior_draws.reshape(len(posterior_draws), -1)
         for position, element in enumerate(elements):
-            label = estimator._element_label(name, position, shape)
+            label = fitted.element_label(name, position, shape)
             panels.append((label, element, flat[:, position]))
     figure, axes = _figure_with_axes(len(panels), panel_size=(4.2, 2.8))
     for ax, (label, element, posterior_values) in zip(axes, panels, strict=True):
@@ -1169,13 +1098,14 @@ def _worst_mixing(estimator, n_parameters: int) -> list[_Element]:
     Highest r_hat first; with a single chain (r_hat undefined) lowest
     effective sample size first.
     """
+    fitted = estimator.fitted_
     elements = []
     for name, draws in estimator.posterior_.items():
         shape = np.shape(draws)[1:]
         rhat = np.broadcast_to(estimator.rhat_.get(name, np.nan), shape).ravel()
         ess = np.broadcast_to(estimator.ess_.get(name, np.nan), shape).ravel()
         for position in range(int(np.prod(shape, dtype=int))):
-            label = estimator._element_label(name, position, shape)
+            label = fitted.element_label(name, position, shape)
             elements.append(
                 _Element(
                     label, name, position, float(rhat[position]), float(ess[position])

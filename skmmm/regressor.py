@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import warnings
 import weakref
@@ -29,6 +30,7 @@ from skmmm._sampling import (
     should_show_progress,
 )
 from skmmm.diagnostics import convergence_verdict
+from skmmm.fitted import FittedMMM
 from skmmm.models import (
     COEF_MEDIA_RAW,
     GEO_MEAN_SCALED_TREND,
@@ -44,16 +46,13 @@ from skmmm.models import (
     choose_geo_mean_scale,
     choose_media_noncentring,
     choose_roi_shear,
-    geo_mean_components,
     geo_mean_statistics,
     geo_model,
     geo_site_shapes,
     level_log_ratio_statistics,
-    mean_components,
     move_level_log_ratios,
     move_roi_shear,
     national_model,
-    parameter_label,
     roi_shear_statistics,
     scale_geo_means,
     site_shapes,
@@ -88,26 +87,7 @@ INITIAL_ROI_SHEAR = 0.5
 _GEO_MEDIA_ARG, _GEO_TIME_ARG = 0, 2
 _GEO_PRIOR_WEIGHTS_ARG, _GEO_NONCENTRING_ARG, _GEO_ROI_SHEAR_ARG = 4, 5, 6
 _GEO_MEAN_SCALE_ARG = 7
-_DEVICE_POSTERIORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-@partial(jax.jit, static_argnums=0)
-def _components_over_draws(spec, params, media, extra_features, time_index, rows):
-    """Mean components at ``rows`` for every posterior draw (leading axis)."""
-    return jax.vmap(
-        lambda draw: mean_components(
-            spec, draw, media, extra_features, time_index, rows
-        )
-    )(params)
-
-
-@partial(jax.jit, static_argnums=0)
-def _mu_moments(spec, params, media, extra_features, time_index, rows):
-    """Posterior mean and variance over draws of the expected KPI at ``rows``."""
-    mu = _components_over_draws(spec, params, media, extra_features, time_index, rows)[
-        "mu"
-    ]
-    return mu.mean(axis=0), mu.var(axis=0)
+_FITTED_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _prior_fingerprint(priors: dict) -> str:
@@ -201,65 +181,6 @@ def _geo_coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
         choose,
         move,
     )
-
-
-# The geo model's working memory per draw is a few (n_times, n_channels,
-# n_geos) arrays: draws are evaluated in batches of about this many such
-# floats, so predicting or attributing many geos does not hold every draw's
-# arrays at once (MER #1666).
-_DRAW_BATCH_FLOATS = 2**24
-
-
-def _draw_batch_size(params: Mapping[str, Any], media) -> int:
-    """Draws per batch for the ``_geo_*`` functions of every draw at the pairs."""
-    n_draws = next(iter(params.values())).shape[0]
-    return max(1, min(n_draws, _DRAW_BATCH_FLOATS // max(1, int(np.prod(media.shape)))))
-
-
-@partial(jax.jit, static_argnums=(0, 7))
-def _geo_row_components(
-    spec, params, media, extra_features, time_index, rows, geos, batch_size
-):
-    """Geo mean components per draw at the (period, geo) pairs ``(rows, geos)``.
-
-    ``media`` becomes (n_draws, n_pairs, n_channels); every other part
-    (n_draws, n_pairs). Internal scale. Draws run ``batch_size`` at a time.
-    """
-
-    def at_pairs(draw):
-        parts = geo_mean_components(spec, draw, media, extra_features, time_index)
-        return {
-            name: jnp.moveaxis(value, 2, 1)[rows, geos]
-            if name == "media"
-            else value[rows, geos]
-            for name, value in parts.items()
-        }
-
-    return jax.lax.map(at_pairs, params, batch_size=batch_size)
-
-
-@partial(jax.jit, static_argnums=(0, 7))
-def _geo_mu_at_pairs(
-    spec, params, media, extra_features, time_index, rows, geos, batch_size
-):
-    """The geo model's ``mu`` per draw at the pairs, (n_draws, n_pairs), in batches."""
-
-    def at_pairs(draw):
-        parts = geo_mean_components(spec, draw, media, extra_features, time_index)
-        return parts["mu"][rows, geos]
-
-    return jax.lax.map(at_pairs, params, batch_size=batch_size)
-
-
-@partial(jax.jit, static_argnums=(0, 7))
-def _geo_mu_moments(
-    spec, params, media, extra_features, time_index, rows, geos, batch_size
-):
-    """Posterior mean and variance over draws of the geo model's ``mu`` at pairs."""
-    mu = _geo_mu_at_pairs(
-        spec, params, media, extra_features, time_index, rows, geos, batch_size
-    )
-    return mu.mean(axis=0), mu.var(axis=0)
 
 
 def _describe_mass_matrix(dense_mass: bool | tuple[tuple[str, ...], ...]) -> str:
@@ -386,18 +307,8 @@ class _GeoMixin:
             )
 
         base = self._model_spec(n_times)
-        priors = resolve_priors(
-            self.custom_priors,
-            geo_site_shapes(
-                base,
-                n_channels,
-                data.extra_features.shape[1],
-                n_geos,
-                roi_prior=roi_prior,
-            ),
-            LIGHTWEIGHT_MMM_PRIORS
-            if self.parametrization == "lightweight_mmm"
-            else DEFAULT_PRIORS,
+        priors = self._fit_priors(
+            base, n_channels, data.extra_features.shape[1], n_geos
         )
         self.spec_ = GeoModelSpec(
             **{**base.__dict__, **self._geo_sampling_coordinates(priors)}
@@ -407,7 +318,7 @@ class _GeoMixin:
             jnp.asarray(a, dtype=float_dtype)
             for a in (
                 data.media / self.media_scale_,
-                self._geo_scaled_extra(data.extra_features),
+                data.extra_features / self.extra_scale_ - self.extra_offset_,
                 np.arange(n_times),
                 channel_prior,
                 geo_weights,
@@ -617,116 +528,6 @@ class _GeoMixin:
             return by_geo, True
         national = _validation.validate_media_prior(prior, n_channels, data.media_names)
         return _split_over_geos(national, data.media), False
-
-    # --------------------------------------------------------- predict
-
-    def _geo_scaled_extra(self, extra: np.ndarray) -> np.ndarray:
-        """Controls (n_times, n_extra, n_geos) on the model's internal scale."""
-        return extra / self.extra_scale_ - getattr(self, "extra_offset_", 0.0)
-
-    def _geo_timeline(self, X=None, media_gap=None):
-        """Scaled (period, channel, geo) timeline and the (period, geo) of each row.
-
-        Returns media (n_total, n_channels, n_geos), controls (n_total,
-        n_extra, n_geos), period numbers, then the period and geo position
-        of every row of ``X`` (training: every date and geo, date-major)
-        and their (date, geo) MultiIndex.
-        """
-        train = self.training_data_
-        n_train, n_channels, n_geos = train.media.shape
-        geo_level = str(self.geo_column)
-        if X is None:
-            index = pd.MultiIndex.from_product(
-                [train.index, self.geo_names_],
-                names=[train.index.name or "date", geo_level],
-            )
-            return (
-                train.media / self.media_scale_,
-                self._geo_scaled_extra(train.extra_features),
-                np.arange(n_train, dtype=float),
-                np.repeat(np.arange(n_train), n_geos),
-                np.tile(np.arange(n_geos), n_train),
-                index,
-            )
-        new = _validation.validate_geo_prediction_data(
-            X,
-            fitted=train,
-            geo_column=self.geo_column,
-            date_column=self.date_column,
-            date_format=self.date_format,
-            estimator_name=type(self).__name__,
-        )
-        gap = _validation.validate_geo_media_gap(
-            media_gap,
-            media_names=self.media_names_,
-            geo_names=self.geo_names_,
-            geo_column=self.geo_column,
-        )
-        periods = _validation.place_on_calendar(
-            train.index, train.frequency, new.dates, len(gap)
-        )
-        n_total = max(n_train + len(gap), int(periods.max()) + 1)
-        media = np.zeros((n_total, n_channels, n_geos))
-        extra = np.zeros((n_total, train.extra_features.shape[1], n_geos))
-        media[:n_train] = train.media
-        extra[:n_train] = train.extra_features
-        media[n_train : n_train + len(gap)] = gap
-        rows = periods[new.date_codes]
-        media[rows, :, new.geo_codes] = new.media
-        extra[rows, :, new.geo_codes] = new.extra_features
-        return (
-            media / self.media_scale_,
-            self._geo_scaled_extra(extra),
-            np.arange(n_total, dtype=float),
-            rows,
-            new.geo_codes,
-            new.index,
-        )
-
-    def _geo_device_timeline(self, X=None, media_gap=None):
-        """:meth:`_geo_timeline` on device: ((media, extra, time), rows, geos, index)."""
-        media, extra, time_index, rows, geos, index = self._geo_timeline(X, media_gap)
-        dtype = jnp.result_type(float)
-        inputs = tuple(jnp.asarray(a, dtype) for a in (media, extra, time_index))
-        return inputs, jnp.asarray(rows), jnp.asarray(geos), index
-
-    def _over_draws(self, function, inputs, rows, geos):
-        """A ``_geo_*`` function of every draw at the pairs, run in batches."""
-        params = self._device_params()
-        return function(
-            self.spec_, params, *inputs, rows, geos, _draw_batch_size(params, inputs[0])
-        )
-
-    def _geo_posterior_components(self, X=None, media_gap=None) -> dict:
-        """Mean components per draw for each row (or training pair), original units."""
-        inputs, rows, geos, _ = self._geo_device_timeline(X, media_gap)
-        components = self._over_draws(_geo_row_components, inputs, rows, geos)
-        scale = np.asarray(self.target_scale_)[np.asarray(geos)]
-        return {
-            name: np.asarray(value)
-            * (scale[None, :, None] if name == "media" else scale[None, :])
-            for name, value in components.items()
-        }
-
-    def _predict_geo(self, X, return_std, media_gap):
-        inputs, rows, geos, _ = self._geo_device_timeline(X, media_gap)
-        mean, variance = self._over_draws(_geo_mu_moments, inputs, rows, geos)
-        scale = np.asarray(self.target_scale_)[np.asarray(geos)]
-        mean = np.asarray(mean, dtype=float) * scale
-        if not return_std:
-            return mean
-        sigma = self.posterior_["sigma"] * self.target_scale_  # (n_draws, n_geos)
-        noise = np.mean(sigma**2, axis=0)[np.asarray(geos)]
-        return mean, np.sqrt(np.asarray(variance, dtype=float) * scale**2 + noise)
-
-    def _geo_predictive_draws(self, X, random_state, media_gap) -> np.ndarray:
-        inputs, rows, geos, _ = self._geo_device_timeline(X, media_gap)
-        mu = np.asarray(self._over_draws(_geo_mu_at_pairs, inputs, rows, geos))
-        geos = np.asarray(geos)
-        scale = np.asarray(self.target_scale_)[geos]
-        sigma = self.posterior_["sigma"][:, geos] * scale
-        rng = np.random.default_rng(random_state)
-        return mu * scale + sigma * rng.standard_normal(mu.shape)
 
 
 class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
@@ -988,17 +789,8 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         # roi_reference_, so the model sees cost shares whatever the units.
         media_cost = media_prior * self.roi_reference_ / (n_times * self.target_scale_)
         self.spec_ = self._model_spec(n_times)
-        priors = resolve_priors(
-            self.custom_priors,
-            site_shapes(
-                self.spec_,
-                n_channels,
-                data.extra_features.shape[1],
-                roi_prior=self._uses_roi_prior(),
-            ),
-            LIGHTWEIGHT_MMM_PRIORS
-            if self.parametrization == "lightweight_mmm"
-            else DEFAULT_PRIORS,
+        priors = self._fit_priors(
+            self.spec_, n_channels, data.extra_features.shape[1], None
         )
         spec = self._with_level_reparametrization(self.spec_, priors)
         model = partial(national_model, spec=spec, priors=priors)
@@ -1190,154 +982,81 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         )[site]
         return scaled_prior(resolved, float(getattr(self, "roi_reference_", 1.0)))
 
-    def _worst_rhat(self, n: int) -> list[tuple[str, float]]:
-        return sorted(self._labelled_values(self.rhat_), key=lambda item: -item[1])[:n]
+    @property
+    def fitted_(self) -> FittedMMM:
+        """The fitted model as a :class:`skmmm.fitted.FittedMMM`.
 
-    def _labelled_values(self, diagnostic: dict) -> list[tuple[str, float]]:
-        """Each finite element of a per-site diagnostic (``rhat_``, ``ess_``) by label."""
-        entries = []
-        for name, values in diagnostic.items():
-            flat = np.atleast_1d(values).ravel()
-            for position, value in enumerate(flat):
-                if np.isfinite(value):
-                    label = self._element_label(name, position, np.shape(values))
-                    entries.append((label, float(value)))
-        return entries
-
-    def _element_label(self, name: str, position: int, shape: tuple) -> str:
-        """The label of one element of a parameter, as in ``summary`` and plots."""
-        return parameter_label(
-            name,
-            position,
-            shape,
-            channels=self.media_names_,
-            controls=self.extra_feature_names_,
-            geos=self.geo_names_ if self._is_geo_fit() else (),
-        )
-
-    # ------------------------------------------------------------ predict
-
-    def _device_params(self) -> dict:
-        """The posterior as device arrays, converted once per ``posterior_``.
-
-        Cached outside the instance so predict leaves ``__dict__`` unchanged
-        and pickles carry no device arrays.
+        What attribution, the optimiser, the plots and the report work on:
+        the posterior draws, the scales, the training timeline, the spec and
+        the resolved priors, national fits as a panel of one geo. Built from
+        the fitted attributes on first use and rebuilt when ``posterior_`` is
+        replaced (a refit, :meth:`reduce_trace`, a load).
         """
-        cached = _DEVICE_POSTERIORS.get(self)
-        if cached is None or cached[0] is not self.posterior_:
-            arrays = {
-                name: jnp.asarray(value) for name, value in self.posterior_.items()
-            }
-            cached = (self.posterior_, arrays)
-            _DEVICE_POSTERIORS[self] = cached
-        return cached[1]
-
-    def _timeline(self, X=None, media_gap=None):
-        """Scaled media/controls timeline and the positions of ``X``'s rows.
-
-        Returns the media and controls of every period from the first
-        training period to the last row of ``X`` (training history, then
-        ``media_gap``, then ``X``), their period numbers, and the positions of
-        ``X``'s rows in it.
-        """
-        train = self.training_data_
-        if X is None:
-            positions = np.arange(self.n_train_periods_)
-            return (
-                train.media / self.media_scale_,
-                train.extra_features / self.extra_scale_,
-                positions.astype(float),
-                positions,
-            )
-        new = _validation.validate_prediction_data(
-            X,
-            fitted=train,
+        check_is_fitted(self, "posterior_")
+        cached = _FITTED_MODELS.get(self)
+        if cached is not None and cached[0] is self.posterior_:
+            return cached[1]
+        geo = self._is_geo_fit()
+        # A shallow copy resolves the priors on first use: the model must not
+        # hold the estimator, its key in the cache.
+        source = copy.copy(self)
+        fitted = FittedMMM(
+            spec=self.spec_,
+            posterior=self.posterior_,
+            rhat=self.rhat_,
+            ess=self.ess_,
+            divergences=self.divergences_,
+            training=self.training_data_,
+            media_scale=self.media_scale_,
+            control_scale=self.extra_scale_,
+            control_offset=getattr(self, "extra_offset_", None),
+            target_scale=self.target_scale_,
+            media_cost=self.media_prior_by_geo_ if geo else self.media_prior_,
+            priors=lambda: (
+                source._fit_priors(
+                    source.spec_,
+                    source.n_media_channels_,
+                    len(source.extra_feature_names_),
+                    source.n_geos_ if geo else None,
+                ),
+                source.roi_prior(),
+            ),
+            roi_reference=getattr(self, "roi_reference_", 1.0),
+            geo_column=self.geo_column if geo else None,
             date_column=self.date_column,
             date_format=self.date_format,
             estimator_name=type(self).__name__,
+            sampling_info=getattr(self, "sampling_info_", None),
         )
-        gap = self._validate_media_gap(media_gap)
-        if isinstance(train.index, pd.DatetimeIndex) and isinstance(
-            new.index, pd.DatetimeIndex
-        ):
-            positions = _validation.place_on_calendar(
-                train.index, train.frequency, new.index, len(gap)
+        _FITTED_MODELS[self] = (self.posterior_, fitted)
+        return fitted
+
+    def _fit_priors(
+        self, spec: ModelSpec, n_channels: int, n_extra: int, n_geos: int | None
+    ) -> dict:
+        """The priors of the model's sites, resolved from ``custom_priors``.
+
+        ``n_geos`` None means the national model.
+        """
+        if n_geos is None:
+            shapes = site_shapes(
+                spec, n_channels, n_extra, roi_prior=self._uses_roi_prior()
             )
         else:
-            start = None if len(gap) else _training_block(train, new)
-            if start is None:
-                start = self.n_train_periods_ + len(gap)
-            positions = start + np.arange(len(new.media))
-        n_total = max(self.n_train_periods_ + len(gap), int(positions.max()) + 1)
-        media = np.zeros((n_total, self.n_media_channels_))
-        extra = np.zeros((n_total, len(self.extra_feature_names_)))
-        media[: self.n_train_periods_] = train.media
-        extra[: self.n_train_periods_] = train.extra_features
-        media[self.n_train_periods_ : self.n_train_periods_ + len(gap)] = gap
-        media[positions] = new.media
-        extra[positions] = new.extra_features
-        return (
-            media / self.media_scale_,
-            extra / self.extra_scale_,
-            np.arange(n_total, dtype=float),
-            positions,
-        )
-
-    def _device_timeline(self, X=None, media_gap=None):
-        """:meth:`_timeline` as device arrays: ((media, extra, time), rows)."""
-        media, extra, time_index, positions = self._timeline(X, media_gap)
-        dtype = jnp.result_type(float)
-        inputs = tuple(jnp.asarray(a, dtype) for a in (media, extra, time_index))
-        return inputs, jnp.asarray(positions)
-
-    def _validate_media_gap(self, media_gap) -> np.ndarray:
-        if media_gap is None:
-            return np.zeros((0, self.n_media_channels_))
-        if isinstance(media_gap, pd.DataFrame):
-            missing = [
-                name for name in self.media_names_ if name not in media_gap.columns
-            ]
-            if missing:
-                raise ValueError(
-                    f"media_gap lacks the media column(s) {missing}; it must hold the "
-                    f"media {self.media_names_} of the periods between training and X."
-                )
-            media_gap = media_gap[self.media_names_]
-        gap = np.asarray(media_gap, dtype=float)
-        if gap.ndim == 1 and self.n_media_channels_ == 1:
-            gap = gap[:, None]
-        if gap.ndim != 2 or gap.shape[1] != self.n_media_channels_:
-            raise ValueError(
-                f"media_gap must have shape (n_gap_periods, {self.n_media_channels_}) "
-                f"(one column per media channel), got shape {gap.shape}."
+            shapes = geo_site_shapes(
+                spec,
+                n_channels,
+                n_extra,
+                n_geos,
+                roi_prior=self._geo_uses_roi_prior(),
             )
-        bad = ~np.isfinite(gap) | (gap < 0)
-        if bad.any():
-            row, column = np.argwhere(bad)[0]
-            raise ValueError(
-                f"media_gap has an invalid value {gap[row, column]} in row {row}, "
-                f"channel {self.media_names_[column]!r}: media must be finite and >= 0."
-            )
-        return gap
-
-    def _posterior_components(self, X=None, media_gap=None) -> dict[str, np.ndarray]:
-        """Mean components per draw for the rows of ``X`` (or training), original units.
-
-        Returns a dict of arrays with a leading draw axis: ``media``
-        (n_draws, n_rows, n_channels), ``mu`` and the baseline parts
-        (n_draws, n_rows).
-        """
-        check_is_fitted(self, "posterior_")
-        if self._is_geo_fit():
-            return self._geo_posterior_components(X, media_gap)
-        inputs, rows = self._device_timeline(X, media_gap)
-        components = _components_over_draws(
-            self.spec_, self._device_params(), *inputs, rows
+        return resolve_priors(
+            self.custom_priors,
+            shapes,
+            LIGHTWEIGHT_MMM_PRIORS
+            if self.parametrization == "lightweight_mmm"
+            else DEFAULT_PRIORS,
         )
-        return {
-            name: np.asarray(value * self.target_scale_)
-            for name, value in components.items()
-        }
 
     def predict(self, X, return_std: bool = False, media_gap=None):
         """Posterior mean of the KPI for the periods in ``X``.
@@ -1365,21 +1084,8 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         y_std : ndarray of shape (n_periods,)
             Only with ``return_std=True``.
         """
-        check_is_fitted(self, "posterior_")
-        if self._is_geo_fit():
-            return self._predict_geo(X, return_std, media_gap)
-        inputs, rows = self._device_timeline(X, media_gap)
-        # Only the moments leave the device: copying every draw of every
-        # component to the host would dominate a warm predict.
-        mean, variance = _mu_moments(self.spec_, self._device_params(), *inputs, rows)
-        mean = np.asarray(mean, dtype=float) * self.target_scale_
-        if not return_std:
-            return mean
-        sigma = self.posterior_["sigma"] * self.target_scale_
-        variance = np.asarray(variance, dtype=float) * self.target_scale_**2 + np.mean(
-            sigma**2
-        )
-        return mean, np.sqrt(variance)
+        mean, variance = self.fitted_.mean_moments(X, media_gap, noise=return_std)
+        return (mean, np.sqrt(variance)) if return_std else mean
 
     def sample_posterior_predictive(
         self, X, random_state=None, media_gap=None
@@ -1399,13 +1105,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_draws, n_periods)
         """
-        check_is_fitted(self, "posterior_")
-        if self._is_geo_fit():
-            return self._geo_predictive_draws(X, random_state, media_gap)
-        mu = self._posterior_components(X, media_gap)["mu"]
-        sigma = self.posterior_["sigma"] * self.target_scale_
-        rng = np.random.default_rng(random_state)
-        return mu + sigma[:, None] * rng.standard_normal(mu.shape)
+        return self.fitted_.predictive_draws(X, random_state, media_gap)
 
     # ----------------------------------------------------------- summaries
 
@@ -1437,6 +1137,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
                 f"central credible interval, e.g. 0.9), got {interval!r}."
             )
         lower_q, upper_q = (1 - interval) / 2, 1 - (1 - interval) / 2
+        fitted = self.fitted_
         rows = {}
         for name, draws in self.posterior_.items():
             shape = draws.shape[1:]
@@ -1445,7 +1146,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
             ess = np.atleast_1d(self.ess_[name]).ravel()
             for position in range(flat.shape[1]):
                 values = flat[:, position]
-                rows[self._element_label(name, position, shape)] = {
+                rows[fitted.element_label(name, position, shape)] = {
                     "mean": values.mean(),
                     "sd": values.std(ddof=1) if len(values) > 1 else np.nan,
                     f"{lower_q:.0%}": np.quantile(values, lower_q),
@@ -1558,36 +1259,6 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         tags.target_tags.positive_only = True
         tags.non_deterministic = self.random_state is None
         return tags
-
-
-def _training_block(train, new) -> int | None:
-    """Where undated rows ``new`` are the training rows, their first period.
-
-    Rows without dates are placed after the training data, except rows that
-    are the training rows themselves (every media and control value equal):
-    a block of them (``predict(X_train)`` or a slice of it) is in-sample, and
-    rows that start with the whole training data (history, then a plan)
-    continue from its end. None when neither.
-    """
-    n_new, n_train = len(new.media), len(train.media)
-    rows = np.hstack([train.media, train.extra_features])
-    block = np.hstack([new.media, new.extra_features])
-    if n_new > n_train:
-        return 0 if np.array_equal(block[:n_train], rows) else None
-    candidates = np.flatnonzero((rows[: n_train - n_new + 1] == block[0]).all(axis=1))
-    matches = [k for k in candidates if np.array_equal(rows[k : k + n_new], block)]
-    if not matches:
-        return None
-    if len(matches) > 1:
-        warnings.warn(
-            f"The {n_new} undated rows of X equal the training rows at "
-            f"{len(matches)} places; they are taken as training periods "
-            f"{matches[0]} to {matches[0] + n_new - 1}. Give X dates (a "
-            "DatetimeIndex or date_column) to place rows unambiguously.",
-            UserWarning,
-            stacklevel=4,
-        )
-    return int(matches[0])
 
 
 _GEO_ONLY_ATTRIBUTES = ("geo_names_", "media_prior_by_geo_", "extra_offset_")

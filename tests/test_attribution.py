@@ -41,15 +41,18 @@ def test_contributions_add_up_to_predict_on_new_rows(est, data):
     np.testing.assert_allclose(
         frame.sum(axis=1).to_numpy(), est.predict(new), rtol=1e-5
     )
-    # Plain arrays: a RangeIndex continuing after the training periods.
-    array_frame = attribution.contributions(est, new.to_numpy())
+    # Plain arrays: a RangeIndex continuing after the training periods...
+    array_frame = attribution.contributions(est, 1.1 * new.to_numpy())
     assert array_frame.index.equals(pd.RangeIndex(156, 164))
+    # ... unless they are training rows, which are the training periods.
+    in_sample = attribution.contributions(est, new.to_numpy())
+    assert in_sample.index.equals(pd.RangeIndex(148, 156))
 
 
 def test_shares_and_baseline_add_up_to_one_per_draw(est):
     shares = attribution.contribution_share(est, include_baseline=True)
     np.testing.assert_allclose(shares.sum(axis=1), 1.0, rtol=1e-6)
-    components = est._posterior_components()
+    components = est.fitted_.components()
     expected = components["media"].sum(axis=1) / components["mu"].sum(axis=1)[:, None]
     np.testing.assert_allclose(shares.drop(columns="baseline"), expected, rtol=1e-6)
 
@@ -57,7 +60,7 @@ def test_shares_and_baseline_add_up_to_one_per_draw(est):
 def test_roi_is_contribution_over_cost(est):
     table = attribution.roi(est)
     share = attribution.contribution_share(est)
-    mu_total = est._posterior_components()["mu"].sum(axis=1)
+    mu_total = est.fitted_.components()["mu"].sum(axis=1)
     expected = share.to_numpy() * mu_total[:, None] / est.media_prior_
     np.testing.assert_allclose(table.to_numpy(), expected, rtol=1e-5)
 
@@ -89,8 +92,7 @@ def _total_kpi_with_scaled_channel(est, channel, factor):
     media = est.training_data_.media.copy()
     media[:, channel] *= factor
     scaled.training_data_ = dataclasses.replace(est.training_data_, media=media)
-    scaled._device_posterior = None
-    return scaled._posterior_components()["mu"].astype(float).sum(axis=1)
+    return scaled.fitted_.components()["mu"].astype(float).sum(axis=1)
 
 
 def test_marginal_roi_matches_finite_differences(est):

@@ -28,7 +28,6 @@ from skmmm import (
     load_model,
     save_model,
 )
-from skmmm import regressor as regressor_module
 from skmmm.datasets import simulate_mmm_data
 from skmmm.model_selection import PanelTimeSeriesSplit
 from skmmm.models import GeoModelSpec, geo_model, geo_site_shapes
@@ -222,38 +221,6 @@ def test_geo_predict_matches_the_model_recomputed_by_hand():
     np.testing.assert_allclose(
         predicted, expected[np.asarray(codes_t), np.asarray(codes_g)], rtol=1e-4
     )
-
-
-def test_geo_draws_are_evaluated_in_batches_of_bounded_memory(monkeypatch):
-    # PITFALLS: out of memory rebuilding the posterior for many geos
-    # (MER #1666): the working arrays of every draw are never held at once.
-    est = fitted()
-    inputs, rows, geos, _ = est._geo_device_timeline()
-    params = est._device_params()
-    n_draws = params["sigma"].shape[0]
-    per_draw_bytes = 4 * inputs[0].size  # one (n_times, n_channels, n_geos)
-    args = (est.spec_, params, *inputs, rows, geos)
-
-    def temp_bytes(batch_size):
-        compiled = regressor_module._geo_mu_moments.lower(*args, batch_size).compile()
-        return compiled.memory_analysis().temp_size_in_bytes
-
-    # Besides each draw's mu at the pairs (the moments' input), batches of 8
-    # hold a few dozen draws' arrays; unbatched, all of them.
-    stacked_mu_bytes = 4 * n_draws * len(rows)
-    assert temp_bytes(8) < stacked_mu_bytes + 40 * per_draw_bytes
-    assert temp_bytes(n_draws) > n_draws * per_draw_bytes
-    for whole, batched in zip(
-        regressor_module._geo_mu_moments(*args, n_draws),
-        regressor_module._geo_mu_moments(*args, 8),
-        strict=True,
-    ):
-        np.testing.assert_allclose(batched, whole, rtol=1e-5, atol=1e-7)
-    # predict picks the batch from the budget of floats per batch.
-    monkeypatch.setattr(regressor_module, "_DRAW_BATCH_FLOATS", 8 * inputs[0].size)
-    assert regressor_module._draw_batch_size(params, inputs[0]) == 8
-    data = panel()
-    np.testing.assert_allclose(est.predict(data.X), fitted().predict(data.X), rtol=1e-6)
 
 
 def test_geo_predict_follows_the_row_order_of_X():

@@ -283,7 +283,7 @@ def test_prior_and_posterior_one_axes_per_parameter_element(est):
 
 
 def test_prior_and_posterior_uses_the_fitted_priors(est):
-    priors = plot._resolved_priors(est)
+    priors = est.fitted_.site_priors()
     assert "coef_media" not in priors
     # The default ROI prior is relative to the data's average return.
     loc = np.log(0.2 * est.roi_reference_)
@@ -295,12 +295,12 @@ def test_prior_and_posterior_uses_the_fitted_priors(est):
     )
     on_coefficients = copy.copy(est)
     on_coefficients.custom_priors = {"coef_media": 1.0}
-    assert "roi" not in plot._resolved_priors(on_coefficients)
+    assert "roi" not in on_coefficients.fitted_.site_priors()
     lightweight = copy.copy(est)
     lightweight.parametrization = "lightweight_mmm"
     media_prior = np.asarray(est.media_prior_)
     np.testing.assert_allclose(
-        plot._resolved_priors(lightweight)["coef_media"].scale,
+        lightweight.fitted_.site_priors()["coef_media"].scale,
         media_prior / media_prior.mean(),
     )
     custom = copy.copy(est)

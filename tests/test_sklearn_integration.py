@@ -173,7 +173,7 @@ def test_time_series_split_fold_prediction_matches_in_sample_rows():
         y[train],
     )
     over_timeline = _mean_prediction(est, X[train[0] : test[-1] + 1], first_period=0)
-    in_sample = est._posterior_components()["mu"].mean(axis=0)
+    in_sample = est.fitted_.components()["mu"].mean(axis=0)
     np.testing.assert_allclose(in_sample, over_timeline[: len(train)], rtol=1e-5)
 
 

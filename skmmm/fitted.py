@@ -1,0 +1,686 @@
+"""The fitted model: posterior draws, scales, training timeline, spec and priors.
+
+:class:`FittedMMM` is what a fit produces (``est.fitted_``) and what the
+analysis modules (attribution, optimize, plot, report) work on. Every fit is
+a panel here: a national fit is a panel of one geo, so its arrays carry a
+trailing geo axis of length 1, and the code that uses them has no national
+and geo branches. The one place where the two differ is in this module and
+in :func:`skmmm.models.panel_mean_components`: how new rows are placed on
+the training timeline, and which model computes the mean.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from numpyro import distributions as dist
+
+from skmmm import _validation
+from skmmm.models import GeoModelSpec, ModelSpec, panel_mean_components, parameter_label
+from skmmm.priors import COEF_MEDIA, ROI, ROI_SITES
+
+__all__ = ["FittedMMM", "Timeline"]
+
+# The geo model's working memory per draw is a few (n_times, n_channels,
+# n_geos) arrays: draws are evaluated in batches of about this many such
+# floats, so predicting or attributing many geos does not hold every draw's
+# arrays at once (MER #1666).
+DRAW_BATCH_FLOATS = 2**24
+
+
+class Timeline(NamedTuple):
+    """Model inputs of every period from the first training period on.
+
+    Attributes
+    ----------
+    media : jax.Array of shape (n_periods, n_channels, n_geos)
+        Media on the model's internal scale.
+    controls : jax.Array of shape (n_periods, n_controls, n_geos)
+        Controls on the model's internal scale.
+    time_index : jax.Array of shape (n_periods,)
+        Period numbers (0 is the first training period).
+    rows : jax.Array of shape (n_rows,)
+        The period of each row asked for.
+    geos : jax.Array of shape (n_rows,)
+        The geo of each row (0 for a national fit).
+    index : pandas.Index
+        The rows' labels: dates or period numbers, (date, geo) for geo fits.
+    """
+
+    media: jax.Array
+    controls: jax.Array
+    time_index: jax.Array
+    rows: jax.Array
+    geos: jax.Array
+    index: pd.Index
+
+    @property
+    def inputs(self) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """``(media, controls, time_index)``, the arguments of the mean."""
+        return self.media, self.controls, self.time_index
+
+
+def _draw_batch_size(n_draws: int, media: jax.Array) -> int:
+    return max(1, min(n_draws, DRAW_BATCH_FLOATS // max(1, int(np.prod(media.shape)))))
+
+
+@partial(jax.jit, static_argnums=(0, 7))
+def _components_at_rows(
+    spec, params, media, controls, time_index, rows, geos, batch_size
+):
+    """Mean components per draw at the (period, geo) pairs, internal scale."""
+    pairs = jnp.arange(rows.shape[0])
+
+    def at_pairs(draw):
+        parts = panel_mean_components(spec, draw, media, controls, time_index, rows)
+        return {
+            name: value[pairs, :, geos] if name == "media" else value[pairs, geos]
+            for name, value in parts.items()
+        }
+
+    return jax.lax.map(at_pairs, params, batch_size=batch_size)
+
+
+@partial(jax.jit, static_argnums=(0, 7))
+def _mu_at_rows(spec, params, media, controls, time_index, rows, geos, batch_size):
+    """The expected KPI per draw at the (period, geo) pairs, internal scale."""
+    pairs = jnp.arange(rows.shape[0])
+
+    def at_pairs(draw):
+        mu = panel_mean_components(spec, draw, media, controls, time_index, rows)["mu"]
+        return mu[pairs, geos]
+
+    return jax.lax.map(at_pairs, params, batch_size=batch_size)
+
+
+@partial(jax.jit, static_argnums=(0, 7))
+def _mu_moments_at_rows(
+    spec, params, media, controls, time_index, rows, geos, batch_size
+):
+    """Mean and variance over draws of the expected KPI at the pairs."""
+    mu = _mu_at_rows(spec, params, media, controls, time_index, rows, geos, batch_size)
+    return mu.mean(axis=0), mu.var(axis=0)
+
+
+def _with_geo_axis(values, n_geos: int = 1) -> np.ndarray:
+    """A national array with a trailing geo axis (geo arrays unchanged)."""
+    values = np.asarray(values, dtype=float)
+    return values[..., None] if n_geos == 1 and values.ndim < 3 else values
+
+
+class FittedMMM:
+    """A fitted media mix model, independent of the estimator that fitted it.
+
+    Built by the estimators' ``fit`` (``est.fitted_``) and by
+    :func:`skmmm.load_model`. Arrays that depend on the geo have a trailing
+    geo axis, of length 1 for a national fit.
+
+    Parameters
+    ----------
+    spec : ModelSpec or GeoModelSpec
+        The model's static description (its type says national or geo).
+    posterior : dict of str to ndarray
+        Posterior draws per site, chains stacked (leading axis), ROI sites
+        on the absolute scale (KPI per unit of cost).
+    rhat, ess : dict of str to ndarray
+        Split r_hat and bulk effective sample size per site.
+    divergences : int
+        Divergent transitions after warm-up.
+    training : skmmm._validation.TrainingData
+        The validated training data (media, controls, KPI, dates, names).
+    media_scale : ndarray of shape (n_channels,) or (n_channels, n_geos)
+        Internal scale of the media.
+    control_scale : ndarray of shape (n_controls,) or (n_controls, n_geos)
+        Internal scale of the controls.
+    target_scale : float or ndarray of shape (n_geos,)
+        Internal scale of the KPI.
+    media_cost : ndarray of shape (n_channels,) or (n_channels, n_geos)
+        Total training cost of each channel (in each geo).
+    priors : callable
+        Returns ``(site_priors, roi_prior)``: the resolved priors of the
+        model's sites (on the model's scales) and the prior of each
+        channel's ROI on the scale its draws are stored on (None when the
+        media prior is not on ROI). Called on first use of :attr:`priors`
+        or :attr:`roi_prior`, so that a model whose priors cannot be
+        resolved any more still predicts.
+    roi_reference : float
+        What the model's ROI site is relative to (1.0 when absolute).
+    control_offset : ndarray of shape (n_controls, n_geos), default=None
+        Subtracted from the scaled controls (geo fits centre them).
+    geo_column, date_column, date_format : str or None, default=None
+        How new rows name their geo and date.
+    estimator_name : str, default="BayesianMMMRegressor"
+        Named in error messages.
+    sampling_info : dict, default=None
+        The sampler's record (times, device, mass matrix, energies).
+    """
+
+    def __init__(
+        self,
+        *,
+        spec: ModelSpec,
+        posterior: Mapping[str, np.ndarray],
+        rhat: Mapping[str, np.ndarray],
+        ess: Mapping[str, np.ndarray],
+        divergences: int,
+        training,
+        media_scale,
+        control_scale,
+        target_scale,
+        media_cost,
+        priors: Callable[[], tuple[Mapping[str, Any], Any]],
+        roi_reference: float,
+        control_offset=None,
+        geo_column: str | None = None,
+        date_column: str | None = None,
+        date_format: str | None = None,
+        estimator_name: str = "BayesianMMMRegressor",
+        sampling_info: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.posterior = dict(posterior)
+        self.rhat = dict(rhat)
+        self.ess = dict(ess)
+        self.divergences = int(divergences)
+        self.training = training
+        self.media_names = [str(name) for name in training.media_names]
+        self.control_names = [str(name) for name in training.extra_names]
+        self.geo_names = [str(geo) for geo in training.geo_names] if self.is_geo else []
+        n_geos = self.n_geos
+        self.media_scale = _with_geo_axis(media_scale, n_geos)
+        self.control_scale = _with_geo_axis(control_scale, n_geos)
+        self.control_offset = (
+            np.zeros_like(self.control_scale)
+            if control_offset is None
+            else np.broadcast_to(
+                np.asarray(control_offset, dtype=float), self.control_scale.shape
+            )
+        )
+        self.target_scale = np.atleast_1d(np.asarray(target_scale, dtype=float))
+        self.media_cost = _with_geo_axis(media_cost, n_geos)
+        self._prior_source = priors
+        self._resolved_priors = None
+        self.roi_reference = float(roi_reference)
+        self.geo_column = geo_column
+        self.date_column = date_column
+        self.date_format = date_format
+        self.estimator_name = estimator_name
+        self.sampling_info = dict(sampling_info or {})
+        self._device_posterior = None
+
+    def __getstate__(self) -> dict:
+        # Device arrays are a cache: pickles carry the NumPy draws only.
+        state = {**self.__dict__, "_device_posterior": None}
+        state["_resolved_priors"] = self._priors()
+        state["_prior_source"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        resolved = self._resolved_priors
+        self._prior_source = lambda: resolved
+
+    # ------------------------------------------------------------ priors
+
+    @property
+    def priors(self) -> dict[str, Any]:
+        """The resolved prior of each site of the model, on the model's scales."""
+        return dict(self._priors()[0])
+
+    @property
+    def roi_prior(self):
+        """Each channel's ROI prior on the absolute scale, or None."""
+        return self._priors()[1]
+
+    def _priors(self):
+        if self._resolved_priors is None:
+            self._resolved_priors = self._prior_source()
+        return self._resolved_priors
+
+    # ------------------------------------------------------------ shapes
+
+    @property
+    def is_geo(self) -> bool:
+        """Whether the model is a geo (hierarchical) model."""
+        return isinstance(self.spec, GeoModelSpec)
+
+    @property
+    def n_geos(self) -> int:
+        """Number of geos (1 for a national model)."""
+        return len(self.training.geo_names) if self.is_geo else 1
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.media_names)
+
+    @property
+    def n_draws(self) -> int:
+        return int(next(iter(self.posterior.values())).shape[0])
+
+    @property
+    def n_train_periods(self) -> int:
+        return int(self.training.media.shape[0])
+
+    @property
+    def training_media(self) -> np.ndarray:
+        """Training media in media units, (n_times, n_channels, n_geos)."""
+        return _with_geo_axis(self.training.media, self.n_geos)
+
+    @property
+    def training_controls(self) -> np.ndarray:
+        """Training controls in their units, (n_times, n_controls, n_geos)."""
+        return _with_geo_axis(self.training.extra_features, self.n_geos)
+
+    @property
+    def training_target(self) -> np.ndarray:
+        """Training KPI, (n_times, n_geos)."""
+        target = np.asarray(self.training.target, dtype=float)
+        return target if target.ndim == 2 else target[:, None]
+
+    def scaled_controls(self, controls: np.ndarray) -> np.ndarray:
+        """Controls (n_periods, n_controls, n_geos) on the model's internal scale."""
+        return controls / self.control_scale - self.control_offset
+
+    def device_posterior(self) -> dict[str, jax.Array]:
+        """The posterior draws as device arrays, converted once per ``posterior``."""
+        cached = self._device_posterior
+        if cached is None or cached[0] is not self.posterior:
+            arrays = {
+                name: jnp.asarray(value) for name, value in self.posterior.items()
+            }
+            cached = (self.posterior, arrays)
+            self._device_posterior = cached
+        return cached[1]
+
+    # ---------------------------------------------------------- timeline
+
+    def timeline(self, X=None, media_gap=None) -> Timeline:
+        """The model inputs from the first training period to the rows of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame}, default=None
+            New rows, as the estimator's ``predict`` takes them; None means
+            the training rows (every period and geo, date-major).
+        media_gap : array-like, default=None
+            Media of the periods between the end of training and ``X``.
+
+        Returns
+        -------
+        Timeline
+            Device arrays on the internal scale, with the period and geo of
+            each row and the rows' labels.
+        """
+        media, controls, time_index, rows, geos, index = (
+            self._geo_timeline(X, media_gap)
+            if self.is_geo
+            else self._national_timeline(X, media_gap)
+        )
+        dtype = jnp.result_type(float)
+        return Timeline(
+            jnp.asarray(media / self.media_scale, dtype),
+            jnp.asarray(self.scaled_controls(controls), dtype),
+            jnp.asarray(time_index, dtype),
+            jnp.asarray(rows),
+            jnp.asarray(geos),
+            index,
+        )
+
+    def _national_timeline(self, X, media_gap):
+        train = self.training
+        n_train = self.n_train_periods
+        if X is None:
+            positions = np.arange(n_train)
+            return (
+                self.training_media,
+                self.training_controls,
+                np.arange(n_train, dtype=float),
+                positions,
+                np.zeros(n_train, dtype=int),
+                train.index,
+            )
+        new = _validation.validate_prediction_data(
+            X,
+            fitted=train,
+            date_column=self.date_column,
+            date_format=self.date_format,
+            estimator_name=self.estimator_name,
+        )
+        gap = self._national_media_gap(media_gap)
+        if isinstance(train.index, pd.DatetimeIndex) and isinstance(
+            new.index, pd.DatetimeIndex
+        ):
+            positions = _validation.place_on_calendar(
+                train.index, train.frequency, new.index, len(gap)
+            )
+        else:
+            start = None if len(gap) else _training_block(train, new)
+            if start is None:
+                start = n_train + len(gap)
+            positions = start + np.arange(len(new.media))
+        n_total = max(n_train + len(gap), int(positions.max()) + 1)
+        media = np.zeros((n_total, self.n_channels))
+        controls = np.zeros((n_total, len(self.control_names)))
+        media[:n_train] = train.media
+        controls[:n_train] = train.extra_features
+        media[n_train : n_train + len(gap)] = gap
+        media[positions] = new.media
+        controls[positions] = new.extra_features
+        return (
+            media[:, :, None],
+            controls[:, :, None],
+            np.arange(n_total, dtype=float),
+            positions,
+            np.zeros(len(positions), dtype=int),
+            self._national_index(X, positions),
+        )
+
+    def _national_index(self, X, positions) -> pd.Index:
+        if isinstance(X, pd.DataFrame):
+            if self.date_column is not None and self.date_column in X.columns:
+                # The rows' dates, as predict and the plots place them.
+                dates = _validation.parse_date_column(
+                    X[self.date_column],
+                    f"date column {self.date_column!r}",
+                    self.date_format,
+                )
+                return dates.rename(self.date_column)
+            return X.index
+        start = int(positions[0]) if len(positions) else self.n_train_periods
+        return pd.RangeIndex(start, start + len(positions))
+
+    def _national_media_gap(self, media_gap) -> np.ndarray:
+        if media_gap is None:
+            return np.zeros((0, self.n_channels))
+        if isinstance(media_gap, pd.DataFrame):
+            missing = [
+                name for name in self.media_names if name not in media_gap.columns
+            ]
+            if missing:
+                raise ValueError(
+                    f"media_gap lacks the media column(s) {missing}; it must hold the "
+                    f"media {self.media_names} of the periods between training and X."
+                )
+            media_gap = media_gap[self.media_names]
+        gap = np.asarray(media_gap, dtype=float)
+        if gap.ndim == 1 and self.n_channels == 1:
+            gap = gap[:, None]
+        if gap.ndim != 2 or gap.shape[1] != self.n_channels:
+            raise ValueError(
+                f"media_gap must have shape (n_gap_periods, {self.n_channels}) "
+                f"(one column per media channel), got shape {gap.shape}."
+            )
+        bad = ~np.isfinite(gap) | (gap < 0)
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise ValueError(
+                f"media_gap has an invalid value {gap[row, column]} in row {row}, "
+                f"channel {self.media_names[column]!r}: media must be finite and >= 0."
+            )
+        return gap
+
+    def media_gap(self, media_gap) -> np.ndarray:
+        """Validated media of the periods after training, (n_gap, n_channels, n_geos).
+
+        Parameters
+        ----------
+        media_gap : array-like or DataFrame or None
+            As the estimator's ``predict`` takes it.
+
+        Returns
+        -------
+        ndarray
+        """
+        if not self.is_geo:
+            return self._national_media_gap(media_gap)[:, :, None]
+        return _validation.validate_geo_media_gap(
+            media_gap,
+            media_names=self.media_names,
+            geo_names=self.geo_names,
+            geo_column=self.geo_column,
+        )
+
+    def _geo_timeline(self, X, media_gap):
+        train = self.training
+        n_train, n_channels, n_geos = train.media.shape
+        if X is None:
+            index = pd.MultiIndex.from_product(
+                [train.index, self.geo_names],
+                names=[train.index.name or "date", str(self.geo_column)],
+            )
+            return (
+                train.media,
+                train.extra_features,
+                np.arange(n_train, dtype=float),
+                np.repeat(np.arange(n_train), n_geos),
+                np.tile(np.arange(n_geos), n_train),
+                index,
+            )
+        new = _validation.validate_geo_prediction_data(
+            X,
+            fitted=train,
+            geo_column=self.geo_column,
+            date_column=self.date_column,
+            date_format=self.date_format,
+            estimator_name=self.estimator_name,
+        )
+        gap = self.media_gap(media_gap)
+        periods = _validation.place_on_calendar(
+            train.index, train.frequency, new.dates, len(gap)
+        )
+        n_total = max(n_train + len(gap), int(periods.max()) + 1)
+        media = np.zeros((n_total, n_channels, n_geos))
+        controls = np.zeros((n_total, train.extra_features.shape[1], n_geos))
+        media[:n_train] = train.media
+        controls[:n_train] = train.extra_features
+        media[n_train : n_train + len(gap)] = gap
+        rows = periods[new.date_codes]
+        media[rows, :, new.geo_codes] = new.media
+        controls[rows, :, new.geo_codes] = new.extra_features
+        return (
+            media,
+            controls,
+            np.arange(n_total, dtype=float),
+            rows,
+            new.geo_codes,
+            new.index,
+        )
+
+    # -------------------------------------------------------- components
+
+    def _at_rows(self, function, timeline: Timeline):
+        params = self.device_posterior()
+        batch_size = _draw_batch_size(self.n_draws, timeline.media)
+        return function(
+            self.spec,
+            params,
+            *timeline.inputs,
+            timeline.rows,
+            timeline.geos,
+            batch_size,
+        )
+
+    def _row_scale(self, timeline: Timeline) -> np.ndarray:
+        return self.target_scale[np.asarray(timeline.geos)]
+
+    def components(self, X=None, media_gap=None) -> dict[str, np.ndarray]:
+        """Every additive part of the expected KPI per draw, in KPI units.
+
+        Parameters
+        ----------
+        X, media_gap
+            As in :meth:`timeline`.
+
+        Returns
+        -------
+        dict of str to ndarray
+            ``media`` (n_draws, n_rows, n_channels), ``mu`` and the baseline
+            parts (``intercept``, ``trend``, ``seasonality``, and
+            ``extra_features`` and ``weekday`` when used), each
+            (n_draws, n_rows).
+        """
+        timeline = self.timeline(X, media_gap)
+        parts = self._at_rows(_components_at_rows, timeline)
+        scale = self._row_scale(timeline)
+        return {
+            name: np.asarray(value)
+            * (scale[None, :, None] if name == "media" else scale[None, :])
+            for name, value in parts.items()
+        }
+
+    def mean_draws(self, X=None, media_gap=None) -> np.ndarray:
+        """The expected KPI per draw, (n_draws, n_rows), in KPI units."""
+        timeline = self.timeline(X, media_gap)
+        mu = np.asarray(self._at_rows(_mu_at_rows, timeline))
+        return mu * self._row_scale(timeline)
+
+    def mean_moments(
+        self, X=None, media_gap=None, noise: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and variance of the KPI per row, in KPI units.
+
+        The variance is that of the expected KPI over draws; with ``noise``
+        the mean noise variance is added (the posterior predictive variance,
+        as ``BayesianRidge.predict(return_std=True)`` reports it). Only the
+        moments leave the device: copying every draw to the host would
+        dominate a warm predict.
+        """
+        timeline = self.timeline(X, media_gap)
+        mean, variance = self._at_rows(_mu_moments_at_rows, timeline)
+        scale = self._row_scale(timeline)
+        variance = np.asarray(variance, dtype=float) * scale**2
+        if noise:
+            noise_variance = np.mean(self.noise_sd() ** 2, axis=0)
+            variance = variance + noise_variance[np.asarray(timeline.geos)]
+        return np.asarray(mean, dtype=float) * scale, variance
+
+    def noise_sd(self) -> np.ndarray:
+        """The noise standard deviation per draw and geo, (n_draws, n_geos)."""
+        sigma = np.asarray(self.posterior["sigma"], dtype=float)
+        return (sigma if sigma.ndim == 2 else sigma[:, None]) * self.target_scale
+
+    def row_geos(self, X=None) -> np.ndarray:
+        """The geo position of each row of ``X`` (training rows when None)."""
+        if not self.is_geo:
+            n_rows = self.n_train_periods if X is None else len(X)
+            return np.zeros(n_rows, dtype=int)
+        return np.asarray(self.timeline(X).geos)
+
+    def predictive_draws(self, X=None, random_state=None, media_gap=None) -> np.ndarray:
+        """Draws of the KPI (mean plus noise), (n_draws, n_rows), in KPI units."""
+        timeline = self.timeline(X, media_gap)
+        mu = np.asarray(self._at_rows(_mu_at_rows, timeline))
+        geos = np.asarray(timeline.geos)
+        scale = self.target_scale[geos]
+        sigma = self.noise_sd()[:, geos]
+        rng = np.random.default_rng(random_state)
+        return mu * scale + sigma * rng.standard_normal(mu.shape)
+
+    def site_priors(self) -> dict[str, dist.Distribution]:
+        """The prior of each stored site, on the scale its draws are stored on.
+
+        ROI sites get :attr:`roi_prior` (absolute); with a ROI prior,
+        ``coef_media`` has none of its own (it follows from the ROI). A
+        national ``coef_media`` left to the default gets LightweightMMM's
+        HalfNormal scaled by each channel's cost over the mean cost.
+        """
+        priors = dict(self.priors)
+        for name in ROI_SITES:
+            if priors.get(name) is not None:
+                priors[name] = self.roi_prior
+        if ROI in priors:
+            priors.pop(COEF_MEDIA, None)
+        if not self.is_geo and COEF_MEDIA in priors and priors[COEF_MEDIA] is None:
+            cost = self.media_cost.sum(axis=1)
+            priors[COEF_MEDIA] = dist.HalfNormal(cost / cost.mean())
+        return {name: prior for name, prior in priors.items() if prior is not None}
+
+    def prior_draws(self, n_draws: int = 500, random_state: int = 0) -> dict:
+        """Draws from :meth:`site_priors`, each with a leading draw axis.
+
+        Parameters
+        ----------
+        n_draws : int, default=500
+            Draws per site.
+        random_state : int, default=0
+            Seed of the draws.
+
+        Returns
+        -------
+        dict of str to ndarray
+        """
+        priors = self.site_priors()
+        keys = jax.random.split(jax.random.key(int(random_state)), len(priors))
+        return {
+            name: np.asarray(prior.sample(key, (int(n_draws),)))
+            for key, (name, prior) in zip(keys, priors.items(), strict=True)
+        }
+
+    # ------------------------------------------------------------ labels
+
+    def element_label(self, name: str, position: int, shape: tuple) -> str:
+        """The label of one element of a parameter, as in ``summary`` and plots."""
+        return parameter_label(
+            name,
+            position,
+            shape,
+            channels=self.media_names,
+            controls=self.control_names,
+            geos=self.geo_names,
+        )
+
+    def labelled_values(self, diagnostic: Mapping[str, Any]) -> list[tuple[str, float]]:
+        """Each finite element of a per-site diagnostic (``rhat``, ``ess``) by label."""
+        entries = []
+        for name, values in diagnostic.items():
+            flat = np.atleast_1d(values).ravel()
+            for position, value in enumerate(flat):
+                if np.isfinite(value):
+                    label = self.element_label(name, position, np.shape(values))
+                    entries.append((label, float(value)))
+        return entries
+
+    def with_draws(self, keep: np.ndarray) -> FittedMMM:
+        """A copy that keeps the posterior draws at positions ``keep``."""
+        copy = object.__new__(FittedMMM)
+        copy.__dict__.update(self.__dict__)
+        copy.posterior = {name: value[keep] for name, value in self.posterior.items()}
+        copy._device_posterior = None
+        return copy
+
+
+def _training_block(train, new) -> int | None:
+    """Where undated rows ``new`` are the training rows, their first period.
+
+    Rows without dates are placed after the training data, except rows that
+    are the training rows themselves (every media and control value equal):
+    a block of them (``predict(X_train)`` or a slice of it) is in-sample, and
+    rows that start with the whole training data (history, then a plan)
+    continue from its end. None when neither.
+    """
+    n_new, n_train = len(new.media), len(train.media)
+    rows = np.hstack([train.media, train.extra_features])
+    block = np.hstack([new.media, new.extra_features])
+    if n_new > n_train:
+        return 0 if np.array_equal(block[:n_train], rows) else None
+    candidates = np.flatnonzero((rows[: n_train - n_new + 1] == block[0]).all(axis=1))
+    matches = [k for k in candidates if np.array_equal(rows[k : k + n_new], block)]
+    if not matches:
+        return None
+    if len(matches) > 1:
+        warnings.warn(
+            f"The {n_new} undated rows of X equal the training rows at "
+            f"{len(matches)} places; they are taken as training periods "
+            f"{matches[0]} to {matches[0] + n_new - 1}. Give X dates (a "
+            "DatetimeIndex or date_column) to place rows unambiguously.",
+            UserWarning,
+            stacklevel=5,
+        )
+    return int(matches[0])

@@ -1,0 +1,146 @@
+"""Tests for ``skmmm.fitted``: the fitted model that the analysis modules use."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from _mmm_fits import fitted, simulated
+
+from skmmm import BayesianMMMRegressor
+from skmmm import fitted as fitted_module
+from skmmm.datasets import simulate_mmm_data
+from skmmm.fitted import FittedMMM
+
+
+@pytest.fixture(scope="module")
+def est():
+    return fitted()
+
+
+@pytest.fixture(scope="module")
+def geo_est():
+    data = simulate_mmm_data(
+        n_periods=40, n_channels=2, n_geos=3, model="adstock", seed=3
+    )
+    est = BayesianMMMRegressor(
+        "adstock",
+        media_columns=data.media_columns,
+        date_column="date",
+        geo_column="geo",
+        degrees_seasonality=1,
+        number_warmup=100,
+        number_samples=60,
+        number_chains=1,
+        random_state=0,
+        progress_bar=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(data.X, data.y)
+    return est, data
+
+
+def test_a_national_fit_is_a_panel_of_one_geo(est):
+    model = est.fitted_
+    assert isinstance(model, FittedMMM)
+    assert not model.is_geo and model.n_geos == 1 and model.geo_names == []
+    n_times, n_channels = est.training_data_.media.shape
+    assert model.training_media.shape == (n_times, n_channels, 1)
+    assert model.media_scale.shape == (n_channels, 1)
+    assert model.target_scale.shape == (1,)
+    timeline = model.timeline()
+    assert timeline.media.shape == (n_times, n_channels, 1)
+    assert np.all(np.asarray(timeline.geos) == 0)
+    assert timeline.index.equals(est.training_data_.index)
+
+
+def test_components_add_up_to_the_mean_and_predict(est):
+    data = simulated()
+    model = est.fitted_
+    parts = model.components(data.X)
+    baseline = sum(v for k, v in parts.items() if k not in ("media", "mu"))
+    np.testing.assert_allclose(
+        parts["mu"], baseline + parts["media"].sum(axis=2), rtol=1e-5
+    )
+    np.testing.assert_allclose(parts["mu"].mean(axis=0), est.predict(data.X), rtol=1e-5)
+    np.testing.assert_allclose(model.mean_draws(data.X), parts["mu"], rtol=1e-6)
+    mean, variance = model.mean_moments(data.X)
+    np.testing.assert_allclose(variance, parts["mu"].var(axis=0), rtol=1e-3)
+
+
+def test_the_model_is_cached_and_rebuilt_with_the_posterior(est):
+    assert est.fitted_ is est.fitted_
+    smaller = pickle.loads(pickle.dumps(est)).reduce_trace(10, random_state=0)
+    assert smaller.fitted_.n_draws == 10
+
+
+def test_the_model_pickles_without_device_arrays(est):
+    model = est.fitted_
+    model.device_posterior()
+    state = model.__getstate__()
+    assert state["_device_posterior"] is None
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy.roi_prior is not None
+    np.testing.assert_array_equal(copy.mean_draws(), model.mean_draws())
+
+
+def test_prior_draws_follow_the_site_priors(est):
+    model = est.fitted_
+    draws = model.prior_draws(n_draws=4000, random_state=1)
+    assert set(draws) == set(model.site_priors())
+    # The ROI prior is on the stored, absolute scale.
+    np.testing.assert_allclose(
+        np.median(draws["roi"], axis=0), 0.2 * model.roi_reference, rtol=0.1
+    )
+
+
+def test_with_draws_keeps_the_chosen_draws(est):
+    model = est.fitted_
+    smaller = model.with_draws(np.array([0, 5, 7]))
+    assert smaller.n_draws == 3 and model.n_draws > 3
+    np.testing.assert_array_equal(
+        smaller.posterior["sigma"], model.posterior["sigma"][[0, 5, 7]]
+    )
+
+
+def test_geo_rows_map_to_their_period_and_geo(geo_est):
+    est, data = geo_est
+    model = est.fitted_
+    assert model.is_geo and model.geo_names == est.geo_names_
+    order = np.random.default_rng(0).permutation(len(data.X))
+    timeline = model.timeline(data.X.iloc[order])
+    geos = np.asarray(timeline.geos)
+    expected = [est.geo_names_.index(g) for g in data.X["geo"].iloc[order]]
+    np.testing.assert_array_equal(geos, expected)
+    assert model.noise_sd().shape == (model.n_draws, model.n_geos)
+
+
+def test_geo_draws_are_evaluated_in_batches_of_bounded_memory(geo_est, monkeypatch):
+    # PITFALLS: out of memory rebuilding the posterior for many geos
+    # (MER #1666): the working arrays of every draw are never held at once.
+    est, data = geo_est
+    model = est.fitted_
+    timeline = model.timeline()
+    params = model.device_posterior()
+    n_draws = model.n_draws
+    per_draw_bytes = 4 * timeline.media.size  # one (n_times, n_channels, n_geos)
+    args = (model.spec, params, *timeline.inputs, timeline.rows, timeline.geos)
+    moments = fitted_module._mu_moments_at_rows
+
+    def temp_bytes(batch_size):
+        compiled = moments.lower(*args, batch_size).compile()
+        return compiled.memory_analysis().temp_size_in_bytes
+
+    # Besides each draw's mu at the pairs (the moments' input), batches of 4
+    # hold a few dozen draws' arrays; unbatched, all of them.
+    stacked_mu_bytes = 4 * n_draws * len(timeline.rows)
+    assert temp_bytes(4) < stacked_mu_bytes + 40 * per_draw_bytes
+    assert temp_bytes(n_draws) > n_draws * per_draw_bytes
+    for whole, batched in zip(moments(*args, n_draws), moments(*args, 4), strict=True):
+        np.testing.assert_allclose(batched, whole, rtol=1e-5, atol=1e-7)
+    # predict picks the batch from the budget of floats per batch.
+    expected = est.predict(data.X)
+    monkeypatch.setattr(fitted_module, "DRAW_BATCH_FLOATS", 4 * timeline.media.size)
+    assert fitted_module._draw_batch_size(n_draws, timeline.media) == 4
+    np.testing.assert_allclose(est.predict(data.X), expected, rtol=1e-6)
