@@ -29,6 +29,7 @@ from _reference import DEFAULT_DATA_DIR, load_reference  # noqa: E402
 
 import skmmm  # noqa: E402
 from skmmm import BayesianMMMRegressor  # noqa: E402
+from skmmm.diagnostics import mixing_table  # noqa: E402
 
 
 def bench_model(model: str, args) -> dict:
@@ -71,10 +72,7 @@ def bench_model(model: str, args) -> dict:
         "max_r_hat": round(
             max(float(np.nanmax(v)) for v in estimator.rhat_.values()), 4
         ),
-        "worst": sorted(
-            estimator.fitted_.labelled_values(estimator.rhat_),
-            key=lambda item: -item[1],
-        )[:2],
+        "worst": list(mixing_table(estimator)["r_hat"].head(2).round(4).items()),
         "min_bulk_ess": round(min_ess, 1),
         "ess_per_s": round(min_ess / info["sampling_seconds"], 1),
         "mean_steps": round(info["mean_num_steps"], 1),

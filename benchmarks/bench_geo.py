@@ -37,6 +37,7 @@ import skmmm  # noqa: E402
 from skmmm import BayesianMMMRegressor  # noqa: E402
 from skmmm.attribution import roi  # noqa: E402
 from skmmm.datasets import simulate_mmm_data  # noqa: E402
+from skmmm.diagnostics import mixing_table  # noqa: E402
 
 
 def _slowest(estimator: BayesianMMMRegressor, n: int) -> list[tuple[str, float]]:
@@ -93,10 +94,7 @@ def bench_geo(args) -> dict:
         "max_r_hat": round(
             max(float(np.nanmax(v)) for v in estimator.rhat_.values()), 4
         ),
-        "worst": sorted(
-            estimator.fitted_.labelled_values(estimator.rhat_),
-            key=lambda item: -item[1],
-        )[:3],
+        "worst": list(mixing_table(estimator)["r_hat"].head(3).round(4).items()),
         "min_bulk_ess": round(min_ess, 1),
         "slowest": _slowest(estimator, 3),
         "ess_per_s": round(min_ess / info["sampling_seconds"], 2),

@@ -107,8 +107,10 @@ def adaptation_windows(num_warmup: int) -> tuple[tuple[int, int], ...]:
 
 
 def _with_args(model_args: tuple, indices: tuple[int, ...], values: tuple) -> tuple:
+    """``model_args`` with the arguments at ``indices`` replaced (same tuple type)."""
     replaced = dict(zip(indices, values, strict=True))
-    return tuple(replaced.get(index, arg) for index, arg in enumerate(model_args))
+    args = [replaced.get(index, arg) for index, arg in enumerate(model_args)]
+    return type(model_args)(*args) if hasattr(model_args, "_fields") else tuple(args)
 
 
 @dataclass

@@ -478,7 +478,9 @@ def simulate_mmm_data(
             columns ``"date"``, ``"geo"``, media..., controls..., rows sorted by
             date then geo.
         y : Series named ``"sales"``, aligned with ``X``.
+            The KPI.
         media_columns, control_columns : list of str
+            The media and control column names.
         costs : Series
             Total spend per channel (the media column sums).
         true_roi : Series
@@ -502,9 +504,13 @@ def simulate_mmm_data(
             ``gamma_seasonality`` is a unitless shape and ``coef_seasonality``
             (geo -> KPI units) scales it.
         model : str
+            The media transform that generated the data.
         description : str
+            A paragraph on the scenario.
         true_roi_by_geo, costs_by_geo : DataFrame (geo x channel), geo only
+            Each geo's true ROI and total cost per channel.
         geo_column, date_column : str, geo only
+            The names of X's geo and date columns.
 
     Raises
     ------
@@ -879,7 +885,9 @@ def load_example() -> Bunch:
         frame : DataFrame of shape (156, 9)
             The whole CSV: ``date``, media, controls and ``sales``.
         media_columns, control_columns : list of str
+            The media and control column names.
         target_column : str
+            The KPI column's name.
         costs : Series
             Total spend per channel.
         true_roi : Series
@@ -891,6 +899,7 @@ def load_example() -> Bunch:
         generator : dict
             The function and arguments that generated the data.
         description : str
+            A paragraph on the data.
 
     Examples
     --------

@@ -9,8 +9,8 @@ normalization, folding, and localization: an improved R-hat"):
   ``DIVERGENCE_FRACTION`` (1%) of the draws divergent;
 - **warning**: some bulk ESS below ``MIN_ESS_PER_CHAIN`` (50) per chain
   ("converged but imprecise": below about 100 effective draws the intervals'
-  ends and r_hat itself are unreliable), or r_hat not available (one
-  chain);
+  ends and r_hat itself are unreliable), or r_hat not available (fewer
+  than 4 draws per chain);
 - **converged** otherwise, with notes: a handful of divergent draws (at most
   1%) marks a region the sampler found hard, which the estimates rarely
   depend on; an r_hat between ``RHAT_TARGET`` (1.01) and 1.05 is what chance
@@ -22,6 +22,10 @@ normalization, folding, and localization: an improved R-hat"):
   for posterior means (their Monte Carlo error is under a tenth of the
   posterior sd) but not yet for stable interval ends.
 
+r_hat is the split r_hat and ESS the bulk effective sample size of
+:mod:`numpyro.diagnostics` (:func:`chain_diagnostics`): split r_hat compares
+the halves of each chain, so a single chain is judged too.
+
 Independently of convergence, a channel whose ROI posterior median lies in
 the outer 1% of its prior (:func:`prior_data_conflicts`) is named in the
 notes: the data and the prior disagree, and the answer depends on the prior.
@@ -30,10 +34,12 @@ notes: the data and the prior disagree, and the answer depends on the prior.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from sklearn.utils.validation import check_is_fitted
 
 from skmmm.priors import ROI_SITES, prior_cdf
@@ -45,7 +51,9 @@ __all__ = [
     "RHAT_TARGET",
     "RHAT_THRESHOLD",
     "ConvergenceVerdict",
+    "chain_diagnostics",
     "convergence_verdict",
+    "mixing_table",
     "prior_data_conflicts",
 ]
 
@@ -57,6 +65,80 @@ DIVERGENCE_FRACTION = 0.01
 # Prior quantiles outside which a posterior median is a prior-data conflict.
 CONFLICT_QUANTILE = 0.01
 N_WORST_PARAMETERS = 5
+# Split r_hat halves each chain; below this many draws per chain it is noise.
+MIN_DRAWS_FOR_RHAT = 4
+
+
+def chain_diagnostics(
+    samples: Mapping[str, np.ndarray],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Split r_hat and bulk effective sample size of each site.
+
+    Parameters
+    ----------
+    samples : dict of str to ndarray
+        Draws by chain, each of shape (n_chains, n_samples, ...).
+
+    Returns
+    -------
+    rhat, ess : dict of str to ndarray
+        Per site, of the site's shape. r_hat is NaN with fewer than
+        ``MIN_DRAWS_FOR_RHAT`` draws per chain.
+    """
+    rhat, ess = {}, {}
+    for name, value in samples.items():
+        value = np.asarray(value)
+        rhat[name] = (
+            np.asarray(split_gelman_rubin(value))
+            if value.shape[1] >= MIN_DRAWS_FOR_RHAT
+            else np.full(value.shape[2:], np.nan)
+        )
+        ess[name] = np.asarray(effective_sample_size(value))
+    return rhat, ess
+
+
+def mixing_table(estimator) -> pd.DataFrame:
+    """Every parameter element's r_hat and bulk ESS, worst-mixing first.
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        The model.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by the element's label (as in ``summary()``), with columns
+        ``site``, ``position`` (in the flattened site), ``r_hat`` and
+        ``ess_bulk``; highest r_hat first, then lowest ESS (elements whose
+        r_hat is undefined last among equals).
+    """
+    fitted = estimator.fitted_
+    rows = []
+    for name, draws in fitted.posterior.items():
+        shape = np.shape(draws)[1:]
+        rhat = np.broadcast_to(fitted.rhat.get(name, np.nan), shape).ravel()
+        ess = np.broadcast_to(fitted.ess.get(name, np.nan), shape).ravel()
+        for position in range(int(np.prod(shape, dtype=int))):
+            rows.append(
+                (
+                    fitted.element_label(name, position, shape),
+                    name,
+                    position,
+                    float(rhat[position]),
+                    float(ess[position]),
+                )
+            )
+    table = pd.DataFrame(
+        rows, columns=["label", "site", "position", "r_hat", "ess_bulk"]
+    ).set_index("label")
+    order = np.lexsort(
+        (
+            table["ess_bulk"].fillna(np.inf).to_numpy(),
+            -table["r_hat"].fillna(-np.inf).to_numpy(),
+        )
+    )
+    return table.iloc[order]
 
 
 @dataclass(frozen=True)
@@ -282,9 +364,10 @@ def convergence_verdict(
     if not len(finite_rhat):
         return verdict(
             "warning",
-            f"Convergence not checked: r_hat needs at least 2 chains; "
-            f"{divergence_text}.",
-            "Fit with number_chains=2 or more to check that the chains agree.",
+            f"Convergence not checked: r_hat needs at least "
+            f"{MIN_DRAWS_FOR_RHAT} draws per chain; {divergence_text}.",
+            "Fit with more draws (number_samples) and number_chains=2 or more "
+            "to check that the chains agree.",
             low_ess.index,
         )
     imprecise_rhat = finite_rhat[finite_rhat > RHAT_TARGET].sort_values(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -32,31 +33,28 @@ from skmmm.priors import (
 
 __all__ = [
     "MODEL_NAMES",
+    "GeoModelInputs",
     "GeoModelSpec",
     "ModelSpec",
-    "choose_geo_mean_scale",
-    "choose_media_noncentring",
-    "choose_roi_shear",
+    "NationalModelInputs",
     "geo_mean_components",
-    "geo_mean_statistics",
+    "geo_mean_scaled_sites",
     "geo_model",
     "geo_site_shapes",
     "level_log_ratio_shift",
-    "level_log_ratio_statistics",
+    "level_log_ratio_terms",
     "log_elasticity_at_average",
     "log_lag_gain",
     "log_spend_sensitivity",
     "mean_components",
     "media_transform",
-    "move_level_log_ratios",
-    "move_roi_shear",
     "national_model",
     "panel_mean_components",
     "parameter_label",
     "response_at_average",
-    "roi_shear_statistics",
-    "scale_geo_means",
+    "scaled_geo_means",
     "site_shapes",
+    "unscaled_geo_means",
 ]
 
 MODEL_NAMES: tuple[str, ...] = tuple(MEDIA_TRANSFORM_PRIORS)
@@ -368,6 +366,16 @@ def _sample_with_level_on_simplex(
     return {**params, "intercept": intercept, COEF_MEDIA: coef_media}
 
 
+class NationalModelInputs(NamedTuple):
+    """The arguments of :func:`national_model`, in order (internal scale)."""
+
+    media: jax.Array
+    extra_features: jax.Array
+    time_index: jax.Array
+    media_prior: jax.Array
+    target: jax.Array | None = None
+
+
 def national_model(
     media: jax.Array,
     extra_features: jax.Array,
@@ -494,18 +502,18 @@ def _sample_flat(name: str, shape: tuple[int, ...]) -> jax.Array:
     return numpyro.sample(name, dist.ImproperUniform(dist.constraints.real, (), shape))
 
 
-def _unscaled_geo_means(sampled: jax.Array, scale: jax.Array) -> jax.Array:
+def unscaled_geo_means(sampled: jax.Array, scale: jax.Array) -> jax.Array:
     """Per-geo values (geos on the last axis) from coordinates whose mean over
     geos is ``scale`` times theirs: ``sampled + (1 / scale - 1) * mean``."""
     return sampled + (1 / scale - 1) * sampled.mean(axis=-1, keepdims=True)
 
 
-def _scaled_geo_means(values: jax.Array, scale: jax.Array) -> jax.Array:
-    """The inverse of :func:`_unscaled_geo_means`."""
+def scaled_geo_means(values: jax.Array, scale: jax.Array) -> jax.Array:
+    """The inverse of :func:`unscaled_geo_means`."""
     return values - (1 - scale) * values.mean(axis=-1, keepdims=True)
 
 
-def _geo_mean_scaled_sites(
+def geo_mean_scaled_sites(
     spec: GeoModelSpec, geo_mean_scale: jax.Array
 ) -> dict[str, jax.Array]:
     """Each site whose geo mean the sampler scales, with its scale (broadcastable)."""
@@ -519,148 +527,6 @@ def _geo_mean_scaled_sites(
     if spec.seasonality_amplitude:
         sites[LOG_SEASONALITY_AMPLITUDE] = geo_mean_scale[_AMPLITUDE_ROW]
     return sites
-
-
-def scale_geo_means(
-    spec: GeoModelSpec,
-    unconstrained: Mapping[str, jax.Array],
-    geo_mean_scale: jax.Array,
-    *,
-    inverse: bool = False,
-) -> dict[str, jax.Array]:
-    """The sampler's point with the geo means of the per-geo sites scaled.
-
-    With ``spec.geo_mean_scaling`` the sampler moves each geo's level, log
-    seasonality amplitude and trend coefficient, and each channel's log
-    ratios, in coordinates whose mean over geos is ``geo_mean_scale`` times
-    the mean of the model's coordinates, the deviations from it unchanged.
-    With a diagonal mass matrix the sampler's scale of each per-geo value is
-    about its own posterior spread; when the geos move together (the
-    levels of 50 geos with a shared parameter), their mean moves several
-    times more than that spread allows for along the direction of all geos
-    at once, and it is the posterior's slowest direction. A ``scale`` of
-    ``sqrt(spread / ((n_geos - 1) * variance of the mean))`` gives that
-    direction the spread of the others (:func:`choose_geo_mean_scale`).
-    The map is linear with log Jacobian ``-log(scale)`` per site (and
-    channel), so every scale gives the same posterior. ``inverse`` maps the
-    sampler's point back to the model's coordinates (scale 1).
-    """
-    transform = _unscaled_geo_means if inverse else _scaled_geo_means
-    mapped = dict(unconstrained)
-    for name, scale in _geo_mean_scaled_sites(spec, geo_mean_scale).items():
-        mapped[name] = transform(unconstrained[name], scale)
-    return mapped
-
-
-def geo_mean_statistics(
-    spec: GeoModelSpec, params: Mapping[str, jax.Array], time_index: jax.Array
-) -> dict[str, jax.Array]:
-    """Moments of one draw for :func:`choose_geo_mean_scale`.
-
-    ``value`` holds, per geo, the model's coordinates of the level (the log
-    level plus the trend at its training mean), the log seasonality
-    amplitude (zero without ``spec.seasonality_amplitude``) and the trend
-    coefficient, shape (3, n_geos); ``mean`` their means over geos.
-    """
-    at_average = response_at_average(spec, params)
-    level = params["intercept"] + (params[COEF_MEDIA] * at_average[:, None]).sum(axis=0)
-    trend_mean = trend_time(spec, params["expo_trend"], time_index).mean()
-    amplitude = jnp.zeros_like(level)
-    if spec.seasonality_amplitude:
-        norm = jnp.sqrt(jnp.sum(params["gamma_seasonality"] ** 2))
-        amplitude = jnp.log(params["coef_seasonality"] * norm)
-    value = jnp.stack(
-        [
-            jnp.log(level) + params["coef_trend"] * trend_mean,
-            amplitude,
-            params["coef_trend"],
-        ]
-    )
-    mean = value.mean(axis=-1)
-    return {"value": value, "value_sq": value**2, "mean": mean, "mean_sq": mean**2}
-
-
-def _geo_mean_scale(
-    variance_of_mean: jax.Array,
-    mean_variance: jax.Array,
-    n_geos: int,
-    current: jax.Array,
-) -> jax.Array:
-    """The scale that gives the geo mean the geos' own spread; ``current``
-    where the mean did not move."""
-    spread = mean_variance - variance_of_mean
-    moved = (variance_of_mean > 1e-12) & (spread > 0) & (n_geos > 1)
-    scale = jnp.sqrt(
-        jnp.where(moved, spread, 1.0)
-        / jnp.where(moved, (n_geos - 1) * variance_of_mean, 1.0)
-    )
-    chosen = jnp.clip(scale, MIN_GEO_MEAN_SCALE, 1.0)
-    return jnp.where(moved, chosen, current).astype(current.dtype)
-
-
-def _variance_of_difference(
-    left: jax.Array,
-    right: jax.Array,
-    left_sq: jax.Array,
-    right_sq: jax.Array,
-    product: jax.Array,
-    k: jax.Array,
-) -> jax.Array:
-    """``Var(left - k * right)`` from the means of both, their squares and product."""
-    return (
-        left_sq
-        - left**2
-        - 2 * k * (product - left * right)
-        + k**2 * (right_sq - right**2)
-    )
-
-
-def choose_geo_mean_scale(
-    site_means: Mapping[str, jax.Array],
-    ratio_means: Mapping[str, jax.Array],
-    media_noncentring: jax.Array,
-    current: jax.Array,
-) -> jax.Array:
-    """Each row's ``geo_mean_scale`` from warm-up means of the statistics.
-
-    ``site_means`` are the means of :func:`geo_mean_statistics`,
-    ``ratio_means`` those of :func:`level_log_ratio_statistics` and
-    ``media_noncentring`` the ``k`` the log ratios
-    will have: their coordinates ``v = ratio - k * shift`` are formed from
-    the moments, so the scale fits the final coordinates. The scale is
-    ``sqrt(spread / ((n_geos - 1) * variance of the mean))``, clipped to
-    [MIN_GEO_MEAN_SCALE, 1], with ``spread`` the mean over geos of the
-    variance of each geo's deviation from the mean (:func:`scale_geo_means`).
-    """
-    n_geos = site_means["value"].shape[-1]
-    value_variance = site_means["value_sq"] - site_means["value"] ** 2
-    chosen = _geo_mean_scale(
-        site_means["mean_sq"] - site_means["mean"] ** 2,
-        value_variance.mean(axis=-1),
-        n_geos,
-        current[:_FIRST_RATIO_ROW],
-    )
-    k = media_noncentring[:, 0]
-    per_geo = _variance_of_difference(
-        ratio_means["ratio"],
-        ratio_means["shift"],
-        ratio_means["ratio_sq"],
-        ratio_means["shift_sq"],
-        ratio_means["shift_ratio"],
-        k[:, None],
-    )
-    of_mean = _variance_of_difference(
-        ratio_means["ratio_mean"],
-        ratio_means["shift_mean"],
-        ratio_means["ratio_mean_sq"],
-        ratio_means["shift_mean_sq"],
-        ratio_means["shift_ratio_mean"],
-        k,
-    )
-    ratio_rows = _geo_mean_scale(
-        of_mean, per_geo.mean(axis=-1), n_geos, current[_FIRST_RATIO_ROW:]
-    )
-    return jnp.concatenate([chosen, ratio_rows])
 
 
 def _sample_geo_seasonality(
@@ -689,7 +555,7 @@ def _sample_geo_seasonality(
             "coef_seasonality": numpyro.sample("coef_seasonality", scale_prior),
         }
     n_geos = scale_prior.batch_shape[-1]
-    log_amplitude = _unscaled_geo_means(
+    log_amplitude = unscaled_geo_means(
         _sample_flat(LOG_SEASONALITY_AMPLITUDE, (n_geos,)),
         geo_mean_scale[_AMPLITUDE_ROW],
     )
@@ -818,55 +684,6 @@ def _sample_channel_roi(
     return roi
 
 
-def roi_shear_statistics(
-    spec: ModelSpec, params: Mapping[str, jax.Array]
-) -> dict[str, jax.Array]:
-    """Moments of one draw for :func:`choose_roi_shear`, each (n_channels,)."""
-    sensitivity = log_spend_sensitivity(spec, params)
-    log_roi = jnp.log(params[CHANNEL_ROI])
-    return {
-        "sensitivity": sensitivity,
-        "roi": log_roi,
-        "sensitivity_sq": sensitivity**2,
-        "sensitivity_roi": sensitivity * log_roi,
-    }
-
-
-def _clipped_slope(
-    covariance: jax.Array, variance: jax.Array, current: jax.Array
-) -> jax.Array:
-    """A regression slope clipped to [0, 1]; ``current`` where nothing varied."""
-    slope = covariance / jnp.where(variance > 0, variance, 1.0)
-    chosen = jnp.clip(slope, 0.0, 1.0)
-    return jnp.where(variance > 1e-12, chosen, current).astype(current.dtype)
-
-
-def choose_roi_shear(means: Mapping[str, jax.Array], current: jax.Array) -> jax.Array:
-    """Each channel's ``j`` from warm-up means of :func:`roi_shear_statistics`.
-
-    ``j`` is minus the slope of the regression of the log ROI on the log
-    sensitivity (:func:`log_spend_sensitivity`), clipped to [0, 1]: the
-    sampled ``log roi + j * log sensitivity`` is then uncorrelated with the
-    sensitivity. A channel whose sensitivity did not move keeps its ``j``.
-    """
-    covariance = means["sensitivity_roi"] - means["sensitivity"] * means["roi"]
-    variance = means["sensitivity_sq"] - means["sensitivity"] ** 2
-    return _clipped_slope(-covariance, variance, current)
-
-
-def move_roi_shear(
-    spec: ModelSpec,
-    unconstrained: Mapping[str, jax.Array],
-    params: Mapping[str, jax.Array],
-    current: jax.Array,
-    chosen: jax.Array,
-) -> dict[str, jax.Array]:
-    """The same parameters in the coordinates of ``roi_shear = chosen``."""
-    sensitivity = log_spend_sensitivity(spec, params)
-    moved = unconstrained[SHEARED_LOG_ROI] + (chosen - current) * sensitivity
-    return {**unconstrained, SHEARED_LOG_ROI: moved}
-
-
 def _channel_coef_media(
     spec: GeoModelSpec,
     priors: Mapping[str, dist.Distribution],
@@ -903,7 +720,7 @@ def _sample_geo_priors(
         trend_prior = priors["coef_trend"]
         params["coef_trend"] = numpyro.deterministic(
             "coef_trend",
-            _unscaled_geo_means(
+            unscaled_geo_means(
                 _sample_flat(GEO_MEAN_SCALED_TREND, trend_prior.batch_shape),
                 geo_mean_scale[_TREND_ROW],
             ),
@@ -1047,7 +864,7 @@ def level_log_ratio_shift(
     return jnp.log(prior_scale) + variation
 
 
-def _level_log_ratio_terms(
+def level_log_ratio_terms(
     spec: ModelSpec,
     params: Mapping[str, jax.Array],
     geo_prior_weights: jax.Array,
@@ -1169,10 +986,10 @@ def _sample_geo_level_log_ratios(
     reuses.
     """
     n_channels, n_geos = geo_prior_weights.shape
-    log_level = _unscaled_geo_means(
+    log_level = unscaled_geo_means(
         _sample_flat(LOG_LEVEL, (n_geos,)), geo_mean_scale[_LEVEL_ROW]
     )
-    ratios = _unscaled_geo_means(
+    ratios = unscaled_geo_means(
         _sample_flat(LEVEL_LOG_RATIOS, (n_channels, n_geos)),
         geo_mean_scale[_FIRST_RATIO_ROW:, None],
     )
@@ -1182,7 +999,7 @@ def _sample_geo_level_log_ratios(
     # the map's Jacobian is unchanged.
     trend_mean = trend_time(spec, params["expo_trend"], time_index).mean()
     log_level = log_level - params["coef_trend"] * trend_mean
-    at_average, transformed, variation, shift = _level_log_ratio_terms(
+    at_average, transformed, variation, shift = level_log_ratio_terms(
         spec, params, geo_prior_weights, media
     )
     log_scaled = ratios + media_noncentring * shift - variation
@@ -1210,80 +1027,18 @@ def _sample_geo_level_log_ratios(
     return {**params, "intercept": intercept, COEF_MEDIA: coef_media}, transformed
 
 
-def level_log_ratio_statistics(
-    spec: ModelSpec,
-    params: Mapping[str, jax.Array],
-    geo_prior_weights: jax.Array,
-    media: jax.Array,
-) -> dict[str, jax.Array]:
-    """Moments of one draw for :func:`choose_media_noncentring`.
+class GeoModelInputs(NamedTuple):
+    """The arguments of :func:`geo_model`, in order (internal scale)."""
 
-    ``shift`` is :func:`level_log_ratio_shift` and ``ratio`` each geo's
-    ``log(effect / intercept) + LEVEL_REFERENCE * log(intercept / level) +
-    variation`` (``v + k * shift`` of :func:`_sample_geo_level_log_ratios`);
-    the products give their covariance.
-    """
-    at_average, _, variation, shift = _level_log_ratio_terms(
-        spec, params, geo_prior_weights, media
-    )
-    effect = params[COEF_MEDIA] * at_average[:, None]
-    level = params["intercept"] + effect.sum(axis=0)
-    ratio = (
-        jnp.log(effect / params["intercept"])
-        + LEVEL_REFERENCE * jnp.log(params["intercept"] / level)
-        + variation
-    )
-    ratio_mean, shift_mean = ratio.mean(axis=-1), shift.mean(axis=-1)
-    return {
-        "shift": shift,
-        "ratio": ratio,
-        "shift_sq": shift**2,
-        "ratio_sq": ratio**2,
-        "shift_ratio": shift * ratio,
-        # The same of their means over geos, for choose_geo_mean_scale.
-        "shift_mean": shift_mean,
-        "ratio_mean": ratio_mean,
-        "shift_mean_sq": shift_mean**2,
-        "ratio_mean_sq": ratio_mean**2,
-        "shift_ratio_mean": shift_mean * ratio_mean,
-    }
-
-
-def choose_media_noncentring(
-    means: Mapping[str, jax.Array], current: jax.Array
-) -> jax.Array:
-    """Each channel's ``k`` from warm-up means of :func:`level_log_ratio_statistics`.
-
-    ``k`` is the slope of the regression of the geos' log ratios on the
-    channel's shift, pooled over geos and clipped to [0, 1]: ``v = ratio - k
-    * shift`` is then uncorrelated with the shift, which for a Gaussian
-    hierarchy is the best partially non-centred coordinate (Papaspiliopoulos,
-    Roberts and Skold, 2007). A channel whose shift did not move keeps its
-    ``k``.
-    """
-    covariance = means["shift_ratio"] - means["shift"] * means["ratio"]
-    variance = means["shift_sq"] - means["shift"] ** 2
-    chosen = _clipped_slope(
-        covariance.sum(axis=-1, keepdims=True),
-        variance.sum(axis=-1, keepdims=True),
-        current,
-    )
-    return jnp.broadcast_to(chosen, current.shape)
-
-
-def move_level_log_ratios(
-    spec: ModelSpec,
-    unconstrained: Mapping[str, jax.Array],
-    params: Mapping[str, jax.Array],
-    geo_prior_weights: jax.Array,
-    current: jax.Array,
-    chosen: jax.Array,
-    media: jax.Array,
-) -> dict[str, jax.Array]:
-    """The same parameters in the coordinates of ``media_noncentring = chosen``."""
-    *_, shift = _level_log_ratio_terms(spec, params, geo_prior_weights, media)
-    moved = unconstrained[LEVEL_LOG_RATIOS] + (current - chosen) * shift
-    return {**unconstrained, LEVEL_LOG_RATIOS: moved}
+    media: jax.Array
+    extra_features: jax.Array
+    time_index: jax.Array
+    media_prior: jax.Array
+    geo_prior_weights: jax.Array
+    media_noncentring: jax.Array
+    roi_shear: jax.Array
+    geo_mean_scale: jax.Array
+    target: jax.Array | None = None
 
 
 def geo_model(
@@ -1395,7 +1150,7 @@ def geo_model(
             "geo_mean_scale_jacobian",
             -sum(
                 jnp.log(scale).sum()
-                for scale in _geo_mean_scaled_sites(spec, geo_mean_scale).values()
+                for scale in geo_mean_scaled_sites(spec, geo_mean_scale).values()
             ),
         )
     mu = geo_mean_components(

@@ -56,6 +56,7 @@ from sklearn.metrics import mean_absolute_percentage_error, r2_score
 from sklearn.utils.validation import check_is_fitted
 
 from skmmm import attribution
+from skmmm.diagnostics import mixing_table
 from skmmm.optimize import OptimizationResult
 from skmmm.priors import (
     CHANNEL_COEF_MEDIA,
@@ -1093,31 +1094,12 @@ class _Element(NamedTuple):
 
 
 def _worst_mixing(estimator, n_parameters: int) -> list[_Element]:
-    """The parameter elements whose chains mixed worst.
-
-    Highest r_hat first; with a single chain (r_hat undefined) lowest
-    effective sample size first.
-    """
-    fitted = estimator.fitted_
-    elements = []
-    for name, draws in estimator.posterior_.items():
-        shape = np.shape(draws)[1:]
-        rhat = np.broadcast_to(estimator.rhat_.get(name, np.nan), shape).ravel()
-        ess = np.broadcast_to(estimator.ess_.get(name, np.nan), shape).ravel()
-        for position in range(int(np.prod(shape, dtype=int))):
-            label = fitted.element_label(name, position, shape)
-            elements.append(
-                _Element(
-                    label, name, position, float(rhat[position]), float(ess[position])
-                )
-            )
-
-    def mixing_order(element: _Element) -> tuple[float, float]:
-        worst_rhat = element.rhat if np.isfinite(element.rhat) else -np.inf
-        lowest_ess = element.ess if np.isfinite(element.ess) else np.inf
-        return -worst_rhat, lowest_ess
-
-    return sorted(elements, key=mixing_order)[:n_parameters]
+    """The parameter elements whose chains mixed worst (:func:`mixing_table`)."""
+    table = mixing_table(estimator).head(n_parameters)
+    return [
+        _Element(label, row.site, int(row.position), row.r_hat, row.ess_bulk)
+        for label, row in zip(table.index, table.itertuples(), strict=True)
+    ]
 
 
 def _draws_by_chain(estimator, values: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -92,7 +92,7 @@ class CustomScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Number of columns seen during fit: the product of the trailing
         dimensions of ``X`` (1 for 1-D input).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the columns seen during fit. Defined only when ``X`` was a
         DataFrame whose column names are all strings.
 

@@ -278,7 +278,7 @@ def prior_cdf(prior: dist.Distribution, values: np.ndarray) -> np.ndarray:
 
 
 def prior_quantiles(prior: dist.Distribution, quantiles: Sequence[float]) -> np.ndarray:
-    """The prior's quantiles, shape (len(quantiles), *batch_shape).
+    """The prior's quantiles, shape ``(len(quantiles), *batch_shape)``.
 
     Exact where NumPyro has the inverse cdf, else estimated from draws.
     """

@@ -16,20 +16,23 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 from numpyro import distributions as dist
-from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from skmmm import _validation, attribution, optimize
+from skmmm._geo_coordinates import (
+    INITIAL_MEDIA_NONCENTRING,
+    INITIAL_ROI_SHEAR,
+    coordinate_adaptation,
+)
 from skmmm._sampling import (
-    CoordinateAdaptation,
     SamplerSettings,
     sample_nuts,
     should_show_progress,
 )
-from skmmm.diagnostics import convergence_verdict
+from skmmm.diagnostics import chain_diagnostics, convergence_verdict
 from skmmm.fitted import FittedMMM
 from skmmm.models import (
     COEF_MEDIA_RAW,
@@ -41,20 +44,13 @@ from skmmm.models import (
     MODEL_NAMES,
     N_GEO_MEAN_SITE_ROWS,
     SHEARED_LOG_ROI,
+    GeoModelInputs,
     GeoModelSpec,
     ModelSpec,
-    choose_geo_mean_scale,
-    choose_media_noncentring,
-    choose_roi_shear,
-    geo_mean_statistics,
+    NationalModelInputs,
     geo_model,
     geo_site_shapes,
-    level_log_ratio_statistics,
-    move_level_log_ratios,
-    move_roi_shear,
     national_model,
-    roi_shear_statistics,
-    scale_geo_means,
     site_shapes,
 )
 from skmmm.priors import (
@@ -79,14 +75,6 @@ MIN_PERIODS = 5
 PARAMETRIZATIONS = ("skmmm", "lightweight_mmm")
 SAMPLING_MAX_TREE_DEPTH = 10
 WARMUP_MAX_TREE_DEPTH = 6
-# Geo model: where each chain starts choosing how far to non-centre each
-# channel's geo effects (0 centred, 1 non-centred) and how far to shear its
-# ROI towards its marginal ROI (0 none, 1 all the way; models.geo_model).
-INITIAL_MEDIA_NONCENTRING = 0.5
-INITIAL_ROI_SHEAR = 0.5
-_GEO_MEDIA_ARG, _GEO_TIME_ARG = 0, 2
-_GEO_PRIOR_WEIGHTS_ARG, _GEO_NONCENTRING_ARG, _GEO_ROI_SHEAR_ARG = 4, 5, 6
-_GEO_MEAN_SCALE_ARG = 7
 _FITTED_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -125,64 +113,6 @@ def _prior_fingerprint(priors: dict) -> str:
     return digest.hexdigest()
 
 
-def _geo_coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
-    """Each chain picks the coordinate settings of :func:`geo_model` in warm-up.
-
-    ``media_noncentring`` with ``spec.level_log_ratios``, ``roi_shear``
-    with ``spec.sheared_roi`` and ``geo_mean_scale`` with
-    ``spec.geo_mean_scaling``; a setting the spec does not use is kept.
-    """
-
-    def statistics(params, model_args):
-        moments = {}
-        if spec.level_log_ratios:
-            weights = model_args[_GEO_PRIOR_WEIGHTS_ARG]
-            moments["noncentring"] = level_log_ratio_statistics(
-                spec, params, weights, model_args[_GEO_MEDIA_ARG]
-            )
-        if spec.sheared_roi:
-            moments["roi_shear"] = roi_shear_statistics(spec, params)
-        if spec.geo_mean_scaling:
-            moments["geo_mean"] = geo_mean_statistics(
-                spec, params, model_args[_GEO_TIME_ARG]
-            )
-        return moments
-
-    def choose(means, current):
-        noncentring, roi_shear, geo_mean_scale = current
-        if spec.level_log_ratios:
-            noncentring = choose_media_noncentring(means["noncentring"], noncentring)
-        if spec.sheared_roi:
-            roi_shear = choose_roi_shear(means["roi_shear"], roi_shear)
-        if spec.geo_mean_scaling:
-            geo_mean_scale = choose_geo_mean_scale(
-                means["geo_mean"], means["noncentring"], noncentring, geo_mean_scale
-            )
-        return noncentring, roi_shear, geo_mean_scale
-
-    def move(z, params, model_args, chosen):
-        # The other moves act on the model's coordinates of the per-geo sites.
-        z = scale_geo_means(spec, z, model_args[_GEO_MEAN_SCALE_ARG], inverse=True)
-        if spec.level_log_ratios:
-            weights = model_args[_GEO_PRIOR_WEIGHTS_ARG]
-            current = model_args[_GEO_NONCENTRING_ARG]
-            z = move_level_log_ratios(
-                spec, z, params, weights, current, chosen[0], model_args[_GEO_MEDIA_ARG]
-            )
-        if spec.sheared_roi:
-            z = move_roi_shear(
-                spec, z, params, model_args[_GEO_ROI_SHEAR_ARG], chosen[1]
-            )
-        return scale_geo_means(spec, z, chosen[2])
-
-    return CoordinateAdaptation(
-        (_GEO_NONCENTRING_ARG, _GEO_ROI_SHEAR_ARG, _GEO_MEAN_SCALE_ARG),
-        statistics,
-        choose,
-        move,
-    )
-
-
 def _describe_mass_matrix(dense_mass: bool | tuple[tuple[str, ...], ...]) -> str:
     """``SamplerSettings.dense_mass`` in words, for ``sampling_info_``."""
     if not isinstance(dense_mass, tuple):
@@ -203,16 +133,7 @@ def _draws_and_diagnostics(result, hidden_sites) -> tuple[dict, dict, dict]:
         name: value.reshape((value.shape[0] * value.shape[1],) + value.shape[2:])
         for name, value in by_chain.items()
     }
-    rhat = {
-        name: np.asarray(split_gelman_rubin(value))
-        if value.shape[0] > 1
-        else np.full(value.shape[2:], np.nan)
-        for name, value in by_chain.items()
-    }
-    ess = {
-        name: np.asarray(effective_sample_size(value))
-        for name, value in by_chain.items()
-    }
+    rhat, ess = chain_diagnostics(by_chain)
     return posterior, rhat, ess
 
 
@@ -314,18 +235,20 @@ class _GeoMixin:
             **{**base.__dict__, **self._geo_sampling_coordinates(priors)}
         )
         float_dtype = jnp.result_type(float)
-        model_args = tuple(
-            jnp.asarray(a, dtype=float_dtype)
-            for a in (
-                data.media / self.media_scale_,
-                data.extra_features / self.extra_scale_ - self.extra_offset_,
-                np.arange(n_times),
-                channel_prior,
-                geo_weights,
-                np.full((n_channels, n_geos), INITIAL_MEDIA_NONCENTRING),
-                np.full(n_channels, INITIAL_ROI_SHEAR),
-                np.ones(N_GEO_MEAN_SITE_ROWS + n_channels),
-                data.target / self.target_scale_,
+        model_args = GeoModelInputs(
+            *(
+                jnp.asarray(a, dtype=float_dtype)
+                for a in (
+                    data.media / self.media_scale_,
+                    data.extra_features / self.extra_scale_ - self.extra_offset_,
+                    np.arange(n_times),
+                    channel_prior,
+                    geo_weights,
+                    np.full((n_channels, n_geos), INITIAL_MEDIA_NONCENTRING),
+                    np.full(n_channels, INITIAL_ROI_SHEAR),
+                    np.ones(N_GEO_MEAN_SITE_ROWS + n_channels),
+                    data.target / self.target_scale_,
+                )
             )
         )
         result = sample_nuts(
@@ -335,7 +258,7 @@ class _GeoMixin:
             cache_key=("geo", self.spec_, _prior_fingerprint(priors)),
             seed=self._seed(),
             progress_bar=should_show_progress(self.progress_bar),
-            adaptation=_geo_coordinate_adaptation(self.spec_)
+            adaptation=coordinate_adaptation(self.spec_)
             if self.spec_.level_log_ratios
             or self.spec_.sheared_roi
             or self.spec_.geo_mean_scaling
@@ -629,7 +552,7 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         Channel names.
     extra_feature_names_ : list of str
         Control names.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X`` when it was a DataFrame with string columns.
     n_features_in_ : int
         Number of columns of ``X``.
@@ -796,14 +719,16 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         model = partial(national_model, spec=spec, priors=priors)
         settings = self._sampler_settings(dense_mass=self._dense_mass())
         float_dtype = jnp.result_type(float)
-        model_args = tuple(
-            jnp.asarray(a, dtype=float_dtype)
-            for a in (
-                scaled_media,
-                scaled_extra,
-                np.arange(n_times),
-                media_cost,
-                scaled_target,
+        model_args = NationalModelInputs(
+            *(
+                jnp.asarray(a, dtype=float_dtype)
+                for a in (
+                    scaled_media,
+                    scaled_extra,
+                    np.arange(n_times),
+                    media_cost,
+                    scaled_target,
+                )
             )
         )
         result = sample_nuts(

@@ -297,23 +297,7 @@ def test_readme_links_every_docs_page():
 # listed the build lets exactly its warnings through; every other warning
 # fails test_api_reference_builds_without_warnings. Remove an entry once its
 # docstring is fixed (the test says when an entry no longer matches).
-KNOWN_DOCSTRING_WARNINGS = (
-    # A Returns entry lists the Bunch's fields as a nested numpydoc list,
-    # some without a description, which reST ends as a definition list.
-    ("skmmm.datasets.load_example:", "Definition list ends without a blank line"),
-    ("skmmm.datasets.load_example:", "Unexpected indentation"),
-    ("skmmm.datasets.load_example:", "Block quote ends without a blank line"),
-    ("skmmm.datasets.simulate_mmm_data:", "Definition list ends without a blank line"),
-    ("skmmm.datasets.simulate_mmm_data:", "Unexpected indentation"),
-    ("skmmm.datasets.simulate_mmm_data:", "Block quote ends without a blank line"),
-    # "ndarray of shape (n_features_in_,)": the trailing _ is a reST reference.
-    ("skmmm.preprocessing.CustomScaler:", 'Unknown target name: "n_features_in"'),
-    ("skmmm.regressor.BayesianMMMRegressor:", 'Unknown target name: "n_features_in"'),
-    # "shape (len(quantiles), *batch_shape)": the * starts emphasis (the
-    # summary line, so the priors page's table warns too).
-    ("skmmm.priors.prior_quantiles:", "Inline emphasis start-string"),
-    ("skmmm.priors.rst:", "Inline emphasis start-string"),
-)
+KNOWN_DOCSTRING_WARNINGS = ()
 SPHINX_WARNING = re.compile(
     r"^(?P<where>.*?): (?P<level>WARNING|ERROR|CRITICAL|SEVERE): (?P<what>.*)$"
 )

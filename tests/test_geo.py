@@ -30,7 +30,7 @@ from skmmm import (
 )
 from skmmm.datasets import simulate_mmm_data
 from skmmm.model_selection import PanelTimeSeriesSplit
-from skmmm.models import GeoModelSpec, geo_model, geo_site_shapes
+from skmmm.models import GeoModelInputs, GeoModelSpec, geo_model, geo_site_shapes
 from skmmm.priors import DEFAULT_PRIORS, resolve_priors
 
 N_PERIODS, N_CHANNELS, N_GEOS = 60, 2, 3
@@ -688,10 +688,10 @@ def test_geo_coordinate_moves_keep_the_parameters():
     """The warm-up move of the estimator's adaptation: new coordinates, same draw."""
     from numpyro.infer.util import constrain_fn, unconstrain_fn
 
-    from skmmm.regressor import _geo_coordinate_adaptation
+    from skmmm._geo_coordinates import coordinate_adaptation
 
     (model, _), args, rng = _log_ratio_models()
-    adaptation = _geo_coordinate_adaptation(model.keywords["spec"])
+    adaptation = coordinate_adaptation(model.keywords["spec"])
     shared = _shared_draw(model, args, rng)
     improper = _improper_draw(rng)
     args[5], args[6] = np.full((2, 3), 0.5), np.full(2, 0.5)
@@ -703,7 +703,7 @@ def test_geo_coordinate_moves_keep_the_parameters():
         np.array([1.0, 0.0], np.float32),
         np.array([1.0, 0.1, 0.4, 0.6, 0.05], np.float32),
     )
-    moved = adaptation.move(z, before, tuple(args), chosen)
+    moved = adaptation.move(z, before, GeoModelInputs(*args), chosen)
     after = constrain_fn(
         model, [*args[:5], *chosen, args[8]], {}, moved, return_deterministic=True
     )
@@ -773,7 +773,7 @@ def test_lag_gain_is_the_norm_of_the_lags_impulse_response(model_name):
 
 
 def test_roi_shear_is_chosen_from_the_regression_on_the_sensitivity():
-    from skmmm.models import choose_roi_shear
+    from skmmm._geo_coordinates import choose_roi_shear
 
     rng = np.random.default_rng(3)
     log_sensitivity = rng.normal(size=(4000, 3))
@@ -799,7 +799,7 @@ def test_geo_mean_statistics_see_the_models_per_geo_coordinates():
     sampler's per-geo values with their geo mean divided by the scale."""
     from numpyro.infer.util import constrain_fn, unconstrain_fn
 
-    from skmmm.models import geo_mean_statistics
+    from skmmm._geo_coordinates import geo_mean_statistics
 
     (model, _), args, rng = _log_ratio_models()
     spec = model.keywords["spec"]
@@ -825,7 +825,8 @@ def _geo_mean_scale_by_hand(values):
 
 
 def test_geo_mean_scale_gives_the_geo_mean_the_geos_own_spread():
-    from skmmm.models import MIN_GEO_MEAN_SCALE, choose_geo_mean_scale
+    from skmmm._geo_coordinates import choose_geo_mean_scale
+    from skmmm.models import MIN_GEO_MEAN_SCALE
 
     rng = np.random.default_rng(5)
     n_draws, n_geos = 4000, 40

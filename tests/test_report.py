@@ -486,11 +486,15 @@ def test_verdict_modest_ess_is_a_note(est):
     assert any("bulk ESS below 200 for sigma (150)" in n for n in verdict.notes)
 
 
-def test_verdict_single_chain_asks_for_more_chains():
+def test_verdict_judges_a_single_chain_by_split_rhat():
     one_chain = copy.copy(hostile_fit())
     one_chain.divergences_ = 0
+    # Split r_hat compares the halves of each chain: one chain is judged too.
+    assert np.isfinite(convergence_verdict(one_chain).max_rhat)
+    one_chain.rhat_ = {
+        name: np.full_like(v, np.nan) for name, v in one_chain.rhat_.items()
+    }
     verdict = convergence_verdict(one_chain)
-    assert np.isnan(verdict.max_rhat)  # split r_hat needs two chains
     assert verdict.status == "warning"
     assert verdict.headline.startswith("Convergence not checked")
     assert "number_chains" in verdict.advice

@@ -6,13 +6,13 @@ import numpyro
 import pytest
 from numpyro import distributions as dist
 
+from skmmm._geo_coordinates import choose_media_noncentring
 from skmmm._sampling import (
     CoordinateAdaptation,
     SamplerSettings,
     adaptation_windows,
     sample_nuts,
 )
-from skmmm.models import choose_media_noncentring
 
 PRIOR_SD, GROUP_SIZE = 3.0, 20
 # Per group: how noisy each member's observation is. The best non-centring
