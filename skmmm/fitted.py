@@ -11,7 +11,6 @@ the training timeline, and which model computes the mean.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, NamedTuple
@@ -22,7 +21,7 @@ import numpy as np
 import pandas as pd
 from numpyro import distributions as dist
 
-from skmmm import _validation
+from skmmm.families import GEO, NATIONAL, ModelFamily
 from skmmm.models import GeoModelSpec, ModelSpec, panel_mean_components, parameter_label
 from skmmm.priors import COEF_MEDIA, ROI, ROI_SITES
 
@@ -247,9 +246,28 @@ class FittedMMM:
     # ------------------------------------------------------------ shapes
 
     @property
+    def family(self) -> ModelFamily:
+        """The model family (:mod:`skmmm.families`): national or geo."""
+        return GEO if isinstance(self.spec, GeoModelSpec) else NATIONAL
+
+    @property
     def is_geo(self) -> bool:
         """Whether the model is a geo (hierarchical) model."""
-        return isinstance(self.spec, GeoModelSpec)
+        return self.family is GEO
+
+    def media_gap(self, media_gap) -> np.ndarray:
+        """Validated media of the periods after training, (n_gap, n_channels, n_geos).
+
+        Parameters
+        ----------
+        media_gap : array-like or DataFrame or None
+            As the estimator's ``predict`` takes it.
+
+        Returns
+        -------
+        ndarray
+        """
+        return self.family.media_gap(self, media_gap)
 
     @property
     def n_geos(self) -> int:
@@ -318,10 +336,8 @@ class FittedMMM:
             Device arrays on the internal scale, with the period and geo of
             each row and the rows' labels.
         """
-        media, controls, time_index, rows, geos, index = (
-            self._geo_timeline(X, media_gap)
-            if self.is_geo
-            else self._national_timeline(X, media_gap)
+        media, controls, time_index, rows, geos, index = self.family.place_rows(
+            self, X, media_gap
         )
         dtype = jnp.result_type(float)
         return Timeline(
@@ -331,166 +347,6 @@ class FittedMMM:
             jnp.asarray(rows),
             jnp.asarray(geos),
             index,
-        )
-
-    def _national_timeline(self, X, media_gap):
-        train = self.training
-        n_train = self.n_train_periods
-        if X is None:
-            positions = np.arange(n_train)
-            return (
-                self.training_media,
-                self.training_controls,
-                np.arange(n_train, dtype=float),
-                positions,
-                np.zeros(n_train, dtype=int),
-                train.index,
-            )
-        new = _validation.validate_prediction_data(
-            X,
-            fitted=train,
-            date_column=self.date_column,
-            date_format=self.date_format,
-            estimator_name=self.estimator_name,
-        )
-        gap = self._national_media_gap(media_gap)
-        if isinstance(train.index, pd.DatetimeIndex) and isinstance(
-            new.index, pd.DatetimeIndex
-        ):
-            positions = _validation.place_on_calendar(
-                train.index, train.frequency, new.index, len(gap)
-            )
-        else:
-            start = None if len(gap) else _training_block(train, new)
-            if start is None:
-                start = n_train + len(gap)
-            positions = start + np.arange(len(new.media))
-        n_total = max(n_train + len(gap), int(positions.max()) + 1)
-        media = np.zeros((n_total, self.n_channels))
-        controls = np.zeros((n_total, len(self.control_names)))
-        media[:n_train] = train.media
-        controls[:n_train] = train.extra_features
-        media[n_train : n_train + len(gap)] = gap
-        media[positions] = new.media
-        controls[positions] = new.extra_features
-        return (
-            media[:, :, None],
-            controls[:, :, None],
-            np.arange(n_total, dtype=float),
-            positions,
-            np.zeros(len(positions), dtype=int),
-            self._national_index(X, positions),
-        )
-
-    def _national_index(self, X, positions) -> pd.Index:
-        if isinstance(X, pd.DataFrame):
-            if self.date_column is not None and self.date_column in X.columns:
-                # The rows' dates, as predict and the plots place them.
-                dates = _validation.parse_date_column(
-                    X[self.date_column],
-                    f"date column {self.date_column!r}",
-                    self.date_format,
-                )
-                return dates.rename(self.date_column)
-            return X.index
-        start = int(positions[0]) if len(positions) else self.n_train_periods
-        return pd.RangeIndex(start, start + len(positions))
-
-    def _national_media_gap(self, media_gap) -> np.ndarray:
-        if media_gap is None:
-            return np.zeros((0, self.n_channels))
-        if isinstance(media_gap, pd.DataFrame):
-            missing = [
-                name for name in self.media_names if name not in media_gap.columns
-            ]
-            if missing:
-                raise ValueError(
-                    f"media_gap lacks the media column(s) {missing}; it must hold the "
-                    f"media {self.media_names} of the periods between training and X."
-                )
-            media_gap = media_gap[self.media_names]
-        gap = np.asarray(media_gap, dtype=float)
-        if gap.ndim == 1 and self.n_channels == 1:
-            gap = gap[:, None]
-        if gap.ndim != 2 or gap.shape[1] != self.n_channels:
-            raise ValueError(
-                f"media_gap must have shape (n_gap_periods, {self.n_channels}) "
-                f"(one column per media channel), got shape {gap.shape}."
-            )
-        bad = ~np.isfinite(gap) | (gap < 0)
-        if bad.any():
-            row, column = np.argwhere(bad)[0]
-            raise ValueError(
-                f"media_gap has an invalid value {gap[row, column]} in row {row}, "
-                f"channel {self.media_names[column]!r}: media must be finite and >= 0."
-            )
-        return gap
-
-    def media_gap(self, media_gap) -> np.ndarray:
-        """Validated media of the periods after training, (n_gap, n_channels, n_geos).
-
-        Parameters
-        ----------
-        media_gap : array-like or DataFrame or None
-            As the estimator's ``predict`` takes it.
-
-        Returns
-        -------
-        ndarray
-        """
-        if not self.is_geo:
-            return self._national_media_gap(media_gap)[:, :, None]
-        return _validation.validate_geo_media_gap(
-            media_gap,
-            media_names=self.media_names,
-            geo_names=self.geo_names,
-            geo_column=self.geo_column,
-        )
-
-    def _geo_timeline(self, X, media_gap):
-        train = self.training
-        n_train, n_channels, n_geos = train.media.shape
-        if X is None:
-            index = pd.MultiIndex.from_product(
-                [train.index, self.geo_names],
-                names=[train.index.name or "date", str(self.geo_column)],
-            )
-            return (
-                train.media,
-                train.extra_features,
-                np.arange(n_train, dtype=float),
-                np.repeat(np.arange(n_train), n_geos),
-                np.tile(np.arange(n_geos), n_train),
-                index,
-            )
-        new = _validation.validate_geo_prediction_data(
-            X,
-            fitted=train,
-            geo_column=self.geo_column,
-            date_column=self.date_column,
-            date_format=self.date_format,
-            estimator_name=self.estimator_name,
-        )
-        gap = self.media_gap(media_gap)
-        periods = _validation.place_on_calendar(
-            train.index, train.frequency, new.dates, len(gap)
-        )
-        n_total = max(n_train + len(gap), int(periods.max()) + 1)
-        media = np.zeros((n_total, n_channels, n_geos))
-        controls = np.zeros((n_total, train.extra_features.shape[1], n_geos))
-        media[:n_train] = train.media
-        controls[:n_train] = train.extra_features
-        media[n_train : n_train + len(gap)] = gap
-        rows = periods[new.date_codes]
-        media[rows, :, new.geo_codes] = new.media
-        controls[rows, :, new.geo_codes] = new.extra_features
-        return (
-            media,
-            controls,
-            np.arange(n_total, dtype=float),
-            rows,
-            new.geo_codes,
-            new.index,
         )
 
     # -------------------------------------------------------- components
@@ -654,33 +510,3 @@ class FittedMMM:
         copy.posterior = {name: value[keep] for name, value in self.posterior.items()}
         copy._device_posterior = None
         return copy
-
-
-def _training_block(train, new) -> int | None:
-    """Where undated rows ``new`` are the training rows, their first period.
-
-    Rows without dates are placed after the training data, except rows that
-    are the training rows themselves (every media and control value equal):
-    a block of them (``predict(X_train)`` or a slice of it) is in-sample, and
-    rows that start with the whole training data (history, then a plan)
-    continue from its end. None when neither.
-    """
-    n_new, n_train = len(new.media), len(train.media)
-    rows = np.hstack([train.media, train.extra_features])
-    block = np.hstack([new.media, new.extra_features])
-    if n_new > n_train:
-        return 0 if np.array_equal(block[:n_train], rows) else None
-    candidates = np.flatnonzero((rows[: n_train - n_new + 1] == block[0]).all(axis=1))
-    matches = [k for k in candidates if np.array_equal(rows[k : k + n_new], block)]
-    if not matches:
-        return None
-    if len(matches) > 1:
-        warnings.warn(
-            f"The {n_new} undated rows of X equal the training rows at "
-            f"{len(matches)} places; they are taken as training periods "
-            f"{matches[0]} to {matches[0] + n_new - 1}. Give X dates (a "
-            "DatetimeIndex or date_column) to place rows unambiguously.",
-            UserWarning,
-            stacklevel=5,
-        )
-    return int(matches[0])

@@ -3,63 +3,34 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import warnings
 import weakref
-from collections.abc import Mapping
-from functools import partial
 from numbers import Integral, Real
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-from numpyro import distributions as dist
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from skmmm import _validation, attribution, optimize
-from skmmm._geo_coordinates import (
-    INITIAL_MEDIA_NONCENTRING,
-    INITIAL_ROI_SHEAR,
-    coordinate_adaptation,
-)
+from skmmm import attribution, optimize
 from skmmm._sampling import (
     SamplerSettings,
     sample_nuts,
     should_show_progress,
 )
 from skmmm.diagnostics import chain_diagnostics, convergence_verdict
+from skmmm.families import GEO, GEO_ONLY_ATTRIBUTES, NATIONAL, model_family
 from skmmm.fitted import FittedMMM
 from skmmm.models import (
-    COEF_MEDIA_RAW,
-    GEO_MEAN_SCALED_TREND,
-    LEVEL_LOG_RATIOS,
     LEVEL_SITES,
-    LOG_LEVEL,
-    LOG_SEASONALITY_AMPLITUDE,
     MODEL_NAMES,
-    N_GEO_MEAN_SITE_ROWS,
-    SHEARED_LOG_ROI,
-    GeoModelInputs,
     GeoModelSpec,
-    ModelSpec,
-    NationalModelInputs,
-    geo_model,
-    geo_site_shapes,
-    national_model,
-    site_shapes,
 )
 from skmmm.priors import (
-    CHANNEL_COEF_MEDIA,
-    CHANNEL_ROI,
-    COEF_MEDIA,
     DEFAULT_PRIORS,
-    LIGHTWEIGHT_MMM_PRIORS,
-    ROI,
     resolve_priors,
     scaled_prior,
 )
@@ -71,46 +42,10 @@ __all__ = [
     "HillAdstockRegressor",
 ]
 
-MIN_PERIODS = 5
 PARAMETRIZATIONS = ("skmmm", "lightweight_mmm")
 SAMPLING_MAX_TREE_DEPTH = 10
 WARMUP_MAX_TREE_DEPTH = 6
 _FITTED_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _prior_fingerprint(priors: dict) -> str:
-    """A stable digest of resolved priors (classes and parameter values).
-
-    The compiled sampler closes over the priors, so two fits share a program
-    only when every prior's parameters agree, including those of the base of
-    an expanded or transformed distribution.
-    """
-    digest = hashlib.sha256()
-
-    def add(prior) -> None:
-        digest.update(type(prior).__name__.encode())
-        digest.update(str(prior.batch_shape).encode())
-        if isinstance(prior, dist.ExpandedDistribution):
-            add(prior.base_dist)
-            return
-        if isinstance(prior, dist.TransformedDistribution):
-            add(prior.base_dist)
-            for transform in prior.transforms:
-                digest.update(type(transform).__name__.encode())
-                for value in vars(transform).values():
-                    if isinstance(value, (int, float, np.ndarray, jax.Array)):
-                        digest.update(np.asarray(value, dtype=np.float64).tobytes())
-            return
-        for param in sorted(getattr(prior, "arg_constraints", {})):
-            value = getattr(prior, param, None)
-            if value is not None:
-                digest.update(np.asarray(value, dtype=np.float64).tobytes())
-
-    for name, prior in priors.items():
-        digest.update(name.encode())
-        if prior is not None:
-            add(prior)
-    return digest.hexdigest()
 
 
 def _describe_mass_matrix(dense_mass: bool | tuple[tuple[str, ...], ...]) -> str:
@@ -137,323 +72,7 @@ def _draws_and_diagnostics(result, hidden_sites) -> tuple[dict, dict, dict]:
     return posterior, rhat, ess
 
 
-def _geo_prior_scales(
-    prior_by_geo: np.ndarray, target_scale: np.ndarray, per_geo: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Internal prior scales of the geo model's media coefficients.
-
-    Returns the scale of each channel's ``channel_coef_media`` (mean 1) and
-    the relative scale of each geo's coefficient (n_channels, n_geos). Costs
-    given per channel keep LightweightMMM's prior (weights 1); costs given
-    per channel and geo weight each geo by its cost relative to its KPI
-    (both scales are per geo), normalised to mean 1 over the geos.
-    """
-    if not per_geo:
-        channel = prior_by_geo.sum(axis=1)
-        return channel / channel.mean(), np.ones_like(prior_by_geo)
-    relative = prior_by_geo / target_scale[None, :]
-    channel = relative.mean(axis=1)
-    return channel / channel.mean(), relative / channel[:, None]
-
-
-def _split_over_geos(prior: np.ndarray, media: np.ndarray) -> np.ndarray:
-    """Per-channel costs split over geos by each geo's share of the spend."""
-    totals = media.sum(axis=0)  # (n_channels, n_geos)
-    channel_totals = totals.sum(axis=1, keepdims=True)
-    shares = np.where(
-        channel_totals > 0,
-        totals / np.where(channel_totals > 0, channel_totals, 1.0),
-        1.0 / totals.shape[1],
-    )
-    return prior[:, None] * shares
-
-
-class _GeoMixin:
-    """Geo (hierarchical) fits of :class:`BayesianMMMRegressor`.
-
-    A fit with ``geo_column`` set takes a long DataFrame (one row per date
-    and geo) and samples :func:`skmmm.models.geo_model`; predictions come
-    back one per row of X, in X's order. Kept apart from the national code
-    paths, which only dispatch here.
-    """
-
-    def _is_geo_fit(self) -> bool:
-        return isinstance(getattr(self, "spec_", None), GeoModelSpec)
-
-    # ------------------------------------------------------------- fit
-
-    def _fit_geo(self, X, y):
-        data = _validation.validate_geo_training_data(
-            X,
-            y,
-            geo_column=self.geo_column,
-            media_columns=self.media_columns,
-            date_column=self.date_column,
-            date_format=self.date_format,
-            min_periods=MIN_PERIODS,
-            estimator_name=type(self).__name__,
-        )
-        self._check_geo_target(data)
-        prior_by_geo, per_geo = self._resolve_geo_media_prior(data)
-
-        n_times, n_channels, n_geos = data.media.shape
-        self.media_scale_ = _safe_scale(data.media.mean(axis=0))
-        self.extra_scale_ = _safe_scale(np.abs(data.extra_features).mean(axis=0))
-        # skmmm centres each geo's scaled controls: the intercept is then the
-        # baseline at average controls, not at zero controls, which a control
-        # near its mean (a price index) makes almost collinear with it.
-        self.extra_offset_ = (
-            (data.extra_features / self.extra_scale_).mean(axis=0)
-            if self.parametrization == "skmmm"
-            else np.zeros_like(self.extra_scale_)
-        )
-        self.target_scale_ = data.target.mean(axis=0)
-        self.media_prior_ = prior_by_geo.sum(axis=1)
-        self.media_prior_by_geo_ = prior_by_geo
-        roi_prior = self._geo_uses_roi_prior()
-        self.roi_reference_ = self._roi_reference(
-            float(data.target.sum()), float(prior_by_geo.sum()), site=CHANNEL_ROI
-        )
-        if roi_prior:
-            # Cost per period on each geo's internal KPI scale (relative to
-            # roi_reference_, as in the national fit).
-            media_cost = (
-                prior_by_geo * self.roi_reference_ / (n_times * self.target_scale_)
-            )
-            channel_prior = media_cost.mean(axis=1)
-            geo_weights = media_cost / channel_prior[:, None]
-        else:
-            channel_prior, geo_weights = _geo_prior_scales(
-                prior_by_geo, self.target_scale_, per_geo
-            )
-
-        base = self._model_spec(n_times)
-        priors = self._fit_priors(
-            base, n_channels, data.extra_features.shape[1], n_geos
-        )
-        self.spec_ = GeoModelSpec(
-            **{**base.__dict__, **self._geo_sampling_coordinates(priors)}
-        )
-        float_dtype = jnp.result_type(float)
-        model_args = GeoModelInputs(
-            *(
-                jnp.asarray(a, dtype=float_dtype)
-                for a in (
-                    data.media / self.media_scale_,
-                    data.extra_features / self.extra_scale_ - self.extra_offset_,
-                    np.arange(n_times),
-                    channel_prior,
-                    geo_weights,
-                    np.full((n_channels, n_geos), INITIAL_MEDIA_NONCENTRING),
-                    np.full(n_channels, INITIAL_ROI_SHEAR),
-                    np.ones(N_GEO_MEAN_SITE_ROWS + n_channels),
-                    data.target / self.target_scale_,
-                )
-            )
-        )
-        result = sample_nuts(
-            partial(geo_model, spec=self.spec_, priors=priors),
-            model_args,
-            self._sampler_settings(dense_mass=self._geo_dense_mass()),
-            cache_key=("geo", self.spec_, _prior_fingerprint(priors)),
-            seed=self._seed(),
-            progress_bar=should_show_progress(self.progress_bar),
-            adaptation=coordinate_adaptation(self.spec_)
-            if self.spec_.level_log_ratios
-            or self.spec_.sheared_roi
-            or self.spec_.geo_mean_scaling
-            else None,
-        )
-        self._store_sampling_result(
-            result,
-            hidden_sites=(
-                COEF_MEDIA_RAW,
-                LOG_SEASONALITY_AMPLITUDE,
-                GEO_MEAN_SCALED_TREND,
-                LOG_LEVEL,
-                LEVEL_LOG_RATIOS,
-                SHEARED_LOG_ROI,
-            ),
-        )
-        if CHANNEL_ROI in self.posterior_:
-            self.posterior_[CHANNEL_ROI] = (
-                self.posterior_[CHANNEL_ROI] * self.roi_reference_
-            )
-        if self.spec_.level_log_ratios:
-            # Pooled per channel: the same value for every geo.
-            self.sampling_info_["media_noncentring"] = result.adapted[0][..., 0]
-        if self.spec_.sheared_roi:
-            self.sampling_info_["roi_shear"] = result.adapted[1]
-        if self.spec_.geo_mean_scaling:
-            self.sampling_info_["geo_mean_scale"] = result.adapted[2]
-
-        self.media_names_ = list(data.media_names)
-        self.extra_feature_names_ = list(data.extra_names)
-        self.n_media_channels_ = n_channels
-        self.n_geos_ = n_geos
-        self.geo_names_ = list(data.geo_names)
-        self.n_features_in_ = int(X.shape[1])
-        columns = list(X.columns)
-        if all(isinstance(column, str) for column in columns):
-            self.feature_names_in_ = np.asarray(columns, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.training_data_ = data
-        self.n_train_periods_ = n_times
-        # Two frames below the caller: fit, then _fit_geo.
-        self._warn_on_convergence(stacklevel=4)
-        return self
-
-    def _geo_uses_roi_prior(self) -> bool:
-        """skmmm's geo prior on channel ROIs, unless ``channel_coef_media`` is set."""
-        return self.parametrization == "skmmm" and CHANNEL_COEF_MEDIA not in (
-            self.custom_priors or {}
-        )
-
-    def _geo_sampling_coordinates(self, priors: dict) -> dict[str, bool]:
-        """The reparametrisation of the geo model (docs/model.md, geo section)."""
-        if self.parametrization == "lightweight_mmm":
-            return {
-                "level_log_ratios": False,
-                "noncentred_media": False,
-                "seasonality_amplitude": False,
-            }
-        positive = all(
-            prior is None or _has_positive_support(prior)
-            for prior in (priors["intercept"], priors.get(CHANNEL_COEF_MEDIA))
-        )
-        return {
-            "level_log_ratios": positive,
-            "noncentred_media": not positive,
-            "sheared_roi": priors.get(CHANNEL_ROI) is not None
-            and _has_positive_support(priors[CHANNEL_ROI]),
-            "seasonality_amplitude": self.degrees_seasonality > 0
-            and _has_positive_support(priors["coef_seasonality"])
-            and _has_real_support(priors["gamma_seasonality"]),
-            "geo_mean_scaling": positive and _has_real_support(priors["coef_trend"]),
-        }
-
-    def _geo_dense_mass(self) -> bool | tuple[tuple[str, ...], ...]:
-        """A diagonal mass matrix with a dense block over the seasonal shape.
-
-        A dense matrix over hundreds of per-geo parameters adapts poorly
-        (docs/model.md). With each geo's seasonality amplitude sampled, only
-        the shape's direction reaches the likelihood and its norm moves along
-        a ray through all its components, which a diagonal matrix cannot
-        follow.
-        """
-        if self.dense_mass is None and self.spec_.seasonality_amplitude:
-            return (("gamma_seasonality",),)
-        return bool(self.dense_mass)
-
-    def _sampler_settings(
-        self, dense_mass: bool | tuple[tuple[str, ...], ...]
-    ) -> SamplerSettings:
-        return SamplerSettings(
-            num_warmup=self.number_warmup,
-            num_samples=self.number_samples,
-            num_chains=self.number_chains,
-            target_accept_prob=self._target_accept_prob(),
-            dense_mass=dense_mass,
-            max_tree_depth=self._tree_depths(),
-        )
-
-    def _store_sampling_result(self, result, hidden_sites=()) -> None:
-        self.posterior_, self.rhat_, self.ess_ = _draws_and_diagnostics(
-            result, set(hidden_sites) | set(LEVEL_SITES)
-        )
-        self.divergences_ = int(result.diverging.sum())
-        self.sampling_info_ = {
-            "compile_seconds": result.compile_seconds,
-            "sampling_seconds": result.sampling_seconds,
-            "chain_method": result.chain_method,
-            "device": result.device,
-            "mass_matrix": _describe_mass_matrix(result.dense_mass),
-            "mean_num_steps": float(result.num_steps.mean()),
-            "diverging": result.diverging,
-            "energy": result.energy,
-            "n_steps": result.num_steps,
-        }
-
-    @staticmethod
-    def _check_geo_target(data) -> None:
-        _validation.check_target_scale(data.target)
-        means = data.target.mean(axis=0)
-        bad = np.flatnonzero(~(np.isfinite(means) & (means > 0)))
-        if bad.size:
-            geo = data.geo_names[int(bad[0])]
-            raise ValueError(
-                f"y has mean {means[bad[0]]:g} in geo {geo!r}, but the geo model "
-                "scales each geo's KPI by its mean, so every geo's KPI must have "
-                "a positive mean. Drop that geo or pass the KPI in levels."
-            )
-
-    def _resolve_geo_media_prior(self, data) -> tuple[np.ndarray, bool]:
-        """Costs per (channel, geo) and whether the user gave them per geo."""
-        totals = data.media.sum(axis=(0, 2))
-        zero_channels = [
-            name
-            for name, total in zip(data.media_names, totals, strict=True)
-            if not total
-        ]
-        if zero_channels:
-            warnings.warn(
-                f"Media channel(s) {zero_channels} are zero in every period and "
-                "geo; their effect cannot be estimated and their contribution "
-                "will be 0.",
-                UserWarning,
-                stacklevel=4,
-            )
-        prior = self.media_prior
-        n_channels, n_geos = totals.size, len(data.geo_names)
-        if prior is None:
-            by_geo = data.media.sum(axis=0)
-            fallback = by_geo[by_geo > 0].mean() if np.any(by_geo > 0) else 1.0
-            return np.where(by_geo > 0, by_geo, fallback), False
-        if isinstance(prior, pd.DataFrame):
-            frame = prior
-            if set(data.geo_names) <= {str(i) for i in frame.index}:
-                frame = frame.T
-            frame = frame.rename(index=str, columns=str)
-            missing = [g for g in data.geo_names if g not in frame.columns]
-            if missing:
-                raise ValueError(
-                    "media_prior given as a DataFrame must have one row per channel "
-                    f"and one column per geo; it lacks the geo(s) {missing}."
-                )
-            by_geo = np.stack(
-                [
-                    _validation.validate_media_prior(
-                        frame[geo], n_channels, data.media_names
-                    )
-                    for geo in data.geo_names
-                ],
-                axis=1,
-            )
-            return by_geo, True
-        array = None if isinstance(prior, (Mapping, pd.Series)) else np.asarray(prior)
-        if array is not None and array.ndim == 2:
-            if array.shape != (n_channels, n_geos):
-                raise ValueError(
-                    f"media_prior given per channel and geo must have shape "
-                    f"({n_channels}, {n_geos}) (channels {data.media_names} by geos "
-                    f"{data.geo_names}), got {array.shape}."
-                )
-            by_geo = np.stack(
-                [
-                    _validation.validate_media_prior(
-                        array[:, g], n_channels, data.media_names
-                    )
-                    for g in range(n_geos)
-                ],
-                axis=1,
-            )
-            return by_geo, True
-        national = _validation.validate_media_prior(prior, n_channels, data.media_names)
-        return _split_over_geos(national, data.media), False
-
-
-class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
+class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
     """Bayesian media mix model (LightweightMMM's three models) as a regressor.
 
     The KPI is modelled as intercept + trend + Fourier seasonality + the
@@ -677,145 +296,80 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
-        if self.geo_column is not None:
-            return self._fit_geo(X, y)
-        # A national refit of an estimator fitted on geos drops the geo results.
-        for name in _GEO_ONLY_ATTRIBUTES:
-            self.__dict__.pop(name, None)
-        data = _validation.validate_training_data(
-            X,
-            y,
-            media_columns=self.media_columns,
-            date_column=self.date_column,
-            date_format=self.date_format,
-            min_periods=MIN_PERIODS,
-            estimator_name=type(self).__name__,
-        )
-        _validation.check_target_scale(data.target)
-        media_prior = self._resolve_media_prior(data)
-
-        self.media_scale_ = _safe_scale(data.media.mean(axis=0))
-        self.extra_scale_ = _safe_scale(np.abs(data.extra_features).mean(axis=0))
-        self.target_scale_ = float(data.target.mean())
-        self.media_prior_ = media_prior
-        scaled_media = data.media / self.media_scale_
-        scaled_extra = data.extra_features / self.extra_scale_
-        scaled_target = data.target / self.target_scale_
-
-        n_times, n_channels = data.media.shape
-        self.roi_reference_ = self._roi_reference(
-            float(data.target.sum()), float(media_prior.sum())
-        )
-        # Cost per period on the internal KPI scale: an effect at average spend
-        # of roi * media_cost (the model rescales it for coef_media's prior).
-        # With the default, relative ROI prior the model's roi is ROI over
-        # roi_reference_, so the model sees cost shares whatever the units.
-        media_cost = media_prior * self.roi_reference_ / (n_times * self.target_scale_)
-        self.spec_ = self._model_spec(n_times)
-        priors = self._fit_priors(
-            self.spec_, n_channels, data.extra_features.shape[1], None
-        )
-        spec = self._with_level_reparametrization(self.spec_, priors)
-        model = partial(national_model, spec=spec, priors=priors)
-        settings = self._sampler_settings(dense_mass=self._dense_mass())
-        float_dtype = jnp.result_type(float)
-        model_args = NationalModelInputs(
-            *(
-                jnp.asarray(a, dtype=float_dtype)
-                for a in (
-                    scaled_media,
-                    scaled_extra,
-                    np.arange(n_times),
-                    media_cost,
-                    scaled_target,
-                )
-            )
-        )
+        family = model_family(self)
+        if family is NATIONAL:
+            # A national refit of an estimator fitted on geos drops the geo results.
+            for name in GEO_ONLY_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+        problem = family.prepare(self, X, y, stacklevel=2)
+        for name, value in problem.attributes.items():
+            setattr(self, name, value)
         result = sample_nuts(
-            model,
-            model_args,
-            settings,
-            cache_key=("national", spec, _prior_fingerprint(priors)),
+            problem.model,
+            problem.inputs,
+            self._sampler_settings(dense_mass=problem.dense_mass),
+            cache_key=problem.cache_key,
             seed=self._seed(),
             progress_bar=should_show_progress(self.progress_bar),
+            adaptation=problem.adaptation,
         )
-
-        self._store_sampling_result(result)
-        if ROI in self.posterior_:
-            self.posterior_[ROI] = self.posterior_[ROI] * self.roi_reference_
-
+        self._store_sampling_result(result, problem.hidden_sites)
+        if problem.roi_site in self.posterior_:
+            self.posterior_[problem.roi_site] = (
+                self.posterior_[problem.roi_site] * self.roi_reference_
+            )
+        if problem.adaptation is not None:
+            self.sampling_info_.update(
+                family.adapted_settings(self.spec_, result.adapted)
+            )
+        data = problem.data
         self.media_names_ = list(data.media_names)
         self.extra_feature_names_ = list(data.extra_names)
-        self.n_media_channels_ = n_channels
-        self.n_geos_ = 1
-        self.n_features_in_ = data.n_features_in
-        if data.feature_names_in is not None:
-            self.feature_names_in_ = data.feature_names_in
+        self.n_media_channels_ = len(data.media_names)
+        self.n_geos_ = len(data.geo_names) if family is GEO else 1
+        if family is GEO:
+            self.geo_names_ = list(data.geo_names)
+        self.n_features_in_ = problem.n_features_in
+        if problem.feature_names_in is not None:
+            self.feature_names_in_ = problem.feature_names_in
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         self.training_data_ = data
-        self.n_train_periods_ = n_times
+        self.n_train_periods_ = int(data.media.shape[0])
         self._warn_on_convergence(stacklevel=3)
         return self
 
-    def _model_spec(self, n_times: int) -> ModelSpec:
-        lightweight = self.parametrization == "lightweight_mmm"
-        return ModelSpec(
-            model_name=self.model,
-            degrees_seasonality=int(self.degrees_seasonality),
-            seasonality_frequency=float(self.seasonality_frequency),
-            weekday_seasonality=bool(self.weekday_seasonality),
-            trend_time_scale=1.0 if lightweight else float(n_times),
+    def _is_geo_fit(self) -> bool:
+        return isinstance(getattr(self, "spec_", None), GeoModelSpec)
+
+    def _sampler_settings(
+        self, dense_mass: bool | tuple[tuple[str, ...], ...]
+    ) -> SamplerSettings:
+        return SamplerSettings(
+            num_warmup=self.number_warmup,
+            num_samples=self.number_samples,
+            num_chains=self.number_chains,
+            target_accept_prob=self._target_accept_prob(),
+            dense_mass=dense_mass,
+            max_tree_depth=self._tree_depths(),
         )
 
-    def _with_level_reparametrization(self, spec: ModelSpec, priors: dict) -> ModelSpec:
-        """Use the level-on-a-simplex coordinates when both priors are positive."""
-        if self.parametrization == "lightweight_mmm":
-            return spec
-        intercept_prior, coef_prior = priors["intercept"], priors[COEF_MEDIA]
-        positive = all(
-            prior is None or _has_positive_support(prior)
-            for prior in (intercept_prior, coef_prior)
+    def _store_sampling_result(self, result, hidden_sites=()) -> None:
+        self.posterior_, self.rhat_, self.ess_ = _draws_and_diagnostics(
+            result, set(hidden_sites) | set(LEVEL_SITES)
         )
-        if not positive:
-            return spec
-        return ModelSpec(**{**spec.__dict__, "simplex_level": True})
-
-    def _roi_reference(
-        self, total_target: float, total_cost: float, site: str = ROI
-    ) -> float:
-        """What the model's ROI site is relative to: the data's average return.
-
-        skmmm's default ROI prior is on each channel's ROI over the training
-        data's total KPI per unit of total cost, so that it means the same in
-        any units; a ROI prior given in ``custom_priors`` is absolute (1.0).
-        """
-        if site in (self.custom_priors or {}) or self.parametrization != "skmmm":
-            return 1.0
-        if not (np.isfinite(total_target) and total_target > 0 and total_cost > 0):
-            return 1.0
-        return total_target / total_cost
-
-    def _uses_roi_prior(self) -> bool:
-        """Whether the media effects get their prior through ``roi``.
-
-        skmmm's parametrization does, unless ``custom_priors`` sets
-        ``coef_media`` (then that prior is used, as in LightweightMMM).
-        """
-        custom = self.custom_priors or {}
-        if ROI in custom and COEF_MEDIA in custom:
-            raise ValueError(
-                "custom_priors sets both 'coef_media' and 'roi'; they are two "
-                "ways to give the media effects a prior: keep one."
-            )
-        if self.parametrization == "lightweight_mmm":
-            return False
-        return COEF_MEDIA not in custom
-
-    def _dense_mass(self) -> bool:
-        if self.dense_mass is None:
-            return self.parametrization == "skmmm"
-        return bool(self.dense_mass)
+        self.divergences_ = int(result.diverging.sum())
+        self.sampling_info_ = {
+            "compile_seconds": result.compile_seconds,
+            "sampling_seconds": result.sampling_seconds,
+            "chain_method": result.chain_method,
+            "device": result.device,
+            "mass_matrix": _describe_mass_matrix(result.dense_mass),
+            "mean_num_steps": float(result.num_steps.mean()),
+            "diverging": result.diverging,
+            "energy": result.energy,
+            "n_steps": result.num_steps,
+        }
 
     def _target_accept_prob(self) -> float:
         if self.target_accept_prob is None:
@@ -848,29 +402,6 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         # None draws from NumPy's global generator, as sklearn does.
         return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
 
-    def _resolve_media_prior(self, data) -> np.ndarray:
-        zero_channels = [
-            name
-            for name, total in zip(
-                data.media_names, data.media.sum(axis=0), strict=False
-            )
-            if total == 0
-        ]
-        if zero_channels:
-            warnings.warn(
-                f"Media channel(s) {zero_channels} are zero in every period; their "
-                "effect cannot be estimated and their contribution will be 0.",
-                UserWarning,
-                stacklevel=3,
-            )
-        if self.media_prior is not None:
-            return _validation.validate_media_prior(
-                self.media_prior, data.media.shape[1], data.media_names
-            )
-        totals = data.media.sum(axis=0)
-        fallback = totals[totals > 0].mean() if np.any(totals > 0) else 1.0
-        return np.where(totals > 0, totals, fallback)
-
     def _warn_on_convergence(self, stacklevel: int) -> None:
         """Warn when :func:`skmmm.diagnostics.convergence_verdict` says so.
 
@@ -895,10 +426,10 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
             ``channel_coef_media`` set in ``custom_priors``).
         """
         check_is_fitted(self, "posterior_")
-        geo = self._is_geo_fit()
-        if not (self._geo_uses_roi_prior() if geo else self._uses_roi_prior()):
+        family = GEO if self._is_geo_fit() else NATIONAL
+        if not family.uses_roi_prior(self):
             return None
-        site = CHANNEL_ROI if geo else ROI
+        site = family.roi_site
         n_channels = self.n_media_channels_
         resolved = resolve_priors(
             {k: v for k, v in (self.custom_priors or {}).items() if k == site},
@@ -938,11 +469,12 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
             target_scale=self.target_scale_,
             media_cost=self.media_prior_by_geo_ if geo else self.media_prior_,
             priors=lambda: (
-                source._fit_priors(
+                model_family(source).resolve_priors(
+                    source,
                     source.spec_,
                     source.n_media_channels_,
                     len(source.extra_feature_names_),
-                    source.n_geos_ if geo else None,
+                    source.n_geos_,
                 ),
                 source.roi_prior(),
             ),
@@ -955,33 +487,6 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         )
         _FITTED_MODELS[self] = (self.posterior_, fitted)
         return fitted
-
-    def _fit_priors(
-        self, spec: ModelSpec, n_channels: int, n_extra: int, n_geos: int | None
-    ) -> dict:
-        """The priors of the model's sites, resolved from ``custom_priors``.
-
-        ``n_geos`` None means the national model.
-        """
-        if n_geos is None:
-            shapes = site_shapes(
-                spec, n_channels, n_extra, roi_prior=self._uses_roi_prior()
-            )
-        else:
-            shapes = geo_site_shapes(
-                spec,
-                n_channels,
-                n_extra,
-                n_geos,
-                roi_prior=self._geo_uses_roi_prior(),
-            )
-        return resolve_priors(
-            self.custom_priors,
-            shapes,
-            LIGHTWEIGHT_MMM_PRIORS
-            if self.parametrization == "lightweight_mmm"
-            else DEFAULT_PRIORS,
-        )
 
     def predict(self, X, return_std: bool = False, media_gap=None):
         """Posterior mean of the KPI for the periods in ``X``.
@@ -1186,8 +691,6 @@ class BayesianMMMRegressor(_GeoMixin, RegressorMixin, BaseEstimator):
         return tags
 
 
-_GEO_ONLY_ATTRIBUTES = ("geo_names_", "media_prior_by_geo_", "extra_offset_")
-
 _OPTIMIZER_OPTIONS = (
     "bounds_lower_pct",
     "bounds_upper_pct",
@@ -1196,26 +699,6 @@ _OPTIMIZER_OPTIONS = (
     "interval",
     "geo_allocation",
 )
-
-
-def _safe_scale(values: np.ndarray) -> np.ndarray:
-    """Means used as divisors, with 1 where a column is all zero."""
-    return np.where(values > 0, values, 1.0)
-
-
-def _has_real_support(prior) -> bool:
-    from numpyro.distributions import constraints
-
-    return prior.support is constraints.real
-
-
-def _has_positive_support(prior) -> bool:
-    from numpyro.distributions import constraints
-
-    return (
-        prior.support is constraints.positive
-        or prior.support is constraints.nonnegative
-    )
 
 
 class _FixedModelRegressor(BayesianMMMRegressor):

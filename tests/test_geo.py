@@ -1133,7 +1133,7 @@ def test_geo_fit_exports_to_arviz_with_a_geo_dimension():
 
 
 def test_geo_convergence_warning_points_at_the_callers_line(monkeypatch):
-    # The geo fit runs one frame deeper than the national one (fit, _fit_geo).
+    # Geo and national fits warn from the same frame depth.
     monkeypatch.setattr(diagnostics, "RHAT_THRESHOLD", 0.0)
     data = panel()
     with pytest.warns(ConvergenceWarning, match="r_hat above 0.0") as record:
