@@ -1,20 +1,23 @@
-"""skmmm: Bayesian media mix modeling as scikit-learn estimators (JAX + NumPyro)."""
+"""skmmm: Bayesian media mix modeling as scikit-learn estimators (JAX + NumPyro).
 
-from skmmm._compat import configure_host_devices, enable_compilation_cache
+Importing skmmm changes nothing in the process: no environment variable, no
+JAX setting, and it starts no JAX backend. The first fit (or the ``skmmm``
+command line) calls :func:`configure`, which asks JAX for one CPU device per
+core and a disk cache of compiled programs; call ``skmmm.configure(...)``
+first to choose otherwise.
+"""
 
-configure_host_devices()
-enable_compilation_cache()
-
-from skmmm.datasets import load_example, simulate_dummy_data  # noqa: E402
-from skmmm.io import load_model, save_model  # noqa: E402
-from skmmm.model_selection import (  # noqa: E402
+from skmmm.config import configure
+from skmmm.datasets import load_example, simulate_dummy_data
+from skmmm.io import load_model, save_model
+from skmmm.model_selection import (
     PanelTimeSeriesSplit,
     compare_models,
     fit_many,
 )
-from skmmm.optimize import BudgetOptimizer  # noqa: E402
-from skmmm.preprocessing import CustomScaler  # noqa: E402
-from skmmm.regressor import (  # noqa: E402
+from skmmm.optimize import BudgetOptimizer
+from skmmm.preprocessing import CustomScaler
+from skmmm.regressor import (
     AdstockRegressor,
     BayesianMMMRegressor,
     CarryoverRegressor,
@@ -33,6 +36,7 @@ __all__ = [
     "PanelTimeSeriesSplit",
     "__version__",
     "compare_models",
+    "configure",
     "fit_many",
     "load_example",
     "load_model",

@@ -9,6 +9,9 @@ writes the report of a saved model.
 Progress (status lines and a bar while sampling) goes to stderr when it is a
 terminal, unless ``--quiet``; results go to stdout. Bad usage or bad data exit
 with status 2 and a one-line message naming the problem.
+
+Each command first configures JAX as a fit does (``skmmm.configure`` with its
+defaults; ``SKMMM_HOST_DEVICES`` and ``SKMMM_COMPILATION_CACHE`` apply).
 """
 
 from __future__ import annotations
@@ -635,10 +638,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         0 on success, 2 on bad usage or bad data.
     """
+    from skmmm.config import ensure_configured
+
     args = _parser().parse_args(argv)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            # One CPU device per core and the compilation cache, as a fit
+            # would ask for, before any JAX work (skmmm.configure).
+            ensure_configured()
             status = COMMANDS[args.command](args)
     except (ValueError, OSError) as error:
         print(f"skmmm: error: {_one_line(error)}", file=sys.stderr)

@@ -355,3 +355,26 @@ def test_folds_must_leave_enough_training_periods():
         (130, 130, 142),
         (143, 143, 155),
     ]
+
+
+def test_main_configures_jax_before_running_the_command(monkeypatch, capsys):
+    from skmmm import config
+
+    calls = []
+    monkeypatch.setattr(config, "ensure_configured", lambda: calls.append("configure"))
+    monkeypatch.setitem(
+        cli.COMMANDS, "report", lambda args: calls.append(args.command) or 0
+    )
+    assert cli.main(["report", "model.skmmm", "--out", "report.html"]) == 0
+    assert calls == ["configure", "report"]
+
+
+def test_a_bad_device_count_in_the_environment_exits_2_naming_it(monkeypatch, capsys):
+    from skmmm import config
+
+    monkeypatch.setattr(config, "_configured", False)
+    monkeypatch.setenv("SKMMM_HOST_DEVICES", "many")
+    assert cli.main(["report", "model.skmmm", "--out", "report.html"]) == 2
+    assert capsys.readouterr().err == (
+        "skmmm: error: SKMMM_HOST_DEVICES must be a positive integer, got 'many'.\n"
+    )
