@@ -165,6 +165,17 @@ class ModelFamily:
     # -------------------------------------------------------- shared steps
 
     @staticmethod
+    def table_options(est) -> dict:
+        """How the estimator's parameters read a training table."""
+        return {
+            "media_columns": est.media_columns,
+            "date_column": est.date_column,
+            "date_format": est.date_format,
+            "min_periods": MIN_PERIODS,
+            "estimator_name": type(est).__name__,
+        }
+
+    @staticmethod
     def base_spec(est, n_times: int) -> ModelSpec:
         """The model's static description from the estimator's parameters."""
         lightweight = est.parametrization == "lightweight_mmm"
@@ -248,15 +259,7 @@ class NationalFamily(ModelFamily):
     roi_site = ROI
 
     def validate(self, est, X, y):
-        data = _validation.validate_training_data(
-            X,
-            y,
-            media_columns=est.media_columns,
-            date_column=est.date_column,
-            date_format=est.date_format,
-            min_periods=MIN_PERIODS,
-            estimator_name=type(est).__name__,
-        )
+        data = _validation.validate_training_data(X, y, **self.table_options(est))
         _validation.check_target_scale(data.target)
         return data
 
@@ -476,14 +479,7 @@ class GeoFamily(ModelFamily):
 
     def validate(self, est, X, y):
         data = _validation.validate_geo_training_data(
-            X,
-            y,
-            geo_column=est.geo_column,
-            media_columns=est.media_columns,
-            date_column=est.date_column,
-            date_format=est.date_format,
-            min_periods=MIN_PERIODS,
-            estimator_name=type(est).__name__,
+            X, y, geo_column=est.geo_column, **self.table_options(est)
         )
         _validation.check_target_scale(data.target)
         means = data.target.mean(axis=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 import weakref
 from numbers import Integral, Real
@@ -21,6 +22,7 @@ from skmmm._sampling import (
     sample_nuts,
     should_show_progress,
 )
+from skmmm.config import ensure_configured
 from skmmm.diagnostics import chain_diagnostics, convergence_verdict
 from skmmm.families import GEO, GEO_ONLY_ATTRIBUTES, NATIONAL, model_family
 from skmmm.fitted import FittedMMM
@@ -295,6 +297,9 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         self : BayesianMMMRegressor
             The fitted estimator.
         """
+        # One CPU device per core (parallel chains) and the compilation
+        # cache, unless the user configured JAX already (skmmm.configure).
+        ensure_configured()
         self._validate_params()
         family = model_family(self)
         if family is NATIONAL:
@@ -712,46 +717,27 @@ class _FixedModelRegressor(BayesianMMMRegressor):
         if k != "model"
     }
 
-    def __init__(
-        self,
-        *,
-        media_columns: list | None = None,
-        media_prior: Any = None,
-        degrees_seasonality: int = 2,
-        seasonality_frequency: float = 52,
-        weekday_seasonality: bool = False,
-        custom_priors: dict | None = None,
-        date_column: str | None = None,
-        date_format: str | None = None,
-        geo_column: str | None = None,
-        parametrization: str = "skmmm",
-        number_warmup: int = 1000,
-        number_samples: int = 1000,
-        number_chains: int = 2,
-        target_accept_prob: float | None = None,
-        dense_mass: bool | None = None,
-        max_tree_depth: int | tuple[int, int] | None = None,
-        random_state: int | None = None,
-        progress_bar: bool | str = "auto",
-    ) -> None:
-        self.media_columns = media_columns
-        self.media_prior = media_prior
-        self.degrees_seasonality = degrees_seasonality
-        self.seasonality_frequency = seasonality_frequency
-        self.weekday_seasonality = weekday_seasonality
-        self.custom_priors = custom_priors
-        self.date_column = date_column
-        self.date_format = date_format
-        self.geo_column = geo_column
-        self.parametrization = parametrization
-        self.number_warmup = number_warmup
-        self.number_samples = number_samples
-        self.number_chains = number_chains
-        self.target_accept_prob = target_accept_prob
-        self.dense_mass = dense_mass
-        self.max_tree_depth = max_tree_depth
-        self.random_state = random_state
-        self.progress_bar = progress_bar
+    # The parameters are BayesianMMMRegressor's without ``model``: the
+    # signature is derived from it (scikit-learn's get_params reads it), so
+    # the two cannot drift apart.
+    def __init__(self, **params) -> None:
+        bound = _FIXED_MODEL_SIGNATURE.bind(self, **params)
+        bound.apply_defaults()
+        for name, value in bound.arguments.items():
+            if name != "self":
+                setattr(self, name, value)
+
+
+_FIXED_MODEL_SIGNATURE = inspect.signature(BayesianMMMRegressor.__init__).replace(
+    parameters=[
+        parameter
+        for name, parameter in inspect.signature(
+            BayesianMMMRegressor.__init__
+        ).parameters.items()
+        if name != "model"
+    ]
+)
+_FixedModelRegressor.__init__.__signature__ = _FIXED_MODEL_SIGNATURE
 
 
 class AdstockRegressor(_FixedModelRegressor):
