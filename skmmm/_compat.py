@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import sys
 
+# scikit-learn's parameter constraints (``_parameter_constraints``), which
+# its own estimators use; skmmm's estimators declare theirs the same way.
+from sklearn.utils._param_validation import Interval, StrOptions
+
+__all__ = ["Interval", "StrOptions", "jax_backend_started", "reset_compilation_cache"]
+
 
 def jax_backend_started() -> bool:
     """Whether JAX has started its backend (its devices are then fixed)."""

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from skmmm import attribution, optimize
+from skmmm._compat import Interval, StrOptions
 from skmmm._sampling import (
     SamplerSettings,
     sample_nuts,
