@@ -1,4 +1,7 @@
-"""Tests for ``skmmm.attribution`` on a small real fit with known truth."""
+"""Tests for ``skmmm.attribution`` on a small real fit with known truth.
+
+``national_fit`` is a session fixture of conftest.py.
+"""
 
 import copy
 import dataclasses
@@ -7,7 +10,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from _mmm_fits import fitted, fitted_with_zero_channel, simulated
 
 from skmmm import attribution
 
@@ -15,13 +17,13 @@ ROI_TOLERANCE = 0.35  # median absolute relative error of the posterior median R
 
 
 @pytest.fixture(scope="module")
-def est():
-    return fitted()
+def est(national_fit):
+    return national_fit
 
 
 @pytest.fixture(scope="module")
-def data():
-    return simulated()
+def data(national_data):
+    return national_data
 
 
 def test_contributions_add_up_to_predict_on_training_rows(est, data):
@@ -71,8 +73,10 @@ def test_roi_recovers_the_truth(est, data):
     assert error.median() < ROI_TOLERANCE, error
 
 
-def test_zero_spend_channel_has_zero_contribution_and_roi():
-    est, X = fitted_with_zero_channel()
+def test_zero_spend_channel_has_zero_contribution_and_roi(
+    national_fit_with_zero_channel,
+):
+    est, X = national_fit_with_zero_channel
     zero = est.media_names_[-1]
     frame = attribution.contributions(est)
     assert (frame[zero] == 0).all()
@@ -162,8 +166,7 @@ def test_response_curve_steady_state_matches_constant_spend_prediction(est, data
         )
 
 
-def test_estimator_methods_equal_the_attribution_functions():
-    est = fitted()
+def test_estimator_methods_equal_the_attribution_functions(est):
     pd.testing.assert_frame_equal(est.roi(), attribution.roi(est))
     pd.testing.assert_frame_equal(
         est.contribution_share(), attribution.contribution_share(est)
@@ -202,10 +205,9 @@ def test_roi_prior_width_ratio_is_one_when_the_posterior_is_the_prior(est):
     )
 
 
-def test_contributions_of_a_date_column_fit_are_indexed_by_date():
+def test_contributions_of_a_date_column_fit_are_indexed_by_date(data):
     from skmmm import AdstockRegressor
 
-    data = simulated()
     frame = data.X.reset_index()  # "date" becomes a column
     est = AdstockRegressor(
         media_columns=data.media_columns,

@@ -5,7 +5,6 @@ import warnings
 
 import numpy as np
 import pytest
-from _mmm_fits import fitted, simulated
 
 from skmmm import BayesianMMMRegressor
 from skmmm import fitted as fitted_module
@@ -14,8 +13,8 @@ from skmmm.fitted import FittedMMM
 
 
 @pytest.fixture(scope="module")
-def est():
-    return fitted()
+def est(national_fit):
+    return national_fit
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +54,8 @@ def test_a_national_fit_is_a_panel_of_one_geo(est):
     assert timeline.index.equals(est.training_data_.index)
 
 
-def test_components_add_up_to_the_mean_and_predict(est):
-    data = simulated()
+def test_components_add_up_to_the_mean_and_predict(est, national_data):
+    data = national_data
     model = est.fitted_
     parts = model.components(data.X)
     baseline = sum(v for k, v in parts.items() if k not in ("media", "mu"))

@@ -1,9 +1,11 @@
-"""Tests for ``skmmm.optimize`` on the small real fit shared with attribution."""
+"""Tests for ``skmmm.optimize`` on the small real fit shared with attribution.
+
+``national_fit`` is a session fixture of conftest.py.
+"""
 
 import numpy as np
 import pandas as pd
 import pytest
-from _mmm_fits import fitted
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,8 +15,8 @@ N_PERIODS = 10
 
 
 @pytest.fixture(scope="module")
-def optimizer():
-    return BudgetOptimizer(fitted())
+def optimizer(national_fit):
+    return BudgetOptimizer(national_fit)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """Tests for ``skmmm.plot``: each figure rendered with Agg on a small real fit.
 
-The fit is the one shared with the attribution and optimiser tests
-(``_mmm_fits.fitted``: 156 weeks, 3 channels, 1 control), so the suite pays
-for it once.
+The fits are the session fixtures of conftest.py shared with the attribution
+and optimiser tests (``national_fit``: 156 weeks, 3 channels, 1 control;
+``geo_fit``: 3 geos x 60 weeks), so a test process pays for each once.
 """
 
 import copy
@@ -17,8 +17,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from _mmm_fits import fitted, simulated  # noqa: E402
-from _plot_fits import geo_fitted, geo_panel  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.container import BarContainer, ErrorbarContainer  # noqa: E402
@@ -33,13 +31,13 @@ N_PERIODS = 10
 
 
 @pytest.fixture(scope="module")
-def est():
-    return fitted()
+def est(national_fit):
+    return national_fit
 
 
 @pytest.fixture(scope="module")
-def data():
-    return simulated()
+def data(national_data):
+    return national_data
 
 
 @pytest.fixture(scope="module")
@@ -468,12 +466,12 @@ def test_plots_leave_pyplot_and_rcparams_alone(est, data):
 
 
 @pytest.fixture(scope="module")
-def geo():
-    return geo_fitted()
+def geo(geo_fit):
+    return geo_fit
 
 
-def test_geo_model_fit_shows_national_totals(geo):
-    data = geo_panel()
+def test_geo_model_fit_shows_national_totals(geo, geo_data):
+    data = geo_data
     figure = _render(plot.plot_model_fit(geo))
     (ax,) = figure.axes
     actual, predicted = _lines(ax)

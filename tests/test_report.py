@@ -1,14 +1,14 @@
 """Tests for ``skmmm.report``: content, escaping, and a real headless Chromium.
 
-Two fits: the shared cached one of ``_mmm_fits`` (free when the attribution
-and optimiser tests ran first) and a tiny one whose channel and control names
+Three fits: the session fixtures ``national_fit`` and ``geo_fit`` of
+conftest.py (free when the attribution and optimiser tests ran first in the
+process) and a tiny one whose channel and control names
 are HTML-hostile. The browser tests need Debian's ``chromium`` and
 ``chromium-driver`` and the ``selenium`` package: they skip without them,
 except in CI (``CI=true``), where they fail so they cannot silently vanish.
 """
 
 import copy
-import functools
 import os
 import re
 import shutil
@@ -20,8 +20,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _mmm_fits import fitted, simulated
-from _plot_fits import geo_fitted, geo_panel
 from sklearn.metrics import r2_score
 
 from skmmm import (
@@ -57,10 +55,10 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 # ------------------------------------------------------------------ fits
 
 
-@functools.cache
-def hostile_fit():
+@pytest.fixture(scope="module")
+def hostile_fit(national_data):
     """A tiny fit whose channel and control names are HTML-hostile."""
-    data = simulated()
+    data = national_data
     renames = dict(zip(data.media_columns, HOSTILE_CHANNELS, strict=True))
     renames["price_index"] = HOSTILE_CONTROL
     X = data.X.rename(columns=renames).iloc[:104]
@@ -100,8 +98,8 @@ def backtest_table() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def est():
-    return fitted()
+def est(national_fit):
+    return national_fit
 
 
 @pytest.fixture(scope="module")
@@ -123,10 +121,10 @@ def full_report(est, optimizer_result, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def hostile_report(tmp_path_factory):
+def hostile_report(hostile_fit, tmp_path_factory):
     """The hostile fit's report, from a saved and loaded copy (as `skmmm report`)."""
     folder = tmp_path_factory.mktemp("report")
-    save_model(hostile_fit(), folder / "hostile.skmmm")
+    save_model(hostile_fit, folder / "hostile.skmmm")
     path = folder / "hostile.html"
     make_report(
         {HOSTILE_MODEL: load_model(folder / "hostile.skmmm")},
@@ -230,9 +228,9 @@ def test_report_has_every_section(full_report):
         assert f'<section id="{section}">' in html
 
 
-def test_data_summary_matches_training_data(full_report, est):
+def test_data_summary_matches_training_data(full_report, national_data):
     _, html = full_report
-    data = simulated()
+    data = national_data
     channels = table_starting(html, "Channel", "Total media")
     assert list(channels) == data.media_columns
     for name in data.media_columns:
@@ -276,9 +274,9 @@ def test_budget_section_matches_the_optimizer_result(full_report, optimizer_resu
     assert f"{optimizer_result.kpi_uplift:.1%}" in html
 
 
-def test_fit_metrics_are_r2_and_mape_of_predict(full_report, est):
+def test_fit_metrics_are_r2_and_mape_of_predict(full_report, est, national_data):
     _, html = full_report
-    data = simulated()
+    data = national_data
     predicted = est.predict(data.X)
     r2 = r2_score(data.y, predicted)
     mape = np.mean(np.abs(1 - predicted / data.y))
@@ -359,8 +357,8 @@ def test_models_are_named_by_key_or_by_class(est):
     assert list(_as_named_estimators(est)) == ["AdstockRegressor"]
 
 
-def test_geo_report_shows_national_totals(tmp_path):
-    est, data = geo_fitted(), geo_panel()
+def test_geo_report_shows_national_totals(tmp_path, geo_fit, geo_data):
+    est, data = geo_fit, geo_data
     html = make_report(est, tmp_path / "geo.html").read_text(encoding="utf-8")
     text = html_text(html)
     assert "Geos (3) geo_1, geo_2, geo_3" in text
@@ -486,8 +484,8 @@ def test_verdict_modest_ess_is_a_note(est):
     assert any("bulk ESS below 200 for sigma (150)" in n for n in verdict.notes)
 
 
-def test_verdict_judges_a_single_chain_by_split_rhat():
-    one_chain = copy.copy(hostile_fit())
+def test_verdict_judges_a_single_chain_by_split_rhat(hostile_fit):
+    one_chain = copy.copy(hostile_fit)
     one_chain.divergences_ = 0
     # Split r_hat compares the halves of each chain: one chain is judged too.
     assert np.isfinite(convergence_verdict(one_chain).max_rhat)
@@ -503,7 +501,7 @@ def test_verdict_judges_a_single_chain_by_split_rhat():
 # -------------------------------------------------------------- bad input
 
 
-def test_bad_inputs_raise_clear_errors(est, optimizer_result, tmp_path):
+def test_bad_inputs_raise_clear_errors(est, hostile_fit, optimizer_result, tmp_path):
     path = tmp_path / "bad.html"
     with pytest.raises(ValueError, match="empty"):
         make_report([], path)
@@ -516,7 +514,7 @@ def test_bad_inputs_raise_clear_errors(est, optimizer_result, tmp_path):
     with pytest.raises(ValueError, match="interval"):
         make_report(est, path, interval=1.5)
     with pytest.raises(ValueError, match="channels"):
-        make_report(hostile_fit(), path, optimizer_result=optimizer_result)
+        make_report(hostile_fit, path, optimizer_result=optimizer_result)
     assert not path.exists()
 
 
