@@ -1,6 +1,6 @@
-"""Tests for ``skmmm.attribution`` on a small real fit with known truth.
+"""Tests for ``skmmm.attribution`` on small real fits with known truth.
 
-``national_fit`` is a session fixture of conftest.py.
+``national_fit`` and ``geo_fit`` are session fixtures of conftest.py.
 """
 
 import copy
@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _geo import N_CHANNELS, N_GEOS, future_rows
 
 from skmmm import attribution
 
@@ -223,3 +224,104 @@ def test_contributions_of_a_date_column_fit_are_indexed_by_date(data):
     new = attribution.contributions(est, frame.iloc[-8:])
     assert new.index.equals(pd.DatetimeIndex(frame["date"].iloc[-8:]).rename("date"))
     assert attribution.contributions(est).index.equals(est.training_data_.index)
+
+
+# ------------------------------------------------------------------ geo
+
+
+def test_geo_contributions_add_up_per_row_and_nationally(geo_fit, geo_data):
+    est, data = geo_fit, geo_data
+    by_geo = attribution.contributions(est, by_geo=True)
+    assert by_geo.index.names == ["date", "geo"]
+    assert len(by_geo) == len(data.X)
+    rows = pd.MultiIndex.from_frame(data.X[["date", "geo"]])
+    np.testing.assert_allclose(
+        by_geo.loc[rows].sum(axis=1).to_numpy(), est.predict(data.X), rtol=1e-8
+    )
+    national = attribution.contributions(est)
+    assert isinstance(national.index, pd.DatetimeIndex)
+    pd.testing.assert_frame_equal(
+        national, by_geo.groupby(level="date").sum(), check_names=False
+    )
+    future = future_rows(data, 1, 2)
+    on_rows = attribution.contributions(est, future, by_geo=True)
+    np.testing.assert_allclose(on_rows.sum(axis=1).to_numpy(), est.predict(future))
+
+
+def test_geo_share_and_roi_national_totals_match_geo_sums(geo_fit, geo_data):
+    est, data = geo_fit, geo_data
+    contributions = attribution.contributions(est, by_geo=True)
+    share = attribution.contribution_share(est, include_baseline=True, by_geo=True)
+    assert share.columns.names == ["geo", "channel"]
+    np.testing.assert_allclose(share.T.groupby(level="geo").sum().T.to_numpy(), 1.0)
+    roi_geo = attribution.roi(est, by_geo=True).mean()
+    roi = attribution.roi(est).mean()
+    cost = est.media_prior_by_geo_
+    for c, channel in enumerate(data.media_columns):
+        weighted = sum(
+            roi_geo[(geo, channel)] * cost[c, g] for g, geo in enumerate(est.geo_names_)
+        )
+        np.testing.assert_allclose(roi[channel], weighted / cost[c].sum(), rtol=1e-6)
+        total = contributions[channel].sum()
+        np.testing.assert_allclose(roi[channel], total / est.media_prior_[c], rtol=1e-6)
+
+
+def test_geo_marginal_roi_gradient_matches_finite_difference(geo_fit):
+    est = geo_fit
+    for by_geo in (False, True):
+        exact = attribution.marginal_roi(est, by_geo=by_geo).mean()
+        approx = attribution.marginal_roi(est, delta=1e-2, by_geo=by_geo).mean()
+        np.testing.assert_allclose(exact.to_numpy(), approx.to_numpy(), rtol=2e-2)
+    national = attribution.marginal_roi(est).mean()
+    per_geo = attribution.marginal_roi(est, by_geo=True).mean()
+    # Raising a channel everywhere adds up each geo's marginal KPI.
+    for c, channel in enumerate(est.media_names_):
+        kpi = sum(
+            per_geo[(geo, channel)] * est.media_prior_by_geo_[c, g]
+            for g, geo in enumerate(est.geo_names_)
+        )
+        np.testing.assert_allclose(
+            national[channel] * est.media_prior_[c], kpi, rtol=1e-6
+        )
+
+
+def test_geo_summary_by_geo_is_indexed_by_geo_and_channel(geo_fit):
+    est = geo_fit
+    table = attribution.summary(est, by_geo=True)
+    assert table.index.names == ["geo", "channel"]
+    assert len(table) == N_GEOS * N_CHANNELS
+    national = attribution.summary(est)
+    assert list(national.index) == est.media_names_
+    assert (table["roi_lower"] <= table["roi_upper"]).all()
+
+
+def test_geo_response_curves_national_and_by_geo(geo_fit):
+    est = geo_fit
+    curves = attribution.response_curves(est, n_points=4)
+    assert list(curves.columns) == [
+        "channel",
+        "spend",
+        "kpi_mean",
+        "kpi_lower",
+        "kpi_upper",
+    ]
+    by_geo = attribution.response_curves(est, n_points=4, by_geo=True)
+    assert by_geo["geo"].unique().tolist() == est.geo_names_
+    for frame in (curves, by_geo):
+        assert (frame.loc[frame["spend"] == 0, "kpi_mean"] == 0).all()
+        assert (
+            frame.groupby(["channel"] + (["geo"] if "geo" in frame else []))["kpi_mean"]
+            .diff()
+            .dropna()
+            > 0
+        ).all()
+
+
+def test_geo_future_rows_carry_over_training_media(geo_fit, geo_data):
+    est, data = geo_fit, geo_data
+    future = future_rows(data, 1, 2)
+    quiet = future.copy()
+    quiet[data.media_columns] = 0.0
+    # With no new spend, the first future week still holds adstocked media.
+    contributions = attribution.contributions(est, quiet, by_geo=True)
+    assert (contributions[data.media_columns].sum(axis=1) > 0).all()

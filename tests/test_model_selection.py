@@ -1,17 +1,20 @@
 """PanelTimeSeriesSplit, compare_models, fit_many and their joblib/Dask runs.
 
-Every fit uses the same shapes (40 training weeks, 2 channels, no controls)
-and sampler settings, so the whole module compiles one NUTS program; the
-fits are cached per module and shared between tests.
+The national fits use the same shapes (40 training weeks, 2 channels, no
+controls) and sampler settings, so they compile one NUTS program; they are
+cached per module and shared between tests. The geo tests at the end fit the
+shapes of conftest.py's ``geo_fit`` (3 geos, 60 training weeks).
 """
 
 import doctest
 import functools
+import warnings
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from _geo import N_CHANNELS, N_GEOS, N_PERIODS
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge
 from sklearn.metrics import mean_absolute_percentage_error, r2_score
@@ -441,7 +444,7 @@ def test_dask_cluster_gives_the_sequential_results():
 
 
 def test_compare_models_backtests_a_geo_model_by_date():
-    """A geo fit on a PanelTimeSeriesSplit fold (shapes of tests/test_geo.py)."""
+    """A geo fit on a PanelTimeSeriesSplit fold (shapes of the geo_fit fixture)."""
     data = simulate_mmm_data(
         n_periods=68,
         n_channels=2,
@@ -470,3 +473,31 @@ def test_compare_models_backtests_a_geo_model_by_date():
     assert table["coverage"].between(0, 1).all()
     assert np.isfinite(table["max_rhat"]).all()  # two chains
     assert (table["r2"] > 0).all()
+
+
+# ------------------------------------------------------ geo grid search
+
+
+def test_geo_grid_search_with_a_date_based_panel_splitter(geo_estimator):
+    longer = simulate_mmm_data(
+        n_periods=N_PERIODS + 16,
+        n_channels=N_CHANNELS,
+        n_geos=N_GEOS,
+        n_controls=1,
+        model="adstock",
+        noise_level=0.03,
+        seed=4,
+    )
+    # Training folds of N_PERIODS dates: the program compiled for geo_fit
+    # (conftest.py).
+    cv = PanelTimeSeriesSplit(
+        n_splits=2, test_size=8, max_train_size=N_PERIODS, date_column="date"
+    )
+    folds = list(cv.split(longer.X))
+    assert all(len(train) == N_PERIODS * N_GEOS for train, _ in folds)
+    search = GridSearchCV(geo_estimator(), {"model": ["adstock"]}, cv=cv, refit=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(longer.X, longer.y)
+    scores = search.cv_results_
+    assert scores["split0_test_score"][0] > 0 and scores["split1_test_score"][0] > 0

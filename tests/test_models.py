@@ -1,4 +1,9 @@
-"""Tests for skmmm.models: site shapes, the mean, and the level reparametrisation."""
+"""Tests for skmmm.models: site shapes, the mean, and the level reparametrisation.
+
+The geo section checks the geo model's sites and log density in each
+parametrisation (small models and NumPy versions of the coordinates in
+tests/_geo.py) and the functions that set its coordinates' scales.
+"""
 
 from functools import partial
 
@@ -6,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _geo import log_ratio_models, shared_draw, unscaled_geo_means_by_hand
 from jax.scipy.special import gammaln
 from numpyro import distributions as dist
 from numpyro import handlers
@@ -14,7 +20,10 @@ from numpyro.infer.util import log_density
 
 from skmmm.models import (
     MODEL_NAMES,
+    GeoModelSpec,
     ModelSpec,
+    geo_model,
+    geo_site_shapes,
     log_media_variation,
     mean_components,
     media_transform,
@@ -23,7 +32,7 @@ from skmmm.models import (
     response_at_average,
     site_shapes,
 )
-from skmmm.priors import RELATIVE_ROI_LOC, resolve_priors
+from skmmm.priors import DEFAULT_PRIORS, RELATIVE_ROI_LOC, resolve_priors
 
 N_TIMES = 30
 N_CHANNELS = 3
@@ -463,3 +472,301 @@ def test_parameter_labels_name_each_axis(name, position, shape, expected):
         geos=["east", "north", "south"],
     )
     assert label == expected
+
+
+# ------------------------------------------------------------------ geo
+
+
+def test_geo_model_sites_in_each_parametrization():
+    spec = GeoModelSpec("adstock", degrees_seasonality=1)
+    shapes = geo_site_shapes(spec, 2, 1, 3)
+    assert shapes["coef_extra_features"] == (1, 3) and "coef_media" not in shapes
+    priors = resolve_priors(None, shapes, DEFAULT_PRIORS)
+    roi_shapes = geo_site_shapes(spec, 2, 1, 3, roi_prior=True)
+    assert "channel_roi" in roi_shapes and "channel_coef_media" not in roi_shapes
+    roi_priors = resolve_priors(None, roi_shapes, DEFAULT_PRIORS)
+    args = tuple(
+        np.asarray(a, dtype=np.float32)
+        for a in (
+            np.ones((10, 2, 3)),
+            np.ones((10, 1, 3)),
+            np.arange(10),
+            np.ones(2),
+            np.ones((2, 3)),
+            np.full((2, 3), 0.5),
+            np.full(2, 0.5),
+            np.ones(3 + 2),
+        )
+    )
+    expected = {
+        (False, False, False): ("sample", "channel_coef_media"),  # LightweightMMM
+        (False, True, False): ("deterministic", "coef_media_raw"),
+        (True, False, False): ("deterministic", "level_log_ratios"),
+        (True, False, True): ("deterministic", "channel_roi"),  # skmmm's default
+    }
+    # The log ratios', the sheared ROI's, the seasonal amplitudes' and the
+    # geo-mean-scaled trend's base measures are flat (improper): no prior
+    # draw of them.
+    improper = {"log_level": np.zeros(3), "level_log_ratios": np.zeros((2, 3))}
+    for (log_ratios, noncentred, roi), (kind, extra_site) in expected.items():
+        model = partial(
+            geo_model,
+            spec=GeoModelSpec(
+                "adstock",
+                degrees_seasonality=1,
+                level_log_ratios=log_ratios,
+                noncentred_media=noncentred,
+                seasonality_amplitude=roi,
+                sheared_roi=roi,
+                geo_mean_scaling=roi,
+            ),
+            priors=roi_priors if roi else priors,
+        )
+        fixed = improper
+        if roi:
+            fixed = {
+                **improper,
+                "sheared_log_roi": np.zeros(2),
+                "log_seasonality_amplitude": np.zeros(3),
+                "geo_mean_scaled_coef_trend": np.zeros(3),
+            }
+        model = handlers.substitute(model, data=fixed if log_ratios else {})
+        trace = handlers.trace(handlers.seed(model, jax.random.PRNGKey(0))).get_trace(
+            *args
+        )
+        assert trace["coef_media"]["type"] == kind
+        assert trace["coef_media"]["value"].shape == (2, 3)
+        assert trace["intercept"]["value"].shape == (3,)
+        assert trace["target"]["value"].shape == (10, 3)
+        assert extra_site in trace
+        if roi:
+            assert trace["channel_coef_media"]["type"] == "deterministic"
+            assert trace["coef_seasonality"]["type"] == "deterministic"
+            assert trace["channel_roi"]["type"] == "deterministic"
+            assert trace["coef_trend"]["type"] == "deterministic"
+            assert trace["sheared_log_roi"]["type"] == "sample"
+
+
+def _hill_adstock_log_sensitivity(draw):
+    """``log(slope * (1 - hill(1)) * sqrt((1 - lag) / (1 + lag)))`` by hand."""
+    slope, half_max = draw["slope"], draw["half_max_effective_concentration"]
+    lag_weight = draw["lag_weight"]
+    return np.log(
+        slope
+        * half_max**slope
+        / (1 + half_max**slope)
+        * np.sqrt((1 - lag_weight) / (1 + lag_weight))
+    )
+
+
+def _log_variation_by_hand(media, draw):
+    """Per (channel, geo): log sd over time of hill(adstock(media)) / hill(1)."""
+    lag = draw["lag_weight"][:, None]
+    adstocked, previous = np.zeros_like(media), np.zeros(media.shape[1:])
+    for step in range(media.shape[0]):
+        previous = media[step] + lag * previous
+        adstocked[step] = previous * (1 - lag)
+    half_max = draw["half_max_effective_concentration"][:, None]
+    slope = draw["slope"][:, None]
+    hill = adstocked**slope / (adstocked**slope + half_max**slope)
+    at_average = 1 / (1 + half_max**slope)
+    return 0.5 * np.log((hill / at_average).var(axis=0) + 1e-8)
+
+
+def _level_by_hand(log_level, log_scaled, reference):
+    """Per geo: the log intercept and log effects, and the map's log |det|.
+
+    ``exp(x) + sum_c exp(log_scaled[c] + (1 - reference) * x) = 1`` is solved
+    for ``x = log(intercept / level)`` by bisection, and the determinant of
+    the map from ``(log_level, log_scaled)`` to ``(log intercept, log
+    effects)`` is taken by central differences.
+    """
+    from scipy.optimize import brentq
+
+    def one_geo(coordinates):
+        level, scaled = coordinates[0], coordinates[1:]
+        x = brentq(
+            lambda x: np.exp(x) + np.exp(scaled + (1 - reference) * x).sum() - 1,
+            -300.0,
+            0.0,
+            xtol=1e-14,
+        )
+        return np.concatenate([[level + x], level + scaled + (1 - reference) * x])
+
+    columns, log_det = [], 0.0
+    for geo in range(log_level.shape[0]):
+        point = np.concatenate([[log_level[geo]], log_scaled[:, geo]]).astype(float)
+        columns.append(one_geo(point))
+        step = 1e-6
+        jacobian = np.column_stack(
+            [
+                (one_geo(point + step * unit) - one_geo(point - step * unit))
+                / (2 * step)
+                for unit in np.eye(point.size)
+            ]
+        )
+        log_det += np.linalg.slogdet(jacobian)[1]
+    logs = np.column_stack(columns)
+    return logs[0], logs[1:], log_det
+
+
+def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
+    """Any media_noncentring, roi_shear and geo_mean_scale: the centred model."""
+    from numpyro.infer.util import log_density
+
+    from skmmm.models import LEVEL_REFERENCE
+
+    (new_model, centred_model), args, rng = log_ratio_models()
+    settings = [
+        (np.zeros((2, 3)), np.zeros(2), np.ones(5)),
+        (np.ones((2, 3)), np.ones(2), np.full(5, 0.2)),
+        (rng.uniform(size=(2, 3)), rng.uniform(size=2), rng.uniform(0.05, 1, 5)),
+    ]
+    for noncentring, roi_shear, geo_mean_scale in settings:
+        args[5], args[6], args[7] = noncentring, roi_shear, geo_mean_scale
+        shared = shared_draw(new_model, args, rng)
+        log_level, ratios = rng.normal(0.0, 0.5, 3), rng.normal(-1.0, 1.0, (2, 3))
+        sheared_log_roi = rng.normal(0.2, 0.5, 2)
+        log_amplitude, scaled_trend = rng.normal(-2.0, 0.5, 3), rng.normal(0, 1, 3)
+        # The maps by hand: the per-geo coordinates' geo means divided by
+        # their scales (rows: level, amplitude, trend, then each channel's
+        # ratios); log ROI = sheared - j * log sensitivity; each geo's
+        # effects scaled by the prior scale to the power k, then split from
+        # the level; each geo's seasonality scale is its amplitude over the
+        # shape's norm.
+        model_level = unscaled_geo_means_by_hand(log_level, geo_mean_scale[0])
+        model_ratios = unscaled_geo_means_by_hand(ratios, geo_mean_scale[3:, None])
+        coef_seasonality = np.exp(
+            unscaled_geo_means_by_hand(log_amplitude, geo_mean_scale[1])
+        ) / np.linalg.norm(shared["gamma_seasonality"])
+        coef_trend = unscaled_geo_means_by_hand(scaled_trend, geo_mean_scale[2])
+        roi = np.exp(
+            sheared_log_roi - roi_shear * _hill_adstock_log_sensitivity(shared)
+        )
+        at_average = 1 / (
+            1 + shared["half_max_effective_concentration"] ** shared["slope"]
+        )
+        hyper = roi * args[3] / at_average
+        variation = _log_variation_by_hand(args[0], shared)
+        log_scaled = (
+            model_ratios
+            + noncentring
+            * (np.log(hyper[:, None] * args[4] * at_average[:, None]) + variation)
+            - variation
+        )
+        # The sampler's level includes each geo's trend at its training mean.
+        trend_mean = np.mean(args[2] ** shared["expo_trend"])
+        log_intercept, log_effect, log_det = _level_by_hand(
+            model_level - coef_trend * trend_mean, log_scaled, LEVEL_REFERENCE
+        )
+        intercept, effect = np.exp(log_intercept), np.exp(log_effect)
+        coef_media = effect / at_average[:, None]
+        log_jacobian = (
+            log_det
+            + log_intercept.sum()
+            + log_effect.sum()
+            - 3 * np.log(at_average).sum()
+            + np.log(roi).sum()
+            + np.log(coef_seasonality).sum()
+            - np.log(geo_mean_scale).sum()
+        )
+        new, _ = log_density(
+            new_model,
+            args,
+            {},
+            {
+                **shared,
+                "log_level": log_level,
+                "level_log_ratios": ratios,
+                "sheared_log_roi": sheared_log_roi,
+                "log_seasonality_amplitude": log_amplitude,
+                "geo_mean_scaled_coef_trend": scaled_trend,
+            },
+        )
+        centred, _ = log_density(
+            centred_model,
+            args,
+            {},
+            {
+                **shared,
+                "channel_roi": roi,
+                "intercept": intercept,
+                "coef_media": coef_media,
+                "coef_seasonality": coef_seasonality,
+                "coef_trend": coef_trend,
+            },
+        )
+        assert np.isfinite(centred)
+        np.testing.assert_allclose(new, centred + log_jacobian, rtol=1e-5, atol=2e-3)
+
+
+@pytest.mark.parametrize("spread", [0.5, 3.0, 10.0])
+def test_intercept_share_is_the_root_with_its_implicit_derivatives(spread):
+    from skmmm.models import _log_intercept_share
+
+    rng = np.random.default_rng(int(spread))
+    log_scaled = jnp.asarray(rng.normal(0.0, spread, (4, 30)), jnp.float32)
+    reference = 0.9
+    x = _log_intercept_share(log_scaled, reference)
+    terms = jnp.exp(log_scaled + (1 - reference) * x)
+    residual = jnp.exp(x) + terms.sum(axis=0) - 1
+    np.testing.assert_allclose(residual, 0.0, atol=1e-5)
+    # d x / d log_scaled[c] = -term_c / (exp(x) + (1 - r) * sum_c term_c).
+    gradient = jax.grad(lambda scaled: _log_intercept_share(scaled, reference)[0])(
+        log_scaled
+    )
+    expected = -terms[:, 0] / (jnp.exp(x[0]) + (1 - reference) * terms[:, 0].sum())
+    np.testing.assert_allclose(gradient[:, 0], expected, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(gradient[:, 1:], 0.0)
+
+
+@pytest.mark.parametrize("model_name", ["hill_adstock", "adstock"])
+def test_log_elasticity_is_the_log_derivative_of_the_response_at_average(
+    model_name,
+):
+    from skmmm.models import log_elasticity_at_average, media_transform
+
+    spec = GeoModelSpec(model_name)
+    params = {
+        "slope": jnp.array([0.7, 2.5]),
+        "half_max_effective_concentration": jnp.array([0.4, 1.8]),
+        "lag_weight": jnp.array([0.3, 0.6]),
+        "exponent": jnp.array([0.8, 0.35]),
+    }
+
+    def log_response(log_media):
+        # Media held constant long enough for the adstock's steady state.
+        media = jnp.full((200, 2), jnp.exp(log_media))
+        return jnp.log(media_transform(spec, media, params)[-1, 0])
+
+    numeric = jax.grad(log_response)(0.0)
+    np.testing.assert_allclose(
+        log_elasticity_at_average(spec, params)[0], jnp.log(numeric), rtol=1e-4
+    )
+
+
+@pytest.mark.parametrize("model_name", ["adstock", "carryover"])
+def test_lag_gain_is_the_norm_of_the_lags_impulse_response(model_name):
+    from skmmm import transforms
+    from skmmm.models import CARRYOVER_LAGS, log_lag_gain
+
+    params = {
+        "lag_weight": jnp.array([0.2, 0.85]),
+        "ad_effect_retention_rate": jnp.array([0.3, 0.9]),
+        "peak_effect_delay": jnp.array([0.5, 3.0]),
+    }
+    impulse = jnp.zeros((300, 2)).at[0].set(1.0)
+    if model_name == "adstock":
+        response = transforms.adstock(impulse, params["lag_weight"])
+    else:
+        response = transforms.carryover(
+            impulse,
+            params["ad_effect_retention_rate"],
+            params["peak_effect_delay"],
+            number_lags=CARRYOVER_LAGS,
+        )
+    np.testing.assert_allclose(
+        log_lag_gain(GeoModelSpec(model_name), params),
+        0.5 * np.log((np.asarray(response) ** 2).sum(axis=0)),
+        rtol=1e-5,
+    )

@@ -1,8 +1,9 @@
-"""Tests for ``skmmm.optimize`` on the small real fit shared with attribution.
+"""Tests for ``skmmm.optimize`` on the small real fits shared with attribution.
 
-``national_fit`` is a session fixture of conftest.py.
+``national_fit`` and ``geo_fit`` are session fixtures of conftest.py.
 """
 
+import _geo
 import numpy as np
 import pandas as pd
 import pytest
@@ -324,3 +325,42 @@ def test_result_flags_binding_bounds_and_the_probability_of_improvement(
     assert 0.0 <= result.probability_of_improvement <= 1.0
     if result.kpi_optimal > result.kpi_starting:
         assert result.probability_of_improvement > 0.5
+
+
+# ------------------------------------------------------------------ geo
+
+
+def test_geo_optimizer_proportional_splits_by_historical_share(geo_fit, geo_data):
+    est, data = geo_fit, geo_data
+    budget = float(data.costs.sum()) / _geo.N_PERIODS * 6
+    result = BudgetOptimizer(est).optimize(budget, n_time_periods=6)
+    by_geo = result.optimal_allocation_by_geo
+    assert by_geo.shape == (_geo.N_CHANNELS, _geo.N_GEOS)
+    np.testing.assert_allclose(by_geo.sum(axis=1), result.optimal_allocation)
+    np.testing.assert_allclose(result.optimal_allocation.sum(), budget, rtol=1e-6)
+    share = data.costs_by_geo.T.to_numpy() / data.costs.to_numpy()[:, None]
+    np.testing.assert_allclose(
+        by_geo.to_numpy() / by_geo.sum(axis=1).to_numpy()[:, None], share, rtol=1e-6
+    )
+    assert result.kpi_optimal >= result.kpi_starting - 1e-9
+    lower, upper = result.bounds_lower, result.bounds_upper
+    assert (
+        (result.optimal_allocation >= lower - 1e-6)
+        & (result.optimal_allocation <= upper + 1e-6)
+    ).all()
+
+
+def test_geo_optimizer_free_allocation_is_at_least_as_good(geo_fit, geo_data):
+    est, data = geo_fit, geo_data
+    budget = float(data.costs.sum()) / _geo.N_PERIODS * 6
+    proportional = BudgetOptimizer(est).optimize(budget, n_time_periods=6)
+    free = BudgetOptimizer(est, geo_allocation="free").optimize(budget, 6)
+    np.testing.assert_allclose(free.optimal_allocation_by_geo.to_numpy().sum(), budget)
+    base = free.starting_allocation_by_geo.to_numpy()
+    alloc = free.optimal_allocation_by_geo.to_numpy()
+    assert np.all(alloc >= 0.8 * base - 1e-6) and np.all(alloc <= 1.2 * base + 1e-6)
+    assert free.kpi_optimal >= proportional.kpi_optimal - 1e-6 * abs(
+        proportional.kpi_optimal
+    )
+    with pytest.raises(ValueError, match="geo_allocation"):
+        BudgetOptimizer(est, geo_allocation="by_geo")
