@@ -24,7 +24,6 @@ from skmmm import (
     CarryoverRegressor,
     HillAdstockRegressor,
 )
-from skmmm._sampling import should_show_progress
 from skmmm.datasets import simulate_mmm_data
 from skmmm.models import mean_components
 
@@ -417,7 +416,6 @@ def test_progress_bar_true_writes_to_stderr(capsys):
 
 def test_progress_bar_auto_is_quiet_without_tty(capsys, monkeypatch):
     monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
-    assert should_show_progress("auto") is False
     est = HillAdstockRegressor(
         media_columns=MEDIA,
         random_state=0,
@@ -434,10 +432,13 @@ def test_progress_bar_auto_shows_on_tty(monkeypatch):
             return True
 
     monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
-    with redirect_stderr(Terminal()):
-        assert should_show_progress("auto") is True
-    assert should_show_progress(False) is False
-    assert should_show_progress(True) is True
+    est = HillAdstockRegressor(
+        media_columns=MEDIA, random_state=0, progress_bar="auto", **TINY
+    )
+    terminal = Terminal()
+    with redirect_stderr(terminal):
+        _fit(est, X_TRAIN, Y_TRAIN)
+    assert "sampling" in terminal.getvalue()
 
 
 def test_fit_zero_media_channel_warns_and_stays_finite():

@@ -1,4 +1,13 @@
-"""Tests of skmmm._sampling: coordinates chosen during warm-up, mass matrix blocks."""
+"""Tests of skmmm._sampling: coordinates chosen during warm-up, mass matrix
+blocks, the progress bar, fits in threads.
+
+The warm-up adaptation is tested on a Gaussian hierarchy with its own
+choice rule (the geo model's rules are tested in tests/test_geo_coordinates.py).
+"""
+
+import io
+import sys
+from contextlib import redirect_stderr
 
 import jax.numpy as jnp
 import numpy as np
@@ -6,12 +15,12 @@ import numpyro
 import pytest
 from numpyro import distributions as dist
 
-from skmmm._geo_coordinates import choose_media_noncentring
 from skmmm._sampling import (
     CoordinateAdaptation,
     SamplerSettings,
     adaptation_windows,
     sample_nuts,
+    should_show_progress,
 )
 
 PRIOR_SD, GROUP_SIZE = 3.0, 20
@@ -48,7 +57,14 @@ def _statistics(params, model_args):
 
 
 def _choose(means, current):
-    return (choose_media_noncentring(means, current[0]),)
+    """Each group's pooled regression slope of ``x`` on ``mu``, clipped to [0, 1]."""
+    covariance = means["shift_ratio"] - means["shift"] * means["ratio"]
+    variance = means["shift_sq"] - means["shift"] ** 2
+    covariance = covariance.sum(axis=-1, keepdims=True)
+    variance = variance.sum(axis=-1, keepdims=True)
+    slope = jnp.clip(covariance / jnp.where(variance > 0, variance, 1.0), 0.0, 1.0)
+    chosen = jnp.where(variance > 1e-12, slope, current[0]).astype(current[0].dtype)
+    return (jnp.broadcast_to(chosen, current[0].shape),)
 
 
 def _move(z, params, model_args, chosen):
@@ -146,6 +162,23 @@ def test_dense_blocks_adapt_to_their_sites_only(dense_mass, whitened):
     for site in ("pair", "other"):
         correlation = np.corrcoef(result.samples[site].reshape(-1, 2).T)[0, 1]
         assert correlation == pytest.approx(0.99, abs=0.01)
+
+
+# ------------------------------------------------------------ progress
+
+
+def test_progress_bar_auto_is_on_for_a_terminal_only(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    with redirect_stderr(io.StringIO()):
+        assert should_show_progress("auto") is False
+    with redirect_stderr(Terminal()):
+        assert should_show_progress("auto") is True
+    assert should_show_progress(False) is False
+    assert should_show_progress(True) is True
 
 
 # ------------------------------------------------------------ threads
