@@ -71,6 +71,70 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _bound_fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (np.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction >= 0, e.g. 0.3 for +-30%, got {text}"
+        )
+    return value
+
+
+def _optional_amount(text: str, option: str) -> float | None:
+    if not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (np.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(
+            f"{option} needs amounts >= 0 (currency over the horizon), got {text!r}"
+        )
+    return value
+
+
+def _channel_bounds(text: str) -> tuple[str, float | None, float | None]:
+    """``CHANNEL=LOW:HIGH`` (either side may be empty) -> (channel, low, high)."""
+    channel, equals, limits = text.rpartition("=")
+    low, colon, high = limits.partition(":")
+    if not (equals and colon and channel):
+        raise argparse.ArgumentTypeError(
+            f"expected CHANNEL=LOW:HIGH (e.g. tv=10000:50000, or tv=:50000), got "
+            f"{text!r}"
+        )
+    return (
+        channel,
+        _optional_amount(low, "--bounds"),
+        _optional_amount(high, "--bounds"),
+    )
+
+
+def _channel_lock(text: str) -> tuple[str, float | None]:
+    """``CHANNEL`` or ``CHANNEL=SPEND`` -> (channel, spend or None)."""
+    channel, equals, spend = text.rpartition("=")
+    if not equals:
+        return text, None
+    if not channel:
+        raise argparse.ArgumentTypeError(
+            f"expected CHANNEL or CHANNEL=SPEND, got {text!r}"
+        )
+    return channel, _optional_amount(spend, "--lock")
+
+
 def _run_options() -> argparse.ArgumentParser:
     """Options shared by ``demo`` and ``fit``."""
     options = argparse.ArgumentParser(add_help=False)
@@ -115,6 +179,39 @@ def _run_options() -> argparse.ArgumentParser:
     )
     sampling.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     sampling.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    budget = options.add_argument_group("budget optimisation")
+    budget.add_argument(
+        "--budget",
+        type=_positive_float,
+        default=None,
+        help="total spend over the horizon, in currency (default: the spend of "
+        "the last --horizon periods)",
+    )
+    budget.add_argument(
+        "--bounds-pct",
+        type=_bound_fraction,
+        default=None,
+        help="how far each channel may move from its historical spend, e.g. 0.3 "
+        "for +-30%% (default 0.2, widened when the budget moved further)",
+    )
+    budget.add_argument(
+        "--bounds",
+        type=_channel_bounds,
+        action="append",
+        default=[],
+        metavar="CHANNEL=LOW:HIGH",
+        help="a channel's spend over the horizon between LOW and HIGH (currency; "
+        "either may be empty, e.g. tv=:50000); repeat for more channels",
+    )
+    budget.add_argument(
+        "--lock",
+        type=_channel_lock,
+        action="append",
+        default=[],
+        metavar="CHANNEL[=SPEND]",
+        help="keep a channel at its current share of the budget, or at SPEND "
+        "(currency over the horizon); repeat for more channels",
+    )
     return options
 
 
@@ -465,20 +562,71 @@ def _recent_budget(problem: Problem, horizon: int, prices) -> tuple[float, float
     return float(horizon * recent), float(recent / per_period.mean())
 
 
-def _optimize(best, problem: Problem, horizon: int):
-    """Next ``horizon`` periods' budget split by the best model."""
+def _optimize(best, problem: Problem, args: argparse.Namespace):
+    """Next ``args.horizon`` periods' budget split by the best model.
+
+    The budget and its constraints come from ``--budget``, ``--bounds-pct``,
+    ``--bounds`` and ``--lock``.
+    """
     from skmmm import BudgetOptimizer
 
+    horizon = args.horizon
     prices = _prices(problem)
     budget, ratio = _recent_budget(problem, horizon, prices)
-    # Bounds of +-20% around historical spend, widened when recent spend has
-    # moved further than that from the average (else no split is feasible).
+    if args.budget is not None:
+        ratio *= args.budget / budget
+        budget = args.budget
+    if args.bounds_pct is not None:
+        lower_pct, upper_pct = min(1.0, args.bounds_pct), args.bounds_pct
+    else:
+        # Bounds of +-20% around historical spend, widened when the budget
+        # has moved further than that from the average (else no split is
+        # feasible).
+        lower_pct = min(1.0, max(BOUNDS_PCT, 1.0 - ratio + 0.05))
+        upper_pct = max(BOUNDS_PCT, ratio - 1.0 + 0.05)
     optimizer = BudgetOptimizer(
-        best,
-        bounds_lower_pct=min(1.0, max(BOUNDS_PCT, 1.0 - ratio + 0.05)),
-        bounds_upper_pct=max(BOUNDS_PCT, ratio - 1.0 + 0.05),
+        best, bounds_lower_pct=lower_pct, bounds_upper_pct=upper_pct
     )
-    return optimizer.optimize(budget, horizon, prices=prices)
+    return optimizer.optimize(
+        budget,
+        horizon,
+        prices=prices,
+        fixed_channels=_locks(args.lock),
+        bounds_lower={c: low for c, low, _ in args.bounds if low is not None} or None,
+        bounds_upper={c: up for c, _, up in args.bounds if up is not None} or None,
+    )
+
+
+def _check_budget_options(problem: Problem, args: argparse.Namespace) -> None:
+    """Channel names in ``--bounds`` and ``--lock`` are media columns (before fitting)."""
+    for option, channels in (
+        ("--bounds", [channel for channel, _, _ in args.bounds]),
+        ("--lock", [channel for channel, _ in args.lock]),
+    ):
+        unknown = [channel for channel in channels if channel not in problem.media]
+        if unknown:
+            raise ValueError(
+                f"{option} names {unknown}, which are not media columns; the media "
+                f"columns are {problem.media}."
+            )
+    _locks(args.lock)
+
+
+def _locks(locks: Sequence[tuple[str, float | None]]):
+    """``--lock`` values as the optimiser's ``fixed_channels`` (list or dict)."""
+    if not locks:
+        return None
+    spends = {channel: spend for channel, spend in locks}
+    if all(spend is None for spend in spends.values()):
+        return list(spends)
+    if any(spend is None for spend in spends.values()):
+        raise ValueError(
+            "--lock: give every locked channel a spend (CHANNEL=SPEND) or none "
+            "(CHANNEL keeps its current share of the budget); got "
+            + ", ".join(c if v is None else f"{c}={v:g}" for c, v in spends.items())
+            + "."
+        )
+    return spends
 
 
 def _mean_backtest(backtest: pd.DataFrame) -> pd.DataFrame:
@@ -538,6 +686,7 @@ def _run(problem: Problem, models: Sequence[str], args: argparse.Namespace) -> i
     progress = _Progress(_show_progress(args))
     if args.folds:
         _check_room_for_folds(problem, args.folds, args.holdout)
+    _check_budget_options(problem, args)
     estimators = _estimators(problem, models, args)
 
     fitted = {}
@@ -560,7 +709,7 @@ def _run(problem: Problem, models: Sequence[str], args: argparse.Namespace) -> i
     ordered = {best: fitted[best], **{k: v for k, v in fitted.items() if k != best}}
 
     progress(f"optimising the next {args.horizon} periods' budget with {best} ...")
-    result = _optimize(fitted[best], problem, args.horizon)
+    result = _optimize(fitted[best], problem, args)
     pd.DataFrame(
         {"starting": result.starting_allocation, "optimal": result.optimal_allocation}
     ).rename_axis("channel").to_csv(out / BUDGET_FILE)

@@ -763,6 +763,15 @@ def simulate_mmm_data(
         + "; coefficients are in sales units."
     )
     columns = media_names + control_names
+    common = dict(
+        media_columns=media_names,
+        control_columns=control_names,
+        costs=costs,
+        true_roi=true_roi,
+        true_params=true_params,
+        model=model,
+        description=description,
+    )
     if not is_geo:
         X = pd.DataFrame(
             np.concatenate([spend[:, :, 0], controls[:, :, 0]], axis=1),
@@ -774,18 +783,7 @@ def simulate_mmm_data(
             media_effect[:, :, 0], index=dates, columns=media_names
         )
         contributions["baseline"] = baseline[:, 0]
-        return Bunch(
-            X=X,
-            y=y_series,
-            media_columns=media_names,
-            control_columns=control_names,
-            costs=costs,
-            true_roi=true_roi,
-            true_contributions=contributions,
-            true_params=true_params,
-            model=model,
-            description=description,
-        )
+        return Bunch(**common, X=X, y=y_series, true_contributions=contributions)
 
     # Long format, sorted by date then geo: row = t * n_geos + g.
     long_values = np.concatenate([spend, controls], axis=1)  # (T, C+F, G)
@@ -807,18 +805,12 @@ def simulate_mmm_data(
         media_effect.sum(axis=0).T / costs_cg.T, index=geo_index, columns=media_names
     )
     return Bunch(
+        **common,
         X=X,
         y=y_series,
-        media_columns=media_names,
-        control_columns=control_names,
-        costs=costs,
         costs_by_geo=costs_by_geo,
-        true_roi=true_roi,
         true_roi_by_geo=true_roi_by_geo,
         true_contributions=contributions,
-        true_params=true_params,
-        model=model,
-        description=description,
         geo_column="geo",
         date_column="date",
     )

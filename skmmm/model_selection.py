@@ -512,7 +512,10 @@ def _fit_and_score(
     scorers: Mapping[str, Any],
     where: str,
 ) -> dict[str, Any]:
-    """Fit on a fold's training rows and score its test rows (runs in a worker)."""
+    """Fit on a fold's training rows and score its test rows (runs in a worker).
+
+    A ValueError names the model and fold (``where``).
+    """
     try:
         return _backtest_fold(
             estimator, X, y, train, test, gap_rows, seed, interval, scorers
@@ -521,17 +524,8 @@ def _fit_and_score(
         raise ValueError(f"{where}: {exc}") from exc
 
 
-def _backtest_fold(
-    estimator: BaseEstimator,
-    X,
-    y,
-    train: np.ndarray,
-    test: np.ndarray,
-    gap_rows: np.ndarray,
-    seed: int,
-    interval: float,
-    scorers: Mapping[str, Any],
-) -> dict[str, Any]:
+def _backtest_fold(estimator, X, y, train, test, gap_rows, seed, interval, scorers):
+    """The row of one model and fold: see :func:`_fit_and_score`."""
     start = time.perf_counter()
     fitted = estimator.fit(_take_rows(X, train), _take_rows(y, train))
     fit_seconds = time.perf_counter() - start

@@ -378,3 +378,62 @@ def test_a_bad_device_count_in_the_environment_exits_2_naming_it(monkeypatch, ca
     assert capsys.readouterr().err == (
         "skmmm: error: SKMMM_HOST_DEVICES must be a positive integer, got 'many'.\n"
     )
+
+
+def test_budget_bounds_and_locks_from_the_command_line(workdir, example_csv):
+    frame = load_example().frame
+    weekly = frame[MEDIA].sum().sum() / len(frame)
+    budget = 1.1 * 13 * weekly
+    tv_start = budget * frame["tv"].sum() / frame[MEDIA].sum().sum()
+    tv_cap = 0.95 * tv_start
+    out = workdir / "budget-options"
+    result = run_cli(
+        "fit", "--data", example_csv, "--date-column", "date", "--target", "sales",
+        "--media", *MEDIA, "--model", "adstock", "--folds", "0", "--out", out,
+        "--budget", budget, "--bounds-pct", "0.5", "--bounds", f"tv=:{tv_cap}",
+        "--lock", "radio", *TINY,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out / "budget.csv", index_col="channel")
+    assert table["optimal"].sum() == pytest.approx(budget, rel=1e-6)
+    assert table["starting"].sum() == pytest.approx(budget, rel=1e-6)
+    assert table.loc["tv", "optimal"] <= tv_cap * (1 + 1e-6)
+    assert table.loc["radio", "optimal"] == pytest.approx(
+        table.loc["radio", "starting"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "fragments"),
+    [
+        (["--lock", "tvv"], ["--lock", "'tvv'", "not media columns"]),
+        (["--bounds", "radi0=1:2"], ["--bounds", "'radi0'"]),
+        (["--lock", "tv=100", "--lock", "radio"], ["--lock", "every locked channel"]),
+    ],
+)
+def test_budget_options_naming_unknown_channels_fail_before_fitting(
+    options, fragments, example_csv, tmp_path, capsys
+):
+    args = fit_args(example_csv, *MEDIA, extra=["--model", "adstock", "--folds", "0"])
+    status = cli.main([str(a) for a in (*args[:-1], tmp_path / "out", *options)])
+    assert status == 2
+    error = capsys.readouterr().err
+    assert error.startswith("skmmm: error: ") and len(error.splitlines()) == 1
+    for fragment in fragments:
+        assert fragment in error
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--budget", "-5"],
+        ["--bounds", "tv"],
+        ["--bounds", "tv=a:b"],
+        ["--bounds-pct", "x"],
+    ],
+)
+def test_malformed_budget_options_are_usage_errors(options, example_csv, tmp_path):
+    args = fit_args(example_csv, *MEDIA)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([str(a) for a in (*args[:-1], tmp_path / "out", *options)])
+    assert exit_info.value.code == 2
