@@ -101,6 +101,8 @@ def main() -> None:
     args = parser.parse_args()
     import jax
 
+    # Before jax.devices() below starts JAX: one CPU device per core.
+    skmmm.configure()
     print(
         f"# skmmm {skmmm.__version__}, jax {jax.__version__}, devices {jax.devices()}, "
         f"compilation cache {jax.config.jax_compilation_cache_dir}"

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 MODELS = ("adstock", "hill_adstock", "carryover")
 MODEL_FILE = "model.skmmm"
@@ -215,7 +215,8 @@ def _run_options() -> argparse.ArgumentParser:
     return options
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``skmmm`` command line's argument parser (its commands and options)."""
     parser = argparse.ArgumentParser(
         prog="skmmm",
         description="Bayesian media mix modeling (scikit-learn + NumPyro).",
@@ -789,7 +790,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from skmmm.config import ensure_configured
 
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

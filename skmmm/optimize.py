@@ -75,6 +75,9 @@ class OptimizationResult:
         Posterior probability that the optimal allocation brings more KPI
         than the starting one (the share of posterior draws in which it
         does). Near 0.5 the two plans are not distinguishable.
+    marginal_roi : float
+        From :meth:`BudgetOptimizer.optimize_for_marginal_roi`: the KPI the
+        next unit of budget would bring at this allocation (NaN otherwise).
     """
 
     optimal_allocation: pd.Series
@@ -94,6 +97,7 @@ class OptimizationResult:
     starting_allocation_by_geo: pd.DataFrame | None = field(default=None, repr=False)
     binding_bounds: pd.Series | None = field(default=None, repr=False)
     probability_of_improvement: float = float("nan")
+    marginal_roi: float = float("nan")
 
     @property
     def kpi_uplift(self) -> float:
@@ -662,13 +666,135 @@ class BudgetOptimizer:
                 "target_kpi must be a finite number (the KPI to reach over the "
                 f"horizon), got {target_kpi!r}."
             )
+        low_budget, high_budget = self._budget_range(
+            n_time_periods, prices, fixed_channels, bounds_lower, bounds_upper
+        )
+        high = self.optimize(high_budget, **kwargs)
+        if high.kpi_optimal < target_kpi:
+            raise ValueError(
+                f"The bounds cannot reach a KPI of {target_kpi:.6g}: the largest "
+                f"budget they allow ({high_budget:.6g}) reaches at most "
+                f"{high.kpi_optimal:.6g}. Widen bounds_upper or lower the target."
+            )
+        _, reached = self._bisect_budget(
+            lambda result: result.kpi_optimal >= target_kpi,
+            low_budget,
+            high,
+            budget_rtol,
+            kwargs,
+        )
+        return reached
+
+    def optimize_for_marginal_roi(
+        self,
+        target_marginal_roi: float,
+        n_time_periods: int,
+        prices=None,
+        extra_features=None,
+        media_gap=None,
+        fixed_channels=None,
+        bounds_lower=None,
+        bounds_upper=None,
+        budget_rtol: float = 1e-4,
+    ) -> OptimizationResult:
+        """The largest budget whose next unit of spend still returns a target.
+
+        Spend until the marginal ROI falls to ``target_marginal_roi``: the
+        budget is bisected between the sums of the lower and upper bounds,
+        the allocation optimised at each step, and the marginal ROI of an
+        allocation is the KPI one more unit of currency brings in the
+        channel where it brings most (among channels below their upper bound
+        and not fixed; geo fits split it over geos by historical share). The
+        optimised KPI is concave in the budget for skmmm's models, so the
+        marginal ROI falls as the budget grows.
+
+        Parameters
+        ----------
+        target_marginal_roi : float
+            KPI per extra unit of currency at which to stop (e.g. 1.0 for
+            revenue: stop where the next euro brings back one euro).
+        n_time_periods, prices, extra_features, media_gap, fixed_channels, bounds_lower, bounds_upper
+            As in :meth:`optimize`.
+        budget_rtol : float, default=1e-4
+            Relative precision of the budget.
+
+        Returns
+        -------
+        OptimizationResult
+            At the budget found, with ``marginal_roi`` set. Where even the
+            largest budget the bounds allow returns more than the target, that
+            budget (the bounds stop the spending, the message says so); where
+            even the smallest returns less, the smallest.
+        """
+        if (
+            isinstance(target_marginal_roi, bool)
+            or not isinstance(target_marginal_roi, Real)
+            or not np.isfinite(target_marginal_roi)
+            or target_marginal_roi < 0
+        ):
+            raise ValueError(
+                "target_marginal_roi must be a finite number >= 0 (KPI per extra "
+                f"unit of currency), got {target_marginal_roi!r}."
+            )
+        kwargs = dict(
+            n_time_periods=n_time_periods,
+            prices=prices,
+            extra_features=extra_features,
+            media_gap=media_gap,
+            fixed_channels=fixed_channels,
+            bounds_lower=bounds_lower,
+            bounds_upper=bounds_upper,
+        )
+        horizon = dict(
+            n_time_periods=n_time_periods,
+            prices=prices,
+            extra_features=extra_features,
+            media_gap=media_gap,
+        )
+        low_budget, high_budget = self._budget_range(
+            n_time_periods, prices, fixed_channels, bounds_lower, bounds_upper
+        )
+
+        def with_marginal_roi(result: OptimizationResult) -> OptimizationResult:
+            result.marginal_roi = self._marginal_roi(result, horizon)
+            return result
+
+        high = with_marginal_roi(self.optimize(high_budget, **kwargs))
+        if high.marginal_roi >= target_marginal_roi:
+            high.message += (
+                f" Note: at the largest budget the bounds allow ({high_budget:.6g}) "
+                f"the next unit of spend still returns {high.marginal_roi:.3g}, "
+                f"above the target {target_marginal_roi:.3g}: widen bounds_upper "
+                "to spend more."
+            )
+            return high
+        below, reached = self._bisect_budget(
+            lambda result: with_marginal_roi(result).marginal_roi < target_marginal_roi,
+            low_budget,
+            high,
+            budget_rtol,
+            kwargs,
+        )
+        if below is None:
+            reached.message += (
+                f" Note: even the smallest budget the bounds allow returns "
+                f"{reached.marginal_roi:.3g} per extra unit, below the target "
+                f"{target_marginal_roi:.3g}."
+            )
+            return reached
+        return below
+
+    def _budget_range(
+        self, n_time_periods, prices, fixed_channels, bounds_lower, bounds_upper
+    ) -> tuple[float, float]:
+        """The smallest and largest budgets the bounds and fixed spends allow."""
         n_time_periods = self._check_periods(n_time_periods)
         if fixed_channels is not None:
             # Unknown or negative fixed channels raise here, before the
             # budget range below indexes them.
             self._fixed(fixed_channels, np.zeros(len(self.channels)))
         price_vector = self._by_channel(prices, "prices", default=1.0)
-        base, lower, upper = self._bounds(
+        _, lower, upper = self._bounds(
             n_time_periods, price_vector, bounds_lower, bounds_upper
         )
         low_budget, high_budget = float(lower.sum()), float(upper.sum())
@@ -678,21 +804,26 @@ class BudgetOptimizer:
                 position = self.channels.index(c)
                 low_budget += value - lower[position]
                 high_budget += value - upper[position]
-        high = self.optimize(high_budget, **kwargs)
-        if high.kpi_optimal < target_kpi:
-            raise ValueError(
-                f"The bounds cannot reach a KPI of {target_kpi:.6g}: the largest "
-                f"budget they allow ({high_budget:.6g}) reaches at most "
-                f"{high.kpi_optimal:.6g}. Widen bounds_upper or lower the target."
-            )
-        low_budget = max(low_budget, 1e-12 * high_budget)
+        return max(low_budget, 1e-12 * high_budget), high_budget
+
+    def _bisect_budget(self, reached, low_budget, high, budget_rtol, kwargs):
+        """Bisect the budget for where ``reached(result)`` turns true.
+
+        ``reached`` must be false at small budgets and true at large ones, and
+        true at ``high`` (the result at the largest budget). Returns the
+        results on either side of the switch: the last budget where it is
+        false (None when it is true already at ``low_budget``) and the first
+        where it is true.
+        """
+        high_budget, above, below = high.budget, high, None
         try:
             low = self.optimize(low_budget, **kwargs)
         except ValueError:
             low = None
-        if low is not None and low.kpi_optimal >= target_kpi:
-            return low
-        best = high
+        if low is not None:
+            if reached(low):
+                return None, low
+            below = low
         while high_budget - low_budget > budget_rtol * high_budget:
             middle = 0.5 * (low_budget + high_budget)
             try:
@@ -700,11 +831,28 @@ class BudgetOptimizer:
             except ValueError:
                 low_budget = middle
                 continue
-            if result.kpi_optimal >= target_kpi:
-                high_budget, best = middle, result
+            if reached(result):
+                high_budget, above = middle, result
             else:
-                low_budget = middle
-        return best
+                low_budget, below = middle, result
+        return below, above
+
+    def _marginal_roi(self, result: OptimizationResult, horizon: dict) -> float:
+        """KPI of one more unit of currency where it brings most, at ``result``."""
+        allocation = result.optimal_allocation.to_numpy(dtype=float)
+        room = (result.bounds_upper.to_numpy() - allocation > 0) & (
+            result.binding_bounds.to_numpy() != "fixed"
+        )
+        if not room.any():
+            return 0.0
+        step = 1e-3 * result.budget / len(allocation)
+        base = self.evaluate(allocation, **horizon).mean()
+        gains = [
+            (self.evaluate(allocation + step * np.eye(len(allocation))[c], **horizon)
+             .mean() - base) / step
+            for c in np.flatnonzero(room)
+        ]  # fmt: skip
+        return float(max(gains))
 
     # ------------------------------------------------------------ internals
 

@@ -309,11 +309,11 @@ class _Terminal(io.StringIO):
 
 def test_progress_bar_only_on_a_terminal_without_quiet(monkeypatch):
     problem = cli._example_problem()
-    args = cli._parser().parse_args(["demo"])
+    args = cli.build_parser().parse_args(["demo"])
 
     def progress_bars(stderr, *options):
         monkeypatch.setattr(sys, "stderr", stderr)
-        args = cli._parser().parse_args(["demo", *options])
+        args = cli.build_parser().parse_args(["demo", *options])
         return [
             est.progress_bar
             for est in cli._estimators(problem, cli.MODELS, args).values()
@@ -332,7 +332,7 @@ def test_warm_up_defaults_to_the_estimators_and_follows_the_option():
     problem = cli._example_problem()
 
     def warm_ups(*options):
-        args = cli._parser().parse_args(["demo", *options])
+        args = cli.build_parser().parse_args(["demo", *options])
         return {
             est.number_warmup
             for est in cli._estimators(problem, cli.MODELS, args).values()

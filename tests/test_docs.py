@@ -34,6 +34,7 @@ import zlib
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
 
 from skmmm import BayesianMMMRegressor
@@ -78,9 +79,12 @@ def small_mcmc(monkeypatch):
     original_fit = BayesianMMMRegressor.fit
 
     def capped(estimator, name, cap):
+        value = getattr(estimator, name)
         if name == "max_tree_depth":  # an int, a (warm-up, sampling) pair or None
-            return tuple(min(depth, cap) for depth in estimator._tree_depths())
-        return min(getattr(estimator, name), cap)
+            # None means depths of 6 and more (docs/model.md): the cap.
+            depths = (cap, cap) if value is None else np.broadcast_to(value, 2)
+            return tuple(min(int(depth), cap) for depth in depths)
+        return min(value, cap)
 
     def fit_with_few_draws(self, X, y, *args, **kwargs):
         self.set_params(
@@ -158,7 +162,7 @@ def test_resolve_finds_modules_and_attributes():
 def cli_parser() -> argparse.ArgumentParser:
     from skmmm import cli
 
-    return cli._parser()
+    return cli.build_parser()
 
 
 def skmmm_commands(text: str) -> list[tuple[int, list[str]]]:

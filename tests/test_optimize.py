@@ -180,6 +180,55 @@ def test_optimize_for_target(optimizer, budget):
         optimizer.optimize_for_target(reference.kpi_optimal * 10, N_PERIODS)
 
 
+def test_optimize_for_marginal_roi_spends_until_the_next_unit_returns_the_target(
+    optimizer, budget
+):
+    wide = BudgetOptimizer(
+        optimizer.estimator, bounds_lower_pct=0.9, bounds_upper_pct=3.0
+    )
+    now = _best_marginal(wide, budget)  # the next unit's return at today's budget
+    results = {
+        factor: wide.optimize_for_marginal_roi(factor * now, N_PERIODS)
+        for factor in (1.1, 1.25)
+    }
+    # Asking more of the last unit of spend means a smaller budget.
+    assert results[1.25].budget < results[1.1].budget < budget
+    for factor, result in results.items():
+        target = factor * now
+        assert result.optimal_allocation.sum() == pytest.approx(result.budget)
+        assert result.marginal_roi >= target
+        # A little more budget and the next unit returns less than the target.
+        assert _best_marginal(wide, 1.01 * result.budget) < target
+
+
+def _best_marginal(optimizer, budget) -> float:
+    """The most one more unit of spend returns at the optimal split of ``budget``."""
+    result = optimizer.optimize(budget, N_PERIODS)
+    step = 1e-3 * budget
+    base = optimizer.evaluate(result.optimal_allocation, N_PERIODS).mean()
+    allocation = result.optimal_allocation.to_numpy()
+    return max(
+        (optimizer.evaluate(allocation + step * np.eye(len(allocation))[c], N_PERIODS)
+         .mean() - base) / step
+        for c in range(len(allocation))
+    )  # fmt: skip
+
+
+def test_optimize_for_marginal_roi_says_when_the_bounds_stop_spending(
+    optimizer, budget
+):
+    unreachable = optimizer.optimize_for_marginal_roi(0.0, N_PERIODS)
+    # The bounds stop the spending before the next unit returns nothing.
+    assert "widen bounds_upper" in unreachable.message
+    assert unreachable.budget == pytest.approx(unreachable.bounds_upper.sum())
+    greedy = optimizer.optimize_for_marginal_roi(1e9, N_PERIODS)
+    assert "even the smallest budget" in greedy.message
+    assert greedy.budget == pytest.approx(greedy.bounds_lower.sum())
+    for bad in (-1.0, float("nan"), "1"):
+        with pytest.raises(ValueError, match="target_marginal_roi"):
+            optimizer.optimize_for_marginal_roi(bad, N_PERIODS)
+
+
 def test_evaluate_gives_the_results_kpi_draws(optimizer, budget):
     result = optimizer.optimize(budget, N_PERIODS)
     draws = optimizer.evaluate(result.optimal_allocation, N_PERIODS)
