@@ -71,40 +71,36 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (np.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+def _number_at_least(minimum: float, strict: bool, what: str):
+    """An argparse type: a finite float above (or, not ``strict``, at) ``minimum``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (
+            np.isfinite(value)
+            and (value > minimum or (not strict and value == minimum))
+        ):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _bound_fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (np.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(
-            f"must be a fraction >= 0, e.g. 0.3 for +-30%, got {text}"
-        )
-    return value
+_positive_float = _number_at_least(0.0, True, "a positive number")
+_bound_fraction = _number_at_least(0.0, False, "a fraction >= 0, e.g. 0.3 for +-30%")
+_amount = _number_at_least(0.0, False, "an amount >= 0 (currency over the horizon)")
 
 
 def _optional_amount(text: str, option: str) -> float | None:
     if not text.strip():
         return None
     try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (np.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(
-            f"{option} needs amounts >= 0 (currency over the horizon), got {text!r}"
-        )
-    return value
+        return _amount(text)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"{option}: {error}") from None
 
 
 def _channel_bounds(text: str) -> tuple[str, float | None, float | None]:
