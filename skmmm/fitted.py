@@ -66,6 +66,18 @@ class Timeline(NamedTuple):
         return self.media, self.controls, self.time_index
 
 
+def _over_draws(function, params, batch_size: int):
+    """``function`` of every draw: one vectorised call, or batches of draws.
+
+    Batches only when they are smaller than the draws (memory-bound panels):
+    a single batch compiles to a plain vmap.
+    """
+    n_draws = next(iter(params.values())).shape[0]
+    if batch_size >= n_draws:
+        return jax.vmap(function)(params)
+    return jax.lax.map(function, params, batch_size=batch_size)
+
+
 def _draw_batch_size(n_draws: int, media: jax.Array) -> int:
     return max(1, min(n_draws, DRAW_BATCH_FLOATS // max(1, int(np.prod(media.shape)))))
 
@@ -84,7 +96,7 @@ def _components_at_rows(
             for name, value in parts.items()
         }
 
-    return jax.lax.map(at_pairs, params, batch_size=batch_size)
+    return _over_draws(at_pairs, params, batch_size)
 
 
 @partial(jax.jit, static_argnums=(0, 7))
@@ -96,7 +108,7 @@ def _mu_at_rows(spec, params, media, controls, time_index, rows, geos, batch_siz
         mu = panel_mean_components(spec, draw, media, controls, time_index, rows)["mu"]
         return mu[pairs, geos]
 
-    return jax.lax.map(at_pairs, params, batch_size=batch_size)
+    return _over_draws(at_pairs, params, batch_size)
 
 
 @partial(jax.jit, static_argnums=(0, 7))
