@@ -588,6 +588,8 @@ def _optimize(best, problem: Problem, args: argparse.Namespace):
         budget,
         horizon,
         prices=prices,
+        # "Spend now": the split of the last periods, as the default budget.
+        starting_allocation="recent",
         fixed_channels=_locks(args.lock),
         bounds_lower={c: low for c, low, _ in args.bounds if low is not None} or None,
         bounds_upper={c: up for c, _, up in args.bounds if up is not None} or None,

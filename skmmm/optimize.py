@@ -45,7 +45,8 @@ class OptimizationResult:
     optimal_allocation : Series
         Spend per channel (currency, whole horizon) maximising the KPI.
     starting_allocation : Series
-        The budget split by historical spend share.
+        The plan compared with: the budget split by historical spend share,
+        or as ``optimize(starting_allocation=...)`` asked.
     kpi_optimal, kpi_starting : float
         Posterior mean of the KPI summed over the horizon.
     kpi_optimal_interval, kpi_starting_interval : tuple of float
@@ -414,6 +415,7 @@ class BudgetOptimizer:
         fixed_channels=None,
         bounds_lower=None,
         bounds_upper=None,
+        starting_allocation=None,
     ) -> OptimizationResult:
         """Split ``budget`` over channels to maximise the KPI over the horizon.
 
@@ -438,6 +440,15 @@ class BudgetOptimizer:
             in the estimator's channel order; override the ``*_pct`` bounds.
             A dict or Series may name some channels only: the others keep
             their ``*_pct`` bounds.
+        starting_allocation : {None, "recent"}, array-like, dict or Series, default=None
+            The plan the optimal one is compared with (``kpi_starting``,
+            ``kpi_uplift``) and locked channels keep: None splits the budget
+            by each channel's share of all training spend, ``"recent"`` by
+            its share over the last ``n_time_periods`` training periods, and
+            a plan gives each channel's spend over the horizon (currency, by
+            name or in channel order), which must add up to ``budget``. The
+            bounds stay around the historical average spend; a start outside
+            them is projected onto them (the message says so).
 
         Returns
         -------
@@ -458,6 +469,7 @@ class BudgetOptimizer:
                 fixed_channels,
                 bounds_lower,
                 bounds_upper,
+                starting_allocation,
             )
         )
         # The decision variables ("units") are the channels (national,
@@ -526,7 +538,7 @@ class BudgetOptimizer:
             )
         if not start_feasible:
             message += (
-                " Note: the historical-share split lies outside the bounds or the "
+                " Note: the starting split lies outside the bounds or the "
                 "fixed spends; the starting allocation (and the uplift) is its "
                 "projection onto them."
             )
@@ -864,12 +876,14 @@ class BudgetOptimizer:
         fixed_channels,
         bounds_lower,
         bounds_upper,
+        starting_allocation=None,
     ):
         """Checked budget, horizon and prices; start, bounds and free channels.
 
-        The start splits the budget by historical spend share; fixed
-        channels get equal lower and upper bounds. Raises before any solving
-        when the bounds cannot absorb the budget.
+        The start splits the budget by historical spend share (or as
+        ``starting_allocation`` says, see :meth:`optimize`); fixed channels
+        get equal lower and upper bounds. Raises before any solving when the
+        bounds cannot absorb the budget.
         """
         n_time_periods = self._check_periods(n_time_periods)
         budget = float(budget)
@@ -883,7 +897,7 @@ class BudgetOptimizer:
         )
         if base.sum() <= 0:
             raise ValueError("Every channel has zero historical spend.")
-        start = budget * base / base.sum()
+        start = self._start(starting_allocation, budget, base, n_time_periods, prices)
         fixed = self._fixed(fixed_channels, start)
         free = np.array([c not in fixed for c in self.channels])
         lower, upper = lower.copy(), upper.copy()
@@ -892,6 +906,32 @@ class BudgetOptimizer:
             lower[position] = upper[position] = value
         self._check_feasible(budget, lower, upper, free)
         return n_time_periods, budget, prices, start, lower, upper, free
+
+    def _start(self, starting_allocation, budget, base, n_time_periods, prices):
+        """The starting plan (currency per channel over the horizon)."""
+        if starting_allocation is None:
+            return budget * base / base.sum()
+        if isinstance(starting_allocation, str):
+            if starting_allocation != "recent":
+                raise ValueError(
+                    'starting_allocation must be None, "recent" or a plan (spend '
+                    f"per channel), got {starting_allocation!r}."
+                )
+            media = self.fitted.training_media.sum(axis=2)[-n_time_periods:]
+            recent = media.sum(axis=0) * prices
+            if recent.sum() <= 0:
+                raise ValueError(
+                    f"The last {len(media)} training periods have no spend: "
+                    'starting_allocation="recent" has no split to start from.'
+                )
+            return budget * recent / recent.sum()
+        plan = self._by_channel(starting_allocation, "starting_allocation")
+        if not np.isclose(plan.sum(), budget, rtol=1e-6, atol=0.0):
+            raise ValueError(
+                f"starting_allocation adds up to {plan.sum():.6g}, not to the "
+                f"budget {budget:.6g}: give the plan of this budget."
+            )
+        return plan
 
     @staticmethod
     def _check_periods(n_time_periods) -> int:

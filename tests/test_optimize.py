@@ -229,6 +229,36 @@ def test_optimize_for_marginal_roi_says_when_the_bounds_stop_spending(
             optimizer.optimize_for_marginal_roi(bad, N_PERIODS)
 
 
+def test_starting_allocation_recent_or_a_plan(optimizer, budget):
+    wide = BudgetOptimizer(
+        optimizer.estimator, bounds_lower_pct=1.0, bounds_upper_pct=5.0
+    )
+    media = optimizer.estimator.training_data_.media
+    recent = media[-N_PERIODS:].sum(axis=0)
+    result = wide.optimize(budget, N_PERIODS, starting_allocation="recent")
+    np.testing.assert_allclose(
+        result.starting_allocation, budget * recent / recent.sum(), rtol=1e-9
+    )
+    assert "outside the bounds" not in result.message
+    shares = [0.5, 0.3, 0.2]
+    plan = {c: s * budget for c, s in zip(optimizer.channels, shares, strict=True)}
+    planned = wide.optimize(
+        budget, N_PERIODS, starting_allocation=plan, fixed_channels=["tv"]
+    )
+    np.testing.assert_allclose(planned.starting_allocation, list(plan.values()))
+    # A lock keeps the plan's spend.
+    assert planned.optimal_allocation["tv"] == pytest.approx(plan["tv"])
+    assert planned.kpi_starting == pytest.approx(
+        wide.evaluate(plan, N_PERIODS).mean(), rel=1e-9
+    )
+    with pytest.raises(ValueError, match="adds up to"):
+        wide.optimize(budget, N_PERIODS, starting_allocation={**plan, "tv": 0.0})
+    with pytest.raises(ValueError, match="starting_allocation must be"):
+        wide.optimize(budget, N_PERIODS, starting_allocation="latest")
+    with pytest.raises(ValueError, match="starting_allocation must name every"):
+        wide.optimize(budget, N_PERIODS, starting_allocation={"tv": budget})
+
+
 def test_evaluate_gives_the_results_kpi_draws(optimizer, budget):
     result = optimizer.optimize(budget, N_PERIODS)
     draws = optimizer.evaluate(result.optimal_allocation, N_PERIODS)
