@@ -44,6 +44,7 @@ __all__ = [
     "contribution_share",
     "contributions",
     "marginal_roi",
+    "observed_spend_range",
     "response_curves",
     "roi",
     "roi_prior_width_ratio",
@@ -467,6 +468,41 @@ def _spend_grid(names, spend_grid, n_points, maximum) -> np.ndarray:
     return grid
 
 
+def observed_spend_range(est, by_geo: bool = False) -> pd.DataFrame:
+    """The smallest and largest spend per period of each channel in the training data.
+
+    Beyond this range the model's response is an extrapolation: the data
+    did not show how the KPI responds there.
+
+    Parameters
+    ----------
+    est : fitted skmmm regressor
+        The model.
+    by_geo : bool, default=False
+        Geo fits only: each geo's own range, indexed by (geo, channel).
+        Without it, the range of the national spend (summed over geos).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``min`` and ``max`` (media units per period), indexed by
+        channel.
+    """
+    fitted = _fitted(est, by_geo)
+    media = fitted.training_media  # (n_times, n_channels, n_geos)
+    if by_geo:
+        index = pd.MultiIndex.from_product(
+            [list(fitted.geo_names), list(fitted.media_names)],
+            names=["geo", "channel"],
+        )
+        low, high = media.min(axis=0).T.ravel(), media.max(axis=0).T.ravel()
+    else:
+        index = pd.Index(list(fitted.media_names), name="channel")
+        national = media.sum(axis=2)
+        low, high = national.min(axis=0), national.max(axis=0)
+    return pd.DataFrame({"min": low, "max": high}, index=index)
+
+
 def response_curves(
     est,
     spend_grid=None,
@@ -502,8 +538,11 @@ def response_curves(
     Returns
     -------
     DataFrame
-        Tidy: columns ``channel, spend, kpi_mean, kpi_lower, kpi_upper``
-        (and ``geo`` first with ``by_geo=True``).
+        Tidy: columns ``channel, spend, kpi_mean, kpi_lower, kpi_upper,
+        in_observed_range`` (and ``geo`` first with ``by_geo=True``).
+        ``in_observed_range`` is False where the spend lies outside the
+        spend per period the training data saw
+        (:func:`observed_spend_range`): there the curve is an extrapolation.
     """
     fitted = _fitted(est, by_geo)
     lower_q, upper_q = _check_interval(interval)
@@ -526,13 +565,17 @@ def response_curves(
         effect = _steady_state_effect(fitted.spec, n_periods, params, scaled)
         return np.asarray(effect, dtype=float) * fitted.target_scale
 
-    def summarise(draws: np.ndarray, spends: np.ndarray, channel: str) -> dict:
+    observed = observed_spend_range(est, by_geo)
+
+    def summarise(draws: np.ndarray, spends: np.ndarray, channel: str, geo=None):
+        low, high = observed.loc[channel if geo is None else (geo, channel)]
         return {
             "channel": channel,
             "spend": spends,
             "kpi_mean": draws.mean(axis=0),
             "kpi_lower": np.quantile(draws, lower_q, axis=0),
             "kpi_upper": np.quantile(draws, upper_q, axis=0),
+            "in_observed_range": (spends >= low) & (spends <= high),
         }
 
     frames = []
@@ -555,7 +598,9 @@ def response_curves(
     effects = np.stack([effects_at(weekly) for weekly in grid], axis=1)
     for g, geo in enumerate(fitted.geo_names):
         for c, name in enumerate(names):
-            frame = pd.DataFrame(summarise(effects[:, :, c, g], grid[:, c, g], name))
+            frame = pd.DataFrame(
+                summarise(effects[:, :, c, g], grid[:, c, g], name, geo)
+            )
             frame.insert(0, "geo", geo)
             frames.append(frame)
     return pd.concat(frames, ignore_index=True)

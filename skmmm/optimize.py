@@ -79,6 +79,10 @@ class OptimizationResult:
     marginal_roi : float
         From :meth:`BudgetOptimizer.optimize_for_marginal_roi`: the KPI the
         next unit of budget would bring at this allocation (NaN otherwise).
+    outside_observed_range : Series of bool
+        Per channel, whether the optimal spend per period (media units)
+        lies outside the smallest-to-largest spend per period of the
+        training data: the predicted effect there is an extrapolation.
     """
 
     optimal_allocation: pd.Series
@@ -99,6 +103,7 @@ class OptimizationResult:
     binding_bounds: pd.Series | None = field(default=None, repr=False)
     probability_of_improvement: float = float("nan")
     marginal_roi: float = float("nan")
+    outside_observed_range: pd.Series | None = field(default=None, repr=False)
 
     @property
     def kpi_uplift(self) -> float:
@@ -573,6 +578,9 @@ class BudgetOptimizer:
             bounds_upper=pd.Series(upper, index=channels, name="upper"),
             binding_bounds=_binding(optimal.to_numpy(), lower, upper, budget, channels),
             probability_of_improvement=float(np.mean(draws > start_draws)),
+            outside_observed_range=_outside_observed_range(
+                fitted, optimal.to_numpy() / (n_time_periods * prices), channels
+            ),
             optimal_allocation_by_geo=optimal_by_geo if fitted.is_geo else None,
             starting_allocation_by_geo=start_by_geo if fitted.is_geo else None,
         )
@@ -996,6 +1004,16 @@ class BudgetOptimizer:
             + f" cannot absorb it. Binding channels: {binding}. Lower the budget "
             "or raise bounds_upper(_pct)."
         )
+
+
+def _outside_observed_range(fitted, weekly_media, channels) -> pd.Series:
+    """Whether each channel's spend per period lies outside what training saw."""
+    national = fitted.training_media.sum(axis=2)
+    tolerance = 1e-9 * np.maximum(national.max(axis=0), 1.0)
+    outside = (weekly_media < national.min(axis=0) - tolerance) | (
+        weekly_media > national.max(axis=0) + tolerance
+    )
+    return pd.Series(outside, index=list(channels), name="outside_observed_range")
 
 
 def _binding(allocation, lower, upper, budget, channels) -> pd.Series:

@@ -298,7 +298,9 @@ def plot_response_curves(
 
     Curves are :func:`skmmm.attribution.response_curves` (spend from 0 to
     twice each channel's largest historical spend) with their credible band;
-    a last axes overlays every channel's mean curve.
+    a grey band shades the spend per period the training data saw (outside
+    it the curve is an extrapolation); a last axes overlays every channel's
+    mean curve.
 
     Parameters
     ----------
@@ -334,12 +336,21 @@ def plot_response_curves(
         markers = attribution.response_curves(
             estimator, spend_grid=np.vstack([average, optimal]), interval=interval
         )
+    observed = attribution.observed_spend_range(estimator)
     figure, axes = _figure_with_axes(len(names) + 1)
     band = f"{interval:.0%} interval"
     all_names = list(estimator.media_names_)
     for ax, name in zip(axes, names, strict=False):
         color = _channel_color(all_names.index(name))
         curve = curves[curves["channel"] == name]
+        # Outside this range the curve is an extrapolation.
+        ax.axvspan(
+            *observed.loc[name, ["min", "max"]],
+            color="0.5",
+            alpha=0.12,
+            linewidth=0,
+            label="spend seen in the data",
+        )
         ax.plot(curve["spend"], curve["kpi_mean"], color=color, label=name)
         ax.fill_between(
             curve["spend"],

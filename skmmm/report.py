@@ -485,7 +485,8 @@ def _budget(result: OptimizationResult, interval_width: str) -> dict[str, Any]:
             for channel in optimal.index
         ],
         caption="Spend per channel over the whole horizon. The current split "
-        "divides the budget by historical spend share.",
+        "is the plan the recommendation is compared with (by default the "
+        "budget divided by historical spend share).",
     )
     kpi = _table(
         ["Allocation", "Predicted KPI", f"{interval_width} interval"],
@@ -514,6 +515,9 @@ def _budget(result: OptimizationResult, interval_width: str) -> dict[str, Any]:
         "uplift": _percent(uplift),
         "success": bool(result.success),
         "message": result.message,
+        "extrapolated": []
+        if result.outside_observed_range is None
+        else [c for c, out in result.outside_observed_range.items() if out],
     }
 
 

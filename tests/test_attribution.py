@@ -133,6 +133,26 @@ def test_summary_columns_and_consistency(est):
         attribution.summary(est, interval=1.5)
 
 
+def test_response_curves_mark_the_spend_range_the_data_saw(est, geo_fit):
+    observed = attribution.observed_spend_range(est)
+    media = est.training_data_.media
+    np.testing.assert_allclose(observed["min"], media.min(axis=0))
+    np.testing.assert_allclose(observed["max"], media.max(axis=0))
+    curves = attribution.response_curves(est, n_points=21)
+    for name, curve in curves.groupby("channel"):
+        low, high = observed.loc[name]
+        inside = (curve["spend"] >= low) & (curve["spend"] <= high)
+        assert (curve["in_observed_range"] == inside).all()
+        # The default grid runs to twice the largest spend: its end is outside.
+        assert not curve["in_observed_range"].iloc[-1]
+    by_geo = attribution.observed_spend_range(geo_fit, by_geo=True)
+    geo_media = geo_fit.training_data_.media  # (n_times, n_channels, n_geos)
+    first = (geo_fit.geo_names_[0], geo_fit.media_names_[0])
+    assert by_geo.loc[first, "max"] == pytest.approx(geo_media[:, 0, 0].max())
+    geo_curves = attribution.response_curves(geo_fit, n_points=5, by_geo=True)
+    assert geo_curves["in_observed_range"].dtype == bool
+
+
 def test_response_curves_shape_and_monotone(est):
     curves = attribution.response_curves(est, n_points=11)
     assert list(curves.columns) == [
@@ -141,6 +161,7 @@ def test_response_curves_shape_and_monotone(est):
         "kpi_mean",
         "kpi_lower",
         "kpi_upper",
+        "in_observed_range",
     ]
     assert len(curves) == 11 * len(est.media_names_)
     for name, curve in curves.groupby("channel"):
@@ -304,6 +325,7 @@ def test_geo_response_curves_national_and_by_geo(geo_fit):
         "kpi_mean",
         "kpi_lower",
         "kpi_upper",
+        "in_observed_range",
     ]
     by_geo = attribution.response_curves(est, n_points=4, by_geo=True)
     assert by_geo["geo"].unique().tolist() == est.geo_names_

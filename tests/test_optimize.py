@@ -259,6 +259,20 @@ def test_starting_allocation_recent_or_a_plan(optimizer, budget):
         wide.optimize(budget, N_PERIODS, starting_allocation={"tv": budget})
 
 
+def test_result_flags_spend_outside_the_range_the_data_saw(optimizer, budget):
+    within = optimizer.optimize(budget, N_PERIODS)
+    assert not within.outside_observed_range.any()
+    media = optimizer.estimator.training_data_.media
+    wide = BudgetOptimizer(
+        optimizer.estimator, bounds_lower_pct=1.0, bounds_upper_pct=10.0
+    )
+    large = wide.optimize(10 * N_PERIODS * media.mean(axis=0).sum(), N_PERIODS)
+    weekly = large.optimal_allocation / N_PERIODS
+    expected = (weekly > media.max(axis=0)) | (weekly < media.min(axis=0))
+    assert large.outside_observed_range.any()
+    assert (large.outside_observed_range == expected).all()
+
+
 def test_evaluate_gives_the_results_kpi_draws(optimizer, budget):
     result = optimizer.optimize(budget, N_PERIODS)
     draws = optimizer.evaluate(result.optimal_allocation, N_PERIODS)

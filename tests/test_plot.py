@@ -78,6 +78,12 @@ def test_response_curves_one_axes_per_channel_plus_overlay(est):
         (line,) = _lines(ax)
         expected = curves[curves["channel"] == name]
         np.testing.assert_allclose(line.get_xdata(), expected["spend"])
+        # A band shades the spend the data saw (outside it: extrapolation).
+        observed = attribution.observed_spend_range(est).loc[name]
+        (band,) = [p for p in ax.patches if p.get_label() == "spend seen in the data"]
+        x = band.get_x()
+        assert x == pytest.approx(observed["min"])
+        assert x + band.get_width() == pytest.approx(observed["max"])
         np.testing.assert_allclose(line.get_ydata(), expected["kpi_mean"])
         assert any(isinstance(c, PolyCollection) for c in ax.collections)
         assert ax.get_xlabel() == "Spend per period"

@@ -274,6 +274,25 @@ def test_budget_section_matches_the_optimizer_result(full_report, optimizer_resu
     assert f"{optimizer_result.kpi_uplift:.1%}" in html
 
 
+def test_budget_section_says_when_the_recommendation_extrapolates(
+    est, optimizer_result, tmp_path
+):
+    assert "outside the range the data saw" not in make_report(
+        est, tmp_path / "within.html", optimizer_result=optimizer_result
+    ).read_text(encoding="utf-8")
+    media = est.training_data_.media
+    wide = BudgetOptimizer(est, bounds_lower_pct=1.0, bounds_upper_pct=10.0)
+    large = wide.optimize(
+        10 * N_TIME_PERIODS * media.mean(axis=0).sum(), N_TIME_PERIODS
+    )
+    html = make_report(est, tmp_path / "large.html", optimizer_result=large).read_text(
+        encoding="utf-8"
+    )
+    flagged = [c for c, out in large.outside_observed_range.items() if out]
+    assert flagged and "outside the range the data saw" in html
+    assert ", ".join(flagged) in html
+
+
 def test_fit_metrics_are_r2_and_mape_of_predict(full_report, est, national_data):
     _, html = full_report
     data = national_data
