@@ -43,6 +43,7 @@ from skmmm.priors import COEF_MEDIA, ROI_SITES, prior_quantiles
 __all__ = [
     "contribution_share",
     "contributions",
+    "cpa",
     "marginal_roi",
     "observed_spend_range",
     "response_curves",
@@ -254,6 +255,49 @@ def roi(est, by_geo: bool = False) -> pd.DataFrame:
     return _per_cost(fitted, media_total, by_geo)
 
 
+def _cost_per_kpi(cost: np.ndarray, kpi: np.ndarray, spend: np.ndarray):
+    """Cost over KPI per draw: inf where the KPI is not positive, NaN unspent."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = np.where(kpi > 0, cost / np.where(kpi > 0, kpi, 1.0), np.inf)
+    return np.where(spend > 0, values, np.nan)
+
+
+def cpa(est, by_geo: bool = False) -> pd.DataFrame:
+    """Cost per incremental unit of KPI of each channel, per posterior draw.
+
+    The cost per acquisition (CPA, or cost per KPI) for a KPI that counts
+    (conversions, sign-ups): each channel's cost over the KPI it brought
+    over the training period, the inverse of its ROI.
+
+    Parameters
+    ----------
+    est : fitted skmmm regressor
+        The model.
+    by_geo : bool, default=False
+        Geo fits only: each geo's CPA (its cost over its contribution),
+        columns (geo, channel).
+
+    Returns
+    -------
+    DataFrame of shape (n_draws, n_channels)
+        Currency per unit of KPI. ``inf`` in draws where the channel brought
+        no KPI (its cost buys nothing there), NaN for a channel without
+        spend.
+    """
+    fitted = _fitted(est, by_geo)
+    media_total, _ = _totals(fitted)
+    spend = fitted.training_media.sum(axis=0)  # (n_channels, n_geos)
+    if by_geo:
+        values = _cost_per_kpi(fitted.media_cost[None], media_total, spend[None])
+        return _draws_frame(fitted, values, by_geo)
+    values = _cost_per_kpi(
+        fitted.media_cost.sum(axis=1)[None],
+        media_total.sum(axis=2),
+        spend.sum(axis=1)[None],
+    )
+    return _draws_frame(fitted, values, by_geo)
+
+
 @partial(jax.jit, static_argnums=0)
 def _total_kpi_gradient(spec, params, media, controls, time_index, target_scale):
     """d(KPI summed over time and geos, KPI units)/d(scaling_{c,g}) at 1.
@@ -352,7 +396,13 @@ def summary(est, interval: float = 0.9, by_geo: bool = False) -> pd.DataFrame:
     DataFrame indexed by channel
         Columns ``share_mean, share_median, share_lower, share_upper,
         roi_mean, roi_median, roi_lower, roi_upper, mroi_mean, mroi_lower,
-        mroi_upper, roi_prior_width_ratio``. Indexed by (geo, channel) with
+        mroi_upper, cpa_mean, cpa_median, cpa_lower, cpa_upper, mcpa_mean,
+        roi_prior_width_ratio``. ``cpa_*`` is the cost per unit of KPI
+        (:func:`cpa`) and ``mcpa_mean`` the cost of one more unit of KPI at
+        the historical spend (the mean over draws of 1 / marginal ROI): the
+        figures to read when the KPI counts (conversions) rather than earns.
+        They are ``inf`` where some draws give the channel no KPI (its cost
+        buys nothing there) and NaN for a channel without spend. Indexed by (geo, channel) with
         ``by_geo=True``.
 
         ``roi_prior_width_ratio`` says how much the data narrowed the
@@ -373,16 +423,23 @@ def summary(est, interval: float = 0.9, by_geo: bool = False) -> pd.DataFrame:
     else:
         index = pd.Index(list(fitted.media_names), name="channel")
     table = pd.DataFrame(index=index)
+    mroi = marginal_roi(est, by_geo=by_geo)
     for prefix, draws in (
         ("share", contribution_share(est, by_geo=by_geo)),
         ("roi", roi(est, by_geo=by_geo)),
-        ("mroi", marginal_roi(est, by_geo=by_geo)),
+        ("mroi", mroi),
+        ("cpa", cpa(est, by_geo=by_geo)),
     ):
         table[f"{prefix}_mean"] = draws.mean(axis=0)
         if prefix != "mroi":
             table[f"{prefix}_median"] = draws.median(axis=0)
         table[f"{prefix}_lower"] = draws.quantile(lower_q, axis=0)
         table[f"{prefix}_upper"] = draws.quantile(upper_q, axis=0)
+    # The cost of one more unit of KPI at the historical spend: 1 / mROI.
+    spent = ~np.isnan(table["cpa_lower"].to_numpy())
+    with np.errstate(divide="ignore"):
+        per_draw = np.where(mroi.to_numpy() > 0, 1.0 / mroi.to_numpy(), np.inf)
+    table["mcpa_mean"] = np.where(spent, per_draw.mean(axis=0), np.nan)
     ratio = roi_prior_width_ratio(est, interval)
     table["roi_prior_width_ratio"] = (
         np.tile(ratio, len(fitted.geo_names)) if by_geo else ratio

@@ -38,6 +38,7 @@ BUDGET_FILE = "budget.csv"
 BOUNDS_PCT = 0.2
 MIN_TRAINING_PERIODS = 26
 EXIT_USAGE = 2
+KPI_TYPES = ("revenue", "count")
 
 
 @dataclass
@@ -175,6 +176,13 @@ def _run_options() -> argparse.ArgumentParser:
     )
     sampling.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     sampling.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    options.add_argument(
+        "--kpi-type",
+        choices=KPI_TYPES,
+        default="revenue",
+        help="revenue: report each channel's ROI; count (conversions, "
+        "sign-ups): report its cost per KPI (default revenue)",
+    )
     budget = options.add_argument_group("budget optimisation")
     budget.add_argument(
         "--budget",
@@ -284,6 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write the report of a saved model")
     report.add_argument("model_file", help="a model file written by skmmm")
     report.add_argument("--out", required=True, help="the HTML file to write")
+    report.add_argument(
+        "--kpi-type",
+        choices=KPI_TYPES,
+        default="revenue",
+        help="revenue: ROI per channel; count: cost per KPI (default revenue)",
+    )
     report.add_argument(
         "--title", default="Media mix model report", help="title of the report"
     )
@@ -716,19 +730,24 @@ def _run(problem: Problem, models: Sequence[str], args: argparse.Namespace) -> i
     save_model(fitted[best], out / MODEL_FILE)
     progress("writing the report ...")
     report = make_report(
-        ordered, out / REPORT_FILE, optimizer_result=result, backtest=backtest
+        ordered,
+        out / REPORT_FILE,
+        optimizer_result=result,
+        backtest=backtest,
+        kpi_type=args.kpi_type,
     )
-    _print_results(problem, ordered, backtest, best, result, out, report)
+    _print_results(problem, ordered, backtest, best, result, out, report, args)
     return 0
 
 
-def _print_results(problem, fitted, backtest, best, result, out, report) -> None:
+def _print_results(problem, fitted, backtest, best, result, out, report, args):
     from skmmm import attribution
 
     table = _summary_table(fitted, backtest, best)
     print(f"Models fitted on {problem.source} ({len(problem.y)} rows):")
     print(table.round(3).to_string())
-    channels = attribution.summary(fitted[best])[["share_mean", "roi_mean"]]
+    per_cost = "cpa_median" if args.kpi_type == "count" else "roi_mean"
+    channels = attribution.summary(fitted[best])[["share_mean", per_cost]]
     if problem.true_roi is not None:
         channels["true_roi"] = problem.true_roi.reindex(channels.index)
     channels["spend_now"] = result.starting_allocation
@@ -761,7 +780,9 @@ def _report(args: argparse.Namespace) -> int:
     _refuse_to_overwrite([out], args.overwrite)
     model = load_model(args.model_file)
     out.parent.mkdir(parents=True, exist_ok=True)
-    path = make_report({model.spec_.model_name: model}, out, title=args.title)
+    path = make_report(
+        {model.spec_.model_name: model}, out, title=args.title, kpi_type=args.kpi_type
+    )
     print(f"Report: {path}")
     return 0
 

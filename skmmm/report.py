@@ -324,7 +324,51 @@ def _prior_text(ratio: float) -> str:
     return f"narrowed to {ratio:.0%} of the prior"
 
 
-def _attribution_table(est, interval: float) -> _Table:
+KPI_TYPES = ("revenue", "count")
+
+
+def _cost_per_kpi_text(value: float) -> str:
+    """A cost per KPI for the table: "no upper limit" when a draw bought nothing."""
+    return _number(value) if math.isfinite(value) else "no upper limit"
+
+
+def _cost_per_kpi_table(table: pd.DataFrame, width: str, weak_text: str) -> _Table:
+    """The attribution table of a KPI that counts: cost per KPI instead of ROI."""
+    return _table(
+        [
+            "Channel",
+            "Contribution share",
+            f"Share {width} interval",
+            "Cost per KPI",
+            f"Cost per KPI {width} interval",
+            "Cost of one more KPI",
+            "ROI: data or prior",
+        ],
+        [
+            [
+                channel,
+                _percent(row["share_mean"]),
+                _interval_text(row["share_lower"], row["share_upper"], _percent),
+                _number(row["cpa_median"])
+                if math.isfinite(row["cpa_median"])
+                else "not identified",
+                f"{_number(row['cpa_lower'])} – {_cost_per_kpi_text(row['cpa_upper'])}",
+                _cost_per_kpi_text(row["mcpa_mean"]),
+                _prior_text(row["roi_prior_width_ratio"]),
+            ]
+            for channel, row in table.iterrows()
+        ],
+        caption="Cost per KPI: each channel's cost over the KPI it brought in "
+        "the training period (posterior median, central credible interval); "
+        "'no upper limit' where some plausible scenarios give the channel no "
+        "effect, so its cost may buy nothing. Cost of one more KPI: the extra "
+        "spend one more unit of KPI takes at the historical spend. Data or "
+        "prior: the width of the ROI's interval after seeing the data, as a "
+        "share of its width before." + weak_text,
+    )
+
+
+def _attribution_table(est, interval: float, kpi_type: str = "revenue") -> _Table:
     table = attribution.summary(est, interval)
     width = f"{interval:.0%}"
     weak = prior_dominated_channels(table)
@@ -337,6 +381,8 @@ def _attribution_table(est, interval: float) -> _Table:
         if weak
         else ""
     )
+    if kpi_type == "count":
+        return _cost_per_kpi_table(table, width, weak_text)
     return _table(
         [
             "Channel",
@@ -596,6 +642,7 @@ def render_report(
     backtest: pd.DataFrame | None = None,
     title: str = "Media mix model report",
     interval: float = 0.9,
+    kpi_type: str = "revenue",
 ) -> str:
     """The report's HTML as a string (see :func:`make_report`)."""
     named = _as_named_estimators(estimators)
@@ -604,6 +651,11 @@ def render_report(
     _check_backtest(backtest)
     if not 0 < interval < 1:
         raise ValueError(f"interval must be in (0, 1), got {interval!r}.")
+    if kpi_type not in KPI_TYPES:
+        raise ValueError(
+            f"kpi_type must be 'revenue' (the KPI earns: ROI) or 'count' (it "
+            f"counts, e.g. conversions: cost per KPI), got {kpi_type!r}."
+        )
     checks = {
         name: (convergence_verdict(est), _fit_metrics(est))
         for name, est in (named.items() if len(named) > 1 else [(main_name, main)])
@@ -622,7 +674,7 @@ def render_report(
             key: (_number(value) if key == "r2" else _percent(value))
             for key, value in metrics.items()
         },
-        "attribution": _attribution_table(main, interval),
+        "attribution": _attribution_table(main, interval, kpi_type),
         "comparison": _comparison_table(named, checks) if len(named) > 1 else None,
         "backtest": _backtest_table(backtest) if backtest is not None else None,
         "budget": (
@@ -641,6 +693,7 @@ def make_report(
     backtest: pd.DataFrame | None = None,
     title: str = "Media mix model report",
     interval: float = 0.9,
+    kpi_type: str = "revenue",
 ) -> Path:
     """Write a self-contained HTML report of one or several fitted models.
 
@@ -668,6 +721,10 @@ def make_report(
         The page title.
     interval : float, default=0.9
         Width of the central credible intervals in tables and figures.
+    kpi_type : {"revenue", "count"}, default="revenue"
+        What the KPI is: "revenue" shows each channel's ROI (KPI per unit
+        of cost); "count" (conversions, sign-ups, acquisitions) shows its
+        cost per KPI instead (:func:`skmmm.attribution.cpa`).
 
     Returns
     -------
@@ -703,6 +760,7 @@ def make_report(
         backtest=backtest,
         title=title,
         interval=interval,
+        kpi_type=kpi_type,
     )
     path = Path(path)
     path.write_text(html, encoding="utf-8")

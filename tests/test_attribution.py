@@ -88,7 +88,12 @@ def test_zero_spend_channel_has_zero_contribution_and_roi(
     ):
         assert np.isfinite(table.to_numpy()).all()
         assert (table[zero] == 0).all()
-    assert not attribution.summary(est).isna().any().any()
+    table = attribution.summary(est)
+    cost_per_kpi = [c for c in table if c.startswith(("cpa_", "mcpa_"))]
+    assert not table.drop(columns=cost_per_kpi).isna().any().any()
+    # Cost per KPI is undefined for a channel that never spent.
+    assert table.loc[zero, cost_per_kpi].isna().all()
+    assert not table.drop(index=zero)[cost_per_kpi].isna().any().any()
 
 
 def _total_kpi_with_scaled_channel(est, channel, factor):
@@ -131,6 +136,25 @@ def test_summary_columns_and_consistency(est):
     assert (table["roi_lower"] <= table["roi_upper"]).all()
     with pytest.raises(ValueError, match="interval"):
         attribution.summary(est, interval=1.5)
+
+
+def test_cpa_is_cost_over_contribution_and_inf_where_nothing_is_bought(est):
+    values = attribution.cpa(est)
+    np.testing.assert_allclose(values, 1.0 / attribution.roi(est), rtol=1e-9)
+    table = attribution.summary(est)
+    np.testing.assert_allclose(table["cpa_median"], values.median(), rtol=1e-12)
+    mroi = attribution.marginal_roi(est)
+    np.testing.assert_allclose(table["mcpa_mean"], (1.0 / mroi).mean(), rtol=1e-9)
+    # A draw in which a channel brings no KPI: its cost buys nothing there.
+    broke = copy.copy(est)
+    broke.posterior_ = {
+        **est.posterior_,
+        "coef_media": est.posterior_["coef_media"].copy(),
+    }
+    broke.posterior_["coef_media"][0, 0] = 0.0
+    assert np.isinf(attribution.cpa(broke).iloc[0, 0])
+    assert np.isinf(attribution.summary(broke)["cpa_mean"].iloc[0])
+    assert np.isfinite(attribution.summary(broke)["cpa_median"].iloc[0])
 
 
 def test_response_curves_mark_the_spend_range_the_data_saw(est, geo_fit):

@@ -130,6 +130,17 @@ def test_report_of_a_saved_model(fit, workdir):
     assert "Q3 &lt;b&gt;" in text and "adstock" in text
 
 
+def test_report_of_a_count_kpi_shows_cost_per_kpi(fit, workdir):
+    out, _ = fit
+    html = workdir / "reports" / "count.html"
+    result = run_cli(
+        "report", out / "model.skmmm", "--out", html, "--kpi-type", "count"
+    )
+    assert result.returncode == 0, result.stderr
+    text = html.read_text(encoding="utf-8")
+    assert "Cost per KPI" in text and "Marginal ROI" not in text
+
+
 def test_fit_refuses_to_replace_existing_outputs(fit, example_csv):
     out, _ = fit
     before = {path.name: path.read_bytes() for path in out.iterdir()}

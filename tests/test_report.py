@@ -30,7 +30,12 @@ from skmmm import (
     plot,
     save_model,
 )
-from skmmm.report import _as_named_estimators, convergence_verdict, make_report
+from skmmm.report import (
+    _as_named_estimators,
+    convergence_verdict,
+    make_report,
+    render_report,
+)
 
 HOSTILE_CHANNELS = ["<script>alert(1)</script>", "R&D", '"quoted"']
 HOSTILE_CONTROL = "O'Brien"
@@ -291,6 +296,28 @@ def test_budget_section_says_when_the_recommendation_extrapolates(
     flagged = [c for c, out in large.outside_observed_range.items() if out]
     assert flagged and "outside the range the data saw" in html
     assert ", ".join(flagged) in html
+
+
+def test_a_count_kpi_reports_cost_per_kpi_and_no_upper_limit_where_nothing_is_bought(
+    est,
+):
+    from skmmm import attribution
+
+    html = render_report(est, kpi_type="count")
+    table = table_starting(html, "Channel", "Contribution share")
+    summary = attribution.summary(est)
+    for channel, cells in table.items():
+        assert float(cells[2].replace(",", "")) == pytest.approx(
+            summary.loc[channel, "cpa_median"], rel=5e-3
+        )
+    assert "Marginal ROI" not in html
+    broke = copy.copy(est)
+    coef = est.posterior_["coef_media"].copy()
+    coef[0, 0] = 0.0
+    broke.posterior_ = {**est.posterior_, "coef_media": coef}
+    assert "no upper limit" in render_report(broke, kpi_type="count")
+    with pytest.raises(ValueError, match="kpi_type"):
+        render_report(est, kpi_type="conversions")
 
 
 def test_fit_metrics_are_r2_and_mape_of_predict(full_report, est, national_data):
