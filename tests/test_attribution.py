@@ -14,6 +14,14 @@ from _geo import N_CHANNELS, N_GEOS, future_rows
 
 from skmmm import attribution
 
+CURVE_COLUMNS = [
+    "channel",
+    "spend",
+    "kpi_mean",
+    "kpi_lower",
+    "kpi_upper",
+    "in_observed_range",
+]
 ROI_TOLERANCE = 0.35  # median absolute relative error of the posterior median ROI
 
 
@@ -179,14 +187,7 @@ def test_response_curves_mark_the_spend_range_the_data_saw(est, geo_fit):
 
 def test_response_curves_shape_and_monotone(est):
     curves = attribution.response_curves(est, n_points=11)
-    assert list(curves.columns) == [
-        "channel",
-        "spend",
-        "kpi_mean",
-        "kpi_lower",
-        "kpi_upper",
-        "in_observed_range",
-    ]
+    assert list(curves.columns) == CURVE_COLUMNS
     assert len(curves) == 11 * len(est.media_names_)
     for name, curve in curves.groupby("channel"):
         assert curve["kpi_mean"].iloc[0] == 0
@@ -343,14 +344,7 @@ def test_geo_summary_by_geo_is_indexed_by_geo_and_channel(geo_fit):
 def test_geo_response_curves_national_and_by_geo(geo_fit):
     est = geo_fit
     curves = attribution.response_curves(est, n_points=4)
-    assert list(curves.columns) == [
-        "channel",
-        "spend",
-        "kpi_mean",
-        "kpi_lower",
-        "kpi_upper",
-        "in_observed_range",
-    ]
+    assert list(curves.columns) == CURVE_COLUMNS
     by_geo = attribution.response_curves(est, n_points=4, by_geo=True)
     assert by_geo["geo"].unique().tolist() == est.geo_names_
     for frame in (curves, by_geo):
