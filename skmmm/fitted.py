@@ -441,6 +441,30 @@ class FittedMMM:
             return np.zeros(n_rows, dtype=int)
         return np.asarray(self.timeline(X).geos)
 
+    def log_likelihood(self) -> np.ndarray:
+        """Pointwise log-likelihood of the training KPI per draw.
+
+        ``log Normal(y | mu, sigma)`` of every training period (and geo),
+        computed from the draws on demand rather than stored: what PSIS-LOO
+        (``arviz.loo``) needs to compare models without refitting them.
+
+        Returns
+        -------
+        ndarray of shape (n_draws, n_times, n_geos)
+        """
+        timeline = self.timeline()
+        mu = np.asarray(self._at_rows(_mu_at_rows, timeline), dtype=float)
+        geos = np.asarray(timeline.geos)
+        mu = mu * self.target_scale[geos]
+        sigma = self.noise_sd()[:, geos]
+        observed = self.training_target.reshape(-1)  # date-major, as the rows
+        log_density = (
+            -0.5 * ((observed - mu) / sigma) ** 2
+            - np.log(sigma)
+            - 0.5 * np.log(2 * np.pi)
+        )
+        return log_density.reshape(self.n_draws, self.n_train_periods, self.n_geos)
+
     def predictive_draws(self, X=None, random_state=None, media_gap=None) -> np.ndarray:
         """Draws of the KPI (mean plus noise), (n_draws, n_rows), in KPI units."""
         timeline = self.timeline(X, media_gap)

@@ -988,7 +988,12 @@ def _posterior_dims(estimator, name: str, shape: tuple) -> list[str]:
 
 
 def to_inference_data(
-    estimator, *, posterior_predictive: bool = False, X=None, random_state=0
+    estimator,
+    *,
+    posterior_predictive: bool = False,
+    X=None,
+    random_state=0,
+    log_likelihood: bool = True,
 ):
     """Export a fitted model's posterior to an ArviZ ``InferenceData``.
 
@@ -1006,6 +1011,11 @@ def to_inference_data(
         periods.
     random_state : int, default=0
         Seed of the noise of the posterior predictive draws.
+    log_likelihood : bool, default=True
+        Add the ``log_likelihood`` group (``y``: the pointwise
+        log-likelihood of each training period, and geo, per draw,
+        :meth:`skmmm.fitted.FittedMMM.log_likelihood`), so that
+        ``arviz.loo`` and ``arviz.compare`` work.
 
     Returns
     -------
@@ -1015,8 +1025,8 @@ def to_inference_data(
         ``weekday``), ``sample_stats`` (``diverging`` and any other per-draw
         statistic the estimator stores, when they line up with the draws),
         ``observed_data`` (``y``, the training KPI in its units, over
-        ``time``) and optionally ``posterior_predictive`` or ``predictions``
-        (``y``).
+        ``time``), ``log_likelihood`` (``y``) and optionally
+        ``posterior_predictive`` or ``predictions`` (``y``).
 
     Raises
     ------
@@ -1075,6 +1085,10 @@ def to_inference_data(
     observed = {"y": np.asarray(estimator.training_data_.target)}
     dims["y"] = ["time", "geo"] if geo else ["time"]
     groups: dict[str, Any] = {}
+    if log_likelihood:
+        pointwise = estimator.fitted_.log_likelihood()  # (n_draws, n_times, n_geos)
+        pointwise = pointwise.reshape((n_chains, per_chain) + pointwise.shape[1:])
+        groups["log_likelihood"] = {"y": pointwise if geo else pointwise[..., 0]}
     if posterior_predictive:
         draws = estimator.sample_posterior_predictive(X, random_state=random_state)
         draws = draws.reshape((n_chains, per_chain, draws.shape[1]))

@@ -550,6 +550,44 @@ def _backtest_fold(estimator, X, y, train, test, gap_rows, seed, interval, score
     return row
 
 
+def _loo_row(estimator, X, y, seed: int) -> dict[str, Any]:
+    """Fit on every row and summarise the fit's PSIS-LOO (runs in a worker)."""
+    import arviz as az
+
+    from skmmm.io import to_inference_data
+
+    fitted = _with_seed(estimator, seed).fit(X, y)
+    loo = az.loo(to_inference_data(fitted), pointwise=True)
+    pareto_k = np.asarray(loo.pareto_k).ravel()
+    return {
+        "elpd_loo": float(loo.elpd_loo),
+        "se": float(loo.se),
+        "p_loo": float(loo.p_loo),
+        "max_pareto_k": float(pareto_k.max()),
+        "n_high_pareto_k": int((pareto_k > 0.7).sum()),
+        "max_rhat": _max_rhat(fitted),
+        "divergences": int(fitted.divergences_),
+    }
+
+
+def _compare_by_loo(models, X, y, random_state, n_jobs, verbose) -> pd.DataFrame:
+    try:
+        import arviz  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            'compare_models(method="loo") needs ArviZ: pip install skmmm[arviz]'
+        ) from None
+    seeds = check_random_state(random_state).randint(0, _MAX_SEED, size=len(models))
+    rows = Parallel(n_jobs=n_jobs, verbose=verbose)(
+        delayed(_loo_row)(est, X, y, int(seed))
+        for est, seed in zip(models.values(), seeds, strict=True)
+    )
+    table = pd.DataFrame(rows, index=pd.Index(list(models), name="model"))
+    table = table.sort_values("elpd_loo", ascending=False).reset_index()
+    table.insert(1, "rank", np.arange(len(table)))
+    return table
+
+
 def compare_models(
     estimators,
     X,
@@ -562,6 +600,7 @@ def compare_models(
     n_jobs: int | None = None,
     random_state=None,
     verbose: int = 0,
+    method: str = "backtest",
 ) -> pd.DataFrame:
     """Backtest several media mix models on the same chronological folds.
 
@@ -607,11 +646,22 @@ def compare_models(
         predictive draws; an int makes the table reproducible.
     verbose : int, default=0
         joblib's verbosity.
+    method : {"backtest", "loo"}, default="backtest"
+        "backtest" fits each model on each fold (below); "loo" fits each
+        model once on all rows and ranks the models by their PSIS-LOO
+        expected log predictive density (``arviz.loo``, needs ArviZ): no
+        refits per fold, but it judges in-sample fit with a leave-one-out
+        correction, not forecasts. ArviZ's Pareto-k warnings are passed on;
+        ``cv``, ``scoring`` and ``interval`` do not apply.
 
     Returns
     -------
     DataFrame
-        One row per (model, fold) with columns ``model``, ``fold``,
+        With ``method="loo"``: one row per model, best first, with columns
+        ``model``, ``rank``, ``elpd_loo``, ``se``, ``p_loo``,
+        ``max_pareto_k``, ``n_high_pareto_k`` (points with k > 0.7, where
+        the estimate is unreliable), ``max_rhat`` and ``divergences``.
+        Otherwise one row per (model, fold) with columns ``model``, ``fold``,
         ``n_train``, ``n_test``, ``r2`` (out-of-sample R^2 of the posterior
         mean), ``mape`` (mean absolute percentage error, a fraction),
         ``coverage`` (share of test KPI values inside the central
@@ -636,11 +686,20 @@ def compare_models(
     """
     if not 0 < interval < 1:
         raise ValueError(f"interval must be in (0, 1), got {interval}.")
+    if method not in ("backtest", "loo"):
+        raise ValueError(f'method must be "backtest" or "loo", got {method!r}.')
     models = _resolve_estimators(estimators, model_params)
     if _n_rows(X) != _n_rows(y):
         raise ValueError(
             f"X has {_n_rows(X)} rows but y has {_n_rows(y)}; they must match."
         )
+    if method == "loo":
+        if cv is not None or scoring is not None:
+            raise ValueError(
+                'cv and scoring belong to method="backtest"; method="loo" fits '
+                "each model once on all rows."
+            )
+        return _compare_by_loo(models, X, y, random_state, n_jobs, verbose)
     folds = _folds(cv, X, y, list(models.values()))
     scorers = _metric_scorers(scoring)
     seeds = check_random_state(random_state).randint(

@@ -468,6 +468,25 @@ def test_to_inference_data_groups_and_coords(fitted):
     )
 
 
+def test_to_inference_data_has_the_pointwise_log_likelihood_for_loo(fitted):
+    az = pytest.importorskip("arviz")
+    from scipy import stats
+
+    idata = to_inference_data(fitted)
+    pointwise = idata.log_likelihood["y"]
+    assert pointwise.dims == ("chain", "draw", "time") and pointwise.shape == (
+        2,
+        30,
+        60,
+    )
+    mu = fitted.fitted_.mean_draws()
+    sigma = fitted.posterior_["sigma"] * fitted.target_scale_
+    expected = stats.norm.logpdf(fitted.training_data_.target, mu, sigma[:, None])
+    np.testing.assert_allclose(pointwise.values.reshape(60, 60), expected, rtol=1e-6)
+    assert np.isfinite(az.loo(idata).elpd_loo)
+    assert "log_likelihood" not in to_inference_data(fitted, log_likelihood=False)
+
+
 def test_to_inference_data_with_new_rows_and_reduced_trace(fitted, data):
     pytest.importorskip("arviz")
     est = copy.deepcopy(fitted).reduce_trace(20, random_state=0)

@@ -40,3 +40,4 @@ def test_geo_fit_exports_to_arviz_with_a_geo_dimension(geo_fit):
         data.observed_data["y"].values, est.training_data_.target
     )
     assert data.posterior_predictive["y"].shape[2:] == (N_PERIODS, N_GEOS)
+    assert data.log_likelihood["y"].dims == ("chain", "draw", "time", "geo")

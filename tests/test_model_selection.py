@@ -31,6 +31,7 @@ from skmmm import (
     PanelTimeSeriesSplit,
     compare_models,
     fit_many,
+    load_example,
 )
 from skmmm.datasets import simulate_mmm_data
 from skmmm.model_selection import RESULT_COLUMNS, crps_ensemble
@@ -501,3 +502,31 @@ def test_geo_grid_search_with_a_date_based_panel_splitter(geo_estimator):
         search.fit(longer.X, longer.y)
     scores = search.cv_results_
     assert scores["split0_test_score"][0] > 0 and scores["split1_test_score"][0] > 0
+
+
+def test_compare_models_by_loo_ranks_models_without_refits():
+    data = load_example()
+    X, y = data.X.iloc[:80], data.y.iloc[:80]
+    table = compare_models(
+        ["adstock", "carryover"],
+        X,
+        y,
+        model_params={
+            "media_columns": data.media_columns,
+            "number_warmup": 100,
+            "number_samples": 100,
+            "degrees_seasonality": 1,
+            "progress_bar": False,
+        },
+        method="loo",
+        random_state=0,
+    )
+    assert list(table["rank"]) == [0, 1]
+    assert set(table["model"]) == {"adstock", "carryover"}
+    assert table["elpd_loo"].is_monotonic_decreasing
+    assert (table["se"] > 0).all() and (table["p_loo"] > 0).all()
+    assert (table["n_high_pareto_k"] >= 0).all()
+    with pytest.raises(ValueError, match="method"):
+        compare_models("adstock", X, y, method="waic")
+    with pytest.raises(ValueError, match="cv and scoring"):
+        compare_models("adstock", X, y, method="loo", cv=2)
