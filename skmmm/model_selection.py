@@ -667,7 +667,7 @@ def compare_models(
         ``coverage`` (share of test KPI values inside the central
         ``interval`` of the posterior predictive draws), ``crps`` (mean
         continuous ranked probability score of the draws, KPI units; lower
-        is better), ``max_rhat`` (worst split r_hat; NaN with one chain),
+        is better), ``max_rhat`` (worst split r_hat; one chain is split too),
         ``divergences``, ``fit_seconds``, then one column per extra scorer.
 
     See Also
