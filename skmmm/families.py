@@ -104,6 +104,9 @@ class SamplingProblem:
         Sampler coordinates that are not model parameters.
     adaptation : CoordinateAdaptation or None
         Settings each chain chooses in warm-up.
+    prior_model : callable or None
+        The same model in coordinates NumPyro can sample forward (proper
+        priors only), for prior predictive draws; None means ``model``.
     feature_names_in : ndarray or None
         X's column names when they are all strings.
     n_features_in : int
@@ -119,6 +122,7 @@ class SamplingProblem:
     roi_site: str
     hidden_sites: tuple[str, ...] = ()
     adaptation: CoordinateAdaptation | None = None
+    prior_model: Callable | None = None
     feature_names_in: np.ndarray | None = None
     n_features_in: int = 0
 
@@ -614,6 +618,11 @@ class GeoFamily(ModelFamily):
                 "spec_": spec,
             },
             model=partial(geo_model, spec=spec, priors=priors),
+            # The sampler's coordinates reparametrise the same prior; the
+            # centred model draws it directly (no flat sites).
+            prior_model=partial(
+                geo_model, spec=GeoModelSpec(**base.__dict__), priors=priors
+            ),
             inputs=inputs,
             dense_mass=self._dense_mass(est, spec),
             cache_key=("geo", spec, prior_fingerprint(priors)),

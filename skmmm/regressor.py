@@ -9,6 +9,7 @@ import weakref
 from numbers import Integral, Real
 from typing import Any
 
+import jax
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -521,6 +522,53 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         """
         mean, variance = self.fitted_.mean_moments(X, media_gap, noise=return_std)
         return (mean, np.sqrt(variance)) if return_std else mean
+
+    def sample_prior_predictive(
+        self, X, y, n_draws: int = 500, random_state=None
+    ) -> np.ndarray:
+        """Draws of the KPI the priors alone imply, shape (n_draws, n_rows).
+
+        Check the priors before fitting: the draws should cover the KPI's
+        plausible range, neither a narrow band far from it nor values
+        orders of magnitude off. The model is set up exactly as
+        :meth:`fit` would set it up on ``(X, y)`` (validation, scales,
+        priors, ``custom_priors``); ``y`` only sets the KPI's scale, which
+        skmmm's priors are relative to, and nothing is fitted or stored.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_periods, n_features)
+            The data you would fit (a long panel for geo models).
+        y : array-like of shape (n_periods,)
+            Its KPI.
+        n_draws : int, default=500
+            Number of draws.
+        random_state : int, default=None
+            Seed of the draws.
+
+        Returns
+        -------
+        ndarray of shape (n_draws, n_rows)
+            In KPI units. Geo models: one column per (date, geo) pair, dates
+            first, as ``training_data_.target.ravel()`` of a fit on ``X``.
+        """
+        from numpyro.infer import Predictive
+
+        self._validate_params()
+        if (
+            isinstance(n_draws, bool)
+            or not isinstance(n_draws, Integral)
+            or n_draws < 1
+        ):
+            raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}.")
+        ensure_configured()
+        problem = model_family(self).prepare(self, X, y, stacklevel=2)
+        seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
+        draws = Predictive(
+            problem.prior_model or problem.model, num_samples=int(n_draws)
+        )(jax.random.key(seed), *problem.inputs._replace(target=None))["target"]
+        scale = np.asarray(problem.attributes["target_scale_"], dtype=float)
+        return (np.asarray(draws, dtype=float) * scale).reshape(int(n_draws), -1)
 
     def sample_posterior_predictive(
         self, X, random_state=None, media_gap=None

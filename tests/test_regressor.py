@@ -23,6 +23,7 @@ from skmmm import (
     BayesianMMMRegressor,
     CarryoverRegressor,
     HillAdstockRegressor,
+    load_example,
 )
 from skmmm.datasets import simulate_mmm_data
 from skmmm.models import mean_components
@@ -801,3 +802,22 @@ def test_undated_training_rows_are_in_sample():
     after = est.predict(pd.concat([X, changed], ignore_index=True))
     np.testing.assert_allclose(after[:80], in_sample, rtol=1e-5)
     np.testing.assert_allclose(after[80:], continued, rtol=1e-5)
+
+
+def test_prior_predictive_draws_before_fitting_on_the_data_s_scale():
+    data = load_example()
+    est = AdstockRegressor(media_columns=data.media_columns)
+    draws = est.sample_prior_predictive(data.X, data.y, n_draws=200, random_state=0)
+    assert draws.shape == (200, len(data.y)) and np.isfinite(draws).all()
+    # Relative priors: the draws are on the KPI's scale, wide but not absurd.
+    assert 0.3 < np.median(draws) / data.y.mean() < 3
+    assert not hasattr(est, "posterior_")  # nothing fitted or stored
+    again = est.sample_prior_predictive(data.X, data.y, n_draws=200, random_state=0)
+    np.testing.assert_array_equal(again, draws)
+    # The KPI in other units: the draws scale with it.
+    scaled = est.sample_prior_predictive(
+        data.X, 1e-3 * data.y, n_draws=200, random_state=0
+    )
+    np.testing.assert_allclose(scaled, 1e-3 * draws, rtol=1e-4)
+    with pytest.raises(ValueError, match="n_draws"):
+        est.sample_prior_predictive(data.X, data.y, n_draws=0)

@@ -411,3 +411,12 @@ def test_geo_model_recovers_national_roi_with_narrower_intervals_than_national()
         width(geo_roi),
         width(national_roi),
     )
+
+
+def test_geo_prior_predictive_has_a_draw_per_date_and_geo(geo_data, geo_estimator):
+    est = geo_estimator()
+    draws = est.sample_prior_predictive(
+        geo_data.X, geo_data.y, n_draws=50, random_state=0
+    )
+    assert draws.shape == (50, len(geo_data.y)) and np.isfinite(draws).all()
+    assert 0.3 < np.median(draws) / geo_data.y.mean() < 3
