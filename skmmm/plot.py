@@ -57,6 +57,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skmmm import attribution
 from skmmm.diagnostics import mixing_table
+from skmmm.families import model_family
 from skmmm.optimize import OptimizationResult
 from skmmm.priors import (
     CHANNEL_COEF_MEDIA,
@@ -75,6 +76,7 @@ __all__ = [
     "plot_out_of_sample_model_fit",
     "plot_pre_post_budget_allocation_comparison",
     "plot_prior_and_posterior",
+    "plot_prior_predictive",
     "plot_response_curves",
     "plot_var_cost",
 ]
@@ -575,6 +577,73 @@ def _fit_figure(estimator, X, y, interval, media_gap, prefix, ax) -> Figure:
     draws, index = _national_totals(draws, index)
     figure, ax = _single_axes(ax)
     _draw_fit(ax, index, target, mean, draws, interval, prefix)
+    return figure
+
+
+@_plain_text
+def plot_prior_predictive(
+    estimator,
+    X,
+    y,
+    *,
+    n_draws: int = 200,
+    interval: float = 0.9,
+    random_state: int = 0,
+    ax: Axes | None = None,
+) -> Figure:
+    """The KPI the priors expect before seeing it, against the observed KPI.
+
+    Draws of :meth:`~skmmm.BayesianMMMRegressor.sample_prior_predictive`
+    (the estimator need not be fitted): their median and central band per
+    period, summed over geos for geo models. A band that misses the KPI, or
+    is orders of magnitude wider, points at a prior to revisit.
+
+    Parameters
+    ----------
+    estimator : skmmm regressor
+        The model, fitted or not.
+    X, y
+        The data it would be fitted on.
+    n_draws : int, default=200
+        Prior draws.
+    interval : float, default=0.9
+        Width of the central band.
+    random_state : int, default=0
+        Seed of the draws.
+    ax : Axes, default=None
+        Axes to draw into; None creates a figure.
+
+    Returns
+    -------
+    Figure
+    """
+    _check_interval(interval)
+    draws = estimator.sample_prior_predictive(
+        X, y, n_draws=n_draws, random_state=random_state
+    )
+    data = model_family(estimator).validate(estimator, X, y)
+    target = np.asarray(data.target, dtype=float)
+    if target.ndim == 2:  # geo: (date, geo) pairs, dates first
+        draws = draws.reshape(len(draws), *target.shape).sum(axis=2)
+        target = target.sum(axis=1)
+    tail = (1 - interval) / 2
+    lower, median, upper = np.quantile(draws, [tail, 0.5, 1 - tail], axis=0)
+    figure, ax = _single_axes(ax)
+    index = data.index
+    ax.plot(index, target, color=_ACTUAL_COLOR, label="Actual KPI")
+    ax.plot(index, median, color=_FIT_COLOR, linestyle="--", label="Prior median")
+    ax.fill_between(
+        index,
+        lower,
+        upper,
+        color=_FIT_COLOR,
+        alpha=0.25,
+        label=f"{interval:.0%} prior predictive interval",
+    )
+    ax.set_title("Prior predictive: the KPI the priors expect before the data")
+    ax.set_xlabel(_time_label(index))
+    ax.set_ylabel("KPI")
+    ax.legend(fontsize="small")
     return figure
 
 

@@ -540,3 +540,26 @@ def test_other_priors_are_sampled_with_numpyro():
     elements = plot._prior_elements(prior, (2,), n_samples=300, seed=0)
     assert len(elements) == 2
     assert all(e.frozen is None and e.samples.min() >= 0.2 for e in elements)
+
+
+def test_prior_predictive_plot_shows_the_kpi_and_the_priors_band(national_data):
+    data = national_data
+    unfitted = AdstockRegressor(media_columns=data.media_columns)
+    figure = _render(plot.plot_prior_predictive(unfitted, data.X, data.y, n_draws=100))
+    (ax,) = figure.axes
+    actual, median = _lines(ax)
+    np.testing.assert_allclose(actual.get_ydata(), data.y.to_numpy())
+    draws = unfitted.sample_prior_predictive(
+        data.X, data.y, n_draws=100, random_state=0
+    )
+    np.testing.assert_allclose(median.get_ydata(), np.median(draws, axis=0))
+    assert "Prior predictive" in ax.get_title()
+
+
+def test_prior_predictive_plot_sums_geos_per_date(geo_data, geo_estimator):
+    figure = _render(
+        plot.plot_prior_predictive(geo_estimator(), geo_data.X, geo_data.y, n_draws=30)
+    )
+    actual, _ = _lines(figure.axes[0])
+    totals = geo_data.y.groupby(geo_data.X["date"].to_numpy()).sum()
+    np.testing.assert_allclose(actual.get_ydata(), totals.to_numpy())
