@@ -604,13 +604,7 @@ def response_curves(
     fitted = _fitted(est, by_geo)
     lower_q, upper_q = _check_interval(interval)
     media = fitted.training_media  # (n_times, n_channels, n_geos)
-    totals = media.sum(axis=0)
-    channel_totals = totals.sum(axis=1, keepdims=True)
-    shares = np.where(
-        channel_totals > 0,
-        totals / np.where(channel_totals > 0, channel_totals, 1.0),
-        1.0 / totals.shape[1],
-    )
+    shares = fitted.spend_shares
     params = fitted.device_posterior()
     n_periods = max(STEADY_STATE_PERIODS, fitted.n_train_periods)
     dtype = jnp.result_type(float)

@@ -73,6 +73,7 @@ __all__ = [
     "SamplingProblem",
     "model_family",
     "prior_fingerprint",
+    "spend_shares",
 ]
 
 MIN_PERIODS = 5
@@ -809,16 +810,24 @@ def _geo_prior_scales(
     return channel / channel.mean(), relative / channel[:, None]
 
 
-def _split_over_geos(prior: np.ndarray, media: np.ndarray) -> np.ndarray:
-    """Per-channel costs split over geos by each geo's share of the spend."""
-    totals = media.sum(axis=0)  # (n_channels, n_geos)
+def spend_shares(media: np.ndarray) -> np.ndarray:
+    """Each geo's share of each channel's spend, (n_channels, n_geos).
+
+    ``media`` is (n_times, n_channels, n_geos); a channel that never spent
+    is split evenly.
+    """
+    totals = media.sum(axis=0)
     channel_totals = totals.sum(axis=1, keepdims=True)
-    shares = np.where(
+    return np.where(
         channel_totals > 0,
         totals / np.where(channel_totals > 0, channel_totals, 1.0),
         1.0 / totals.shape[1],
     )
-    return prior[:, None] * shares
+
+
+def _split_over_geos(prior: np.ndarray, media: np.ndarray) -> np.ndarray:
+    """Per-channel costs split over geos by each geo's share of the spend."""
+    return prior[:, None] * spend_shares(media)
 
 
 def _training_block(train, new) -> int | None:

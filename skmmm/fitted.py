@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from numpyro import distributions as dist
 
-from skmmm.families import GEO, NATIONAL, ModelFamily
+from skmmm.families import GEO, NATIONAL, ModelFamily, spend_shares
 from skmmm.models import GeoModelSpec, ModelSpec, panel_mean_components, parameter_label
 from skmmm.priors import COEF_MEDIA, ROI, ROI_SITES
 
@@ -120,10 +120,10 @@ def _mu_moments_at_rows(
     return mu.mean(axis=0), mu.var(axis=0)
 
 
-def _with_geo_axis(values, n_geos: int = 1) -> np.ndarray:
-    """A national array with a trailing geo axis (geo arrays unchanged)."""
+def _with_geo_axis(values, is_geo: bool) -> np.ndarray:
+    """A national array with a trailing geo axis of length 1 (geo arrays as given)."""
     values = np.asarray(values, dtype=float)
-    return values[..., None] if n_geos == 1 and values.ndim < 3 else values
+    return values if is_geo else values[..., None]
 
 
 class FittedMMM:
@@ -204,9 +204,8 @@ class FittedMMM:
         self.media_names = [str(name) for name in training.media_names]
         self.control_names = [str(name) for name in training.extra_names]
         self.geo_names = [str(geo) for geo in training.geo_names] if self.is_geo else []
-        n_geos = self.n_geos
-        self.media_scale = _with_geo_axis(media_scale, n_geos)
-        self.control_scale = _with_geo_axis(control_scale, n_geos)
+        self.media_scale = _with_geo_axis(media_scale, self.is_geo)
+        self.control_scale = _with_geo_axis(control_scale, self.is_geo)
         self.control_offset = (
             np.zeros_like(self.control_scale)
             if control_offset is None
@@ -215,7 +214,7 @@ class FittedMMM:
             )
         )
         self.target_scale = np.atleast_1d(np.asarray(target_scale, dtype=float))
-        self.media_cost = _with_geo_axis(media_cost, n_geos)
+        self.media_cost = _with_geo_axis(media_cost, self.is_geo)
         self._prior_source = priors
         self._resolved_priors = None
         self.roi_reference = float(roi_reference)
@@ -301,12 +300,17 @@ class FittedMMM:
     @property
     def training_media(self) -> np.ndarray:
         """Training media in media units, (n_times, n_channels, n_geos)."""
-        return _with_geo_axis(self.training.media, self.n_geos)
+        return _with_geo_axis(self.training.media, self.is_geo)
+
+    @property
+    def spend_shares(self) -> np.ndarray:
+        """Each geo's share of each channel's training spend, (n_channels, n_geos)."""
+        return spend_shares(self.training_media)
 
     @property
     def training_controls(self) -> np.ndarray:
         """Training controls in their units, (n_times, n_controls, n_geos)."""
-        return _with_geo_axis(self.training.extra_features, self.n_geos)
+        return _with_geo_axis(self.training.extra_features, self.is_geo)
 
     @property
     def training_target(self) -> np.ndarray:
@@ -405,9 +409,14 @@ class FittedMMM:
 
     def mean_draws(self, X=None, media_gap=None) -> np.ndarray:
         """The expected KPI per draw, (n_draws, n_rows), in KPI units."""
+        return self._mean_and_noise(X, media_gap)[0]
+
+    def _mean_and_noise(self, X, media_gap) -> tuple[np.ndarray, np.ndarray]:
+        """Expected KPI and noise sd per draw at each row, both in KPI units."""
         timeline = self.timeline(X, media_gap)
         mu = np.asarray(self._at_rows(_mu_at_rows, timeline))
-        return mu * self._row_scale(timeline)
+        geos = np.asarray(timeline.geos)
+        return mu * self.target_scale[geos], self.noise_sd()[:, geos]
 
     def mean_moments(
         self, X=None, media_gap=None, noise: bool = False
@@ -434,13 +443,6 @@ class FittedMMM:
         sigma = np.asarray(self.posterior["sigma"], dtype=float)
         return (sigma if sigma.ndim == 2 else sigma[:, None]) * self.target_scale
 
-    def row_geos(self, X=None) -> np.ndarray:
-        """The geo position of each row of ``X`` (training rows when None)."""
-        if not self.is_geo:
-            n_rows = self.n_train_periods if X is None else len(X)
-            return np.zeros(n_rows, dtype=int)
-        return np.asarray(self.timeline(X).geos)
-
     def log_likelihood(self) -> np.ndarray:
         """Pointwise log-likelihood of the training KPI per draw.
 
@@ -452,11 +454,7 @@ class FittedMMM:
         -------
         ndarray of shape (n_draws, n_times, n_geos)
         """
-        timeline = self.timeline()
-        mu = np.asarray(self._at_rows(_mu_at_rows, timeline), dtype=float)
-        geos = np.asarray(timeline.geos)
-        mu = mu * self.target_scale[geos]
-        sigma = self.noise_sd()[:, geos]
+        mu, sigma = self._mean_and_noise(None, None)
         observed = self.training_target.reshape(-1)  # date-major, as the rows
         log_density = (
             -0.5 * ((observed - mu) / sigma) ** 2
@@ -467,13 +465,9 @@ class FittedMMM:
 
     def predictive_draws(self, X=None, random_state=None, media_gap=None) -> np.ndarray:
         """Draws of the KPI (mean plus noise), (n_draws, n_rows), in KPI units."""
-        timeline = self.timeline(X, media_gap)
-        mu = np.asarray(self._at_rows(_mu_at_rows, timeline))
-        geos = np.asarray(timeline.geos)
-        scale = self.target_scale[geos]
-        sigma = self.noise_sd()[:, geos]
+        mu, sigma = self._mean_and_noise(X, media_gap)
         rng = np.random.default_rng(random_state)
-        return mu * scale + sigma * rng.standard_normal(mu.shape)
+        return mu + sigma * rng.standard_normal(mu.shape)
 
     def site_priors(self) -> dict[str, dist.Distribution]:
         """The prior of each stored site, on the scale its draws are stored on.

@@ -171,15 +171,20 @@ _objective_and_gradient = jax.jit(
 )
 
 
-def _spend_shares(fitted: FittedMMM) -> np.ndarray:
-    """Each geo's share of each channel's training spend, (n_channels, n_geos)."""
-    totals = fitted.training_media.sum(axis=0)
-    channel_totals = totals.sum(axis=1, keepdims=True)
-    return np.where(
-        channel_totals > 0,
-        totals / np.where(channel_totals > 0, channel_totals, 1.0),
-        1.0 / totals.shape[1],
-    )
+def _weekly_per_currency(fitted: FittedMMM, n_time_periods: int, prices) -> np.ndarray:
+    """Weekly media on the internal scale per unit of currency over the horizon."""
+    return (1.0 / (n_time_periods * prices))[:, None] / fitted.media_scale
+
+
+def _proportional_map(shares: np.ndarray, weekly_per_currency: np.ndarray):
+    """(n_channels, n_channels * n_geos): a channel's spend split over geos by share."""
+    n_channels, n_geos = shares.shape
+    weekly_map = np.zeros((n_channels, n_channels * n_geos))
+    for c in range(n_channels):
+        weekly_map[c, c * n_geos : (c + 1) * n_geos] = (
+            shares[c] * weekly_per_currency[c]
+        )
+    return weekly_map
 
 
 class BudgetOptimizer:
@@ -480,11 +485,9 @@ class BudgetOptimizer:
         # The decision variables ("units") are the channels (national,
         # "proportional") or the (channel, geo) pairs in channel-major order
         # ("free"); weekly media on the internal scale = units @ weekly_map.
-        shares = _spend_shares(fitted)
+        shares = fitted.spend_shares
         n_channels, n_geos = shares.shape
-        weekly_per_currency = (1.0 / (n_time_periods * prices))[:, None] / (
-            fitted.media_scale
-        )
+        weekly_per_currency = _weekly_per_currency(fitted, n_time_periods, prices)
         free_geos = fitted.is_geo and self.geo_allocation == "free"
         if free_geos:
             start_units, lower_units, upper_units = (
@@ -494,11 +497,7 @@ class BudgetOptimizer:
             free = np.repeat(free_channels, n_geos)
         else:
             start_units, lower_units, upper_units = start, lower, upper
-            weekly_map = np.zeros((n_channels, n_channels * n_geos))
-            for c in range(n_channels):
-                weekly_map[c, c * n_geos : (c + 1) * n_geos] = (
-                    shares[c] * weekly_per_currency[c]
-                )
+            weekly_map = _proportional_map(shares, weekly_per_currency)
             free = free_channels
 
         n_hist, timeline = self._timeline(n_time_periods, extra_features, media_gap)
@@ -615,9 +614,8 @@ class BudgetOptimizer:
         if np.any(prices <= 0):
             raise ValueError("prices must be > 0.")
         fitted = self.fitted
-        shares = _spend_shares(fitted)
-        weekly_per_currency = (1.0 / (n_time_periods * prices))[:, None] / (
-            fitted.media_scale
+        weekly_map = _proportional_map(
+            fitted.spend_shares, _weekly_per_currency(fitted, n_time_periods, prices)
         )
         n_hist, timeline = self._timeline(n_time_periods, extra_features, media_gap)
         with jax.enable_x64(True):
@@ -626,10 +624,10 @@ class BudgetOptimizer:
                 self._device_params(),
                 n_hist,
                 timeline,
-                np.diag((shares * weekly_per_currency).ravel()),
-                shares.shape,
+                weekly_map,
+                fitted.spend_shares.shape,
             )
-            return solver.kpi((spend[:, None] * np.ones_like(shares)).ravel())
+            return solver.kpi(spend)
 
     def optimize_for_target(
         self,

@@ -143,3 +143,18 @@ def test_geo_draws_are_evaluated_in_batches_of_bounded_memory(geo_est, monkeypat
     monkeypatch.setattr(fitted_module, "DRAW_BATCH_FLOATS", 4 * timeline.media.size)
     assert fitted_module._draw_batch_size(n_draws, timeline.media) == 4
     np.testing.assert_allclose(est.predict(data.X), expected, rtol=1e-6)
+
+
+def test_a_geo_fit_of_one_geo_keeps_its_geo_axis(geo_est):
+    # Geo arrays are already (..., n_geos): one geo must not gain a second axis.
+    est, data = geo_est
+    one = data.X[data.X["geo"] == est.geo_names_[0]]
+    single = BayesianMMMRegressor(**est.get_params())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        single.fit(one, data.y[one.index])
+    model = single.fitted_
+    assert model.is_geo and model.n_geos == 1
+    assert model.media_scale.shape == (model.n_channels, 1)
+    assert single.predict(one).shape == (len(one),)
+    assert single.roi().shape == (model.n_draws, model.n_channels)
