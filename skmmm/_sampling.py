@@ -27,6 +27,8 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.hmc_util import build_adaptation_schedule
 from numpyro.infer.util import ParamInfo, constrain_fn, potential_energy
 
+from skmmm.draws import draw_batch_size, map_draws
+
 __all__ = [
     "CoordinateAdaptation",
     "SamplerSettings",
@@ -388,7 +390,15 @@ def _build_programs(
         return draws, setting
 
     def constrain(draws, model_args):
-        return jax.vmap(lambda z: constrain_one(z, model_args))(draws)
+        # Deterministic sites such as the ROI sum a panel per draw: batches
+        # of draws bound the memory of long or wide panels.
+        n_draws = jax.tree.leaves(draws)[0].shape[0]
+        panel_size = max((int(np.size(arg)) for arg in model_args), default=1)
+        return map_draws(
+            lambda z: constrain_one(z, model_args),
+            draws,
+            draw_batch_size(n_draws, panel_size),
+        )
 
     return initialise, one_chain, constrain
 

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from skmmm.draws import map_draws, mean_over_draws
 from skmmm.fitted import FittedMMM
 from skmmm.models import media_transform, panel_mean_components
 from skmmm.priors import COEF_MEDIA, ROI_SITES, prior_quantiles
@@ -102,8 +103,8 @@ def _draws_frame(fitted: FittedMMM, values: np.ndarray, by_geo: bool, extra=()):
     return frame
 
 
-@partial(jax.jit, static_argnums=0)
-def _row_means(spec, params, media, controls, time_index, rows, geos):
+@partial(jax.jit, static_argnums=(0, 7))
+def _row_means(spec, params, media, controls, time_index, rows, geos, batch_size):
     """Posterior means of the channel effects and ``mu`` at (period, geo) pairs."""
     pairs = jnp.arange(rows.shape[0])
 
@@ -111,8 +112,7 @@ def _row_means(spec, params, media, controls, time_index, rows, geos):
         parts = panel_mean_components(spec, draw, media, controls, time_index, rows)
         return parts["media"][pairs, :, geos], parts["mu"][pairs, geos]
 
-    media_effect, mu = jax.vmap(one_draw)(params)
-    return media_effect.mean(axis=0), mu.mean(axis=0)
+    return mean_over_draws(one_draw, params, batch_size)
 
 
 def contributions(est, X=None, media_gap=None, by_geo: bool = False) -> pd.DataFrame:
@@ -148,6 +148,7 @@ def contributions(est, X=None, media_gap=None, by_geo: bool = False) -> pd.DataF
         *timeline.inputs,
         timeline.rows,
         timeline.geos,
+        fitted.draw_batch_size(timeline.media),
     )
     scale = fitted.target_scale[np.asarray(timeline.geos)]
     media_mean = np.asarray(media_mean, dtype=float) * scale[:, None]
@@ -161,8 +162,8 @@ def contributions(est, X=None, media_gap=None, by_geo: bool = False) -> pd.DataF
     return frame.groupby(level=0, sort=True).sum()
 
 
-@partial(jax.jit, static_argnums=0)
-def _training_totals(spec, params, media, controls, time_index, scaling):
+@partial(jax.jit, static_argnums=(0, 6))
+def _training_totals(spec, params, media, controls, time_index, scaling, batch_size):
     """Per draw: channel effects (n_channels, n_geos) and ``mu`` (n_geos) summed
     over time, with media scaled by ``scaling`` (n_channels, n_geos)."""
 
@@ -170,7 +171,7 @@ def _training_totals(spec, params, media, controls, time_index, scaling):
         parts = panel_mean_components(spec, draw, media * scaling, controls, time_index)
         return parts["media"].sum(axis=0), parts["mu"].sum(axis=0)
 
-    return jax.vmap(one_draw)(params)
+    return map_draws(one_draw, params, batch_size)
 
 
 def _totals(fitted: FittedMMM, scaling=None) -> tuple[np.ndarray, np.ndarray]:
@@ -180,7 +181,13 @@ def _totals(fitted: FittedMMM, scaling=None) -> tuple[np.ndarray, np.ndarray]:
     if scaling is None:
         scaling = jnp.ones(media.shape[1:], media.dtype)
     media_total, mu_total = _training_totals(
-        fitted.spec, fitted.device_posterior(), media, controls, time_index, scaling
+        fitted.spec,
+        fitted.device_posterior(),
+        media,
+        controls,
+        time_index,
+        scaling,
+        fitted.draw_batch_size(media),
     )
     return (
         np.asarray(media_total, dtype=float) * fitted.target_scale,
@@ -298,8 +305,10 @@ def cpa(est, by_geo: bool = False) -> pd.DataFrame:
     return _draws_frame(fitted, values, by_geo)
 
 
-@partial(jax.jit, static_argnums=0)
-def _total_kpi_gradient(spec, params, media, controls, time_index, target_scale):
+@partial(jax.jit, static_argnums=(0, 6))
+def _total_kpi_gradient(
+    spec, params, media, controls, time_index, target_scale, batch_size
+):
     """d(KPI summed over time and geos, KPI units)/d(scaling_{c,g}) at 1.
 
     Geos are independent given a draw, so entry (c, g) is also the
@@ -315,7 +324,7 @@ def _total_kpi_gradient(spec, params, media, controls, time_index, target_scale)
 
         return jax.grad(total)(jnp.ones(media.shape[1:], media.dtype))
 
-    return jax.vmap(one_draw)(params)
+    return map_draws(one_draw, params, batch_size)
 
 
 def _kpi_derivative(fitted: FittedMMM, delta: float | None) -> np.ndarray:
@@ -330,6 +339,7 @@ def _kpi_derivative(fitted: FittedMMM, delta: float | None) -> np.ndarray:
                 controls,
                 time_index,
                 jnp.asarray(fitted.target_scale, media.dtype),
+                fitted.draw_batch_size(media, panels_per_draw=4),
             ),
             dtype=float,
         )

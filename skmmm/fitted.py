@@ -21,17 +21,12 @@ import numpy as np
 import pandas as pd
 from numpyro import distributions as dist
 
+from skmmm.draws import draw_batch_size, map_draws, mean_over_draws
 from skmmm.families import GEO, NATIONAL, ModelFamily, spend_shares
 from skmmm.models import GeoModelSpec, ModelSpec, panel_mean_components, parameter_label
 from skmmm.priors import COEF_MEDIA, ROI, ROI_SITES
 
 __all__ = ["FittedMMM", "Timeline"]
-
-# The geo model's working memory per draw is a few (n_times, n_channels,
-# n_geos) arrays: draws are evaluated in batches of about this many such
-# floats, so predicting or attributing many geos does not hold every draw's
-# arrays at once (MER #1666).
-DRAW_BATCH_FLOATS = 2**24
 
 
 class Timeline(NamedTuple):
@@ -66,22 +61,6 @@ class Timeline(NamedTuple):
         return self.media, self.controls, self.time_index
 
 
-def _over_draws(function, params, batch_size: int):
-    """``function`` of every draw: one vectorised call, or batches of draws.
-
-    Batches only when they are smaller than the draws (memory-bound panels):
-    a single batch compiles to a plain vmap.
-    """
-    n_draws = next(iter(params.values())).shape[0]
-    if batch_size >= n_draws:
-        return jax.vmap(function)(params)
-    return jax.lax.map(function, params, batch_size=batch_size)
-
-
-def _draw_batch_size(n_draws: int, media: jax.Array) -> int:
-    return max(1, min(n_draws, DRAW_BATCH_FLOATS // max(1, int(np.prod(media.shape)))))
-
-
 @partial(jax.jit, static_argnums=(0, 7))
 def _components_at_rows(
     spec, params, media, controls, time_index, rows, geos, batch_size
@@ -96,28 +75,48 @@ def _components_at_rows(
             for name, value in parts.items()
         }
 
-    return _over_draws(at_pairs, params, batch_size)
+    return map_draws(at_pairs, params, batch_size)
 
 
-@partial(jax.jit, static_argnums=(0, 7))
-def _mu_at_rows(spec, params, media, controls, time_index, rows, geos, batch_size):
-    """The expected KPI per draw at the (period, geo) pairs, internal scale."""
+def _mu_at_pairs(spec, media, controls, time_index, rows, geos):
+    """One draw's expected KPI at the (period, geo) pairs, internal scale."""
     pairs = jnp.arange(rows.shape[0])
 
     def at_pairs(draw):
         mu = panel_mean_components(spec, draw, media, controls, time_index, rows)["mu"]
         return mu[pairs, geos]
 
-    return _over_draws(at_pairs, params, batch_size)
+    return at_pairs
+
+
+@partial(jax.jit, static_argnums=(0, 7))
+def _mu_at_rows(spec, params, media, controls, time_index, rows, geos, batch_size):
+    """The expected KPI per draw at the (period, geo) pairs, internal scale."""
+    at_pairs = _mu_at_pairs(spec, media, controls, time_index, rows, geos)
+    return map_draws(at_pairs, params, batch_size)
 
 
 @partial(jax.jit, static_argnums=(0, 7))
 def _mu_moments_at_rows(
     spec, params, media, controls, time_index, rows, geos, batch_size
 ):
-    """Mean and variance over draws of the expected KPI at the pairs."""
-    mu = _mu_at_rows(spec, params, media, controls, time_index, rows, geos, batch_size)
-    return mu.mean(axis=0), mu.var(axis=0)
+    """Mean and variance over draws of the expected KPI at the pairs.
+
+    In batches of draws, two passes (the mean, then the mean squared
+    deviation from it), so that no more than a batch of draws is held.
+    """
+    n_draws = next(iter(params.values())).shape[0]
+    if batch_size >= n_draws:
+        mu = _mu_at_rows(
+            spec, params, media, controls, time_index, rows, geos, batch_size
+        )
+        return mu.mean(axis=0), mu.var(axis=0)
+    at_pairs = _mu_at_pairs(spec, media, controls, time_index, rows, geos)
+    mean = mean_over_draws(at_pairs, params, batch_size)
+    variance = mean_over_draws(
+        lambda draw: (at_pairs(draw) - mean) ** 2, params, batch_size
+    )
+    return mean, variance
 
 
 def _with_geo_axis(values, is_geo: bool) -> np.ndarray:
@@ -367,9 +366,21 @@ class FittedMMM:
 
     # -------------------------------------------------------- components
 
+    def draw_batch_size(self, media, panels_per_draw: int = 1) -> int:
+        """Draws to evaluate at once on ``media``, a panel of model inputs.
+
+        See :func:`draw_batch_size`: the analysis functions pass it to
+        :func:`map_draws` and :func:`mean_over_draws`, so that a long or wide
+        panel is evaluated a few draws at a time. ``panels_per_draw`` counts
+        the working arrays of media's size a draw needs beyond the usual
+        (a gradient keeps a few).
+        """
+        panel_size = int(np.prod(np.shape(media))) * panels_per_draw
+        return draw_batch_size(self.n_draws, panel_size)
+
     def _at_rows(self, function, timeline: Timeline):
         params = self.device_posterior()
-        batch_size = _draw_batch_size(self.n_draws, timeline.media)
+        batch_size = self.draw_batch_size(timeline.media)
         return function(
             self.spec,
             params,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from skmmm import BayesianMMMRegressor
+from skmmm import draws as draws_module
 from skmmm import fitted as fitted_module
 from skmmm.datasets import simulate_mmm_data
 from skmmm.fitted import FittedMMM
@@ -131,17 +132,15 @@ def test_geo_draws_are_evaluated_in_batches_of_bounded_memory(geo_est, monkeypat
         compiled = moments.lower(*args, batch_size).compile()
         return compiled.memory_analysis().temp_size_in_bytes
 
-    # Besides each draw's mu at the pairs (the moments' input), batches of 4
-    # hold a few dozen draws' arrays; unbatched, all of them.
-    stacked_mu_bytes = 4 * n_draws * len(timeline.rows)
-    assert temp_bytes(4) < stacked_mu_bytes + 40 * per_draw_bytes
+    # Batches of 4 hold a few dozen draws' arrays; unbatched, all of them.
+    assert temp_bytes(4) < 40 * per_draw_bytes
     assert temp_bytes(n_draws) > n_draws * per_draw_bytes
     for whole, batched in zip(moments(*args, n_draws), moments(*args, 4), strict=True):
         np.testing.assert_allclose(batched, whole, rtol=1e-5, atol=1e-7)
     # predict picks the batch from the budget of floats per batch.
     expected = est.predict(data.X)
-    monkeypatch.setattr(fitted_module, "DRAW_BATCH_FLOATS", 4 * timeline.media.size)
-    assert fitted_module._draw_batch_size(n_draws, timeline.media) == 4
+    monkeypatch.setattr(draws_module, "DRAW_BATCH_FLOATS", 4 * timeline.media.size)
+    assert est.fitted_.draw_batch_size(timeline.media) == 4
     np.testing.assert_allclose(est.predict(data.X), expected, rtol=1e-6)
 
 
@@ -158,3 +157,16 @@ def test_a_geo_fit_of_one_geo_keeps_its_geo_axis(geo_est):
     assert model.media_scale.shape == (model.n_channels, 1)
     assert single.predict(one).shape == (len(one),)
     assert single.roi().shape == (model.n_draws, model.n_channels)
+
+
+def test_geo_attribution_in_batches_of_draws_equals_all_at_once(geo_est, monkeypatch):
+    # Long or wide panels are attributed a few draws at a time (memory); the
+    # answers must not depend on the batch.
+    est, data = geo_est
+    media = est.fitted_.timeline().media
+    whole = (est.contributions(), est.roi(), est.marginal_roi())
+    monkeypatch.setattr(draws_module, "DRAW_BATCH_FLOATS", 3 * media.size)
+    assert est.fitted_.draw_batch_size(media) == 3
+    batched = (est.contributions(), est.roi(), est.marginal_roi())
+    for before, after in zip(whole, batched, strict=True):
+        np.testing.assert_allclose(after.to_numpy(), before.to_numpy(), rtol=2e-5)
