@@ -422,9 +422,12 @@ class FittedMMM:
         """The expected KPI per draw, (n_draws, n_rows), in KPI units."""
         return self._mean_and_noise(X, media_gap)[0]
 
-    def _mean_and_noise(self, X, media_gap) -> tuple[np.ndarray, np.ndarray]:
+    def _mean_and_noise(
+        self, X, media_gap, timeline: Timeline | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Expected KPI and noise sd per draw at each row, both in KPI units."""
-        timeline = self.timeline(X, media_gap)
+        if timeline is None:
+            timeline = self.timeline(X, media_gap)
         mu = np.asarray(self._at_rows(_mu_at_rows, timeline))
         geos = np.asarray(timeline.geos)
         return mu * self.target_scale[geos], self.noise_sd()[:, geos]
@@ -479,6 +482,42 @@ class FittedMMM:
         mu, sigma = self._mean_and_noise(X, media_gap)
         rng = np.random.default_rng(random_state)
         return mu + sigma * rng.standard_normal(mu.shape)
+
+    def predictive_totals(
+        self, X=None, random_state=None, media_gap=None
+    ) -> tuple[np.ndarray, pd.Index]:
+        """Draws of the KPI summed over the geos of each period.
+
+        As :meth:`predictive_draws` followed by a sum over each period's
+        rows, computed a batch of draws at a time, so that a long or wide
+        panel never holds every draw of every row. The noise continues one
+        random stream over the batches: the draws equal those of
+        :meth:`predictive_draws` with the same ``random_state``, summed.
+
+        Returns
+        -------
+        totals : ndarray of shape (n_draws, n_periods)
+            Ordered by period.
+        index : pandas.Index
+            Each period's label (its date, or the rows' label for national
+            fits).
+        """
+        timeline = self.timeline(X, media_gap)
+        periods = np.asarray(timeline.rows)
+        order = np.argsort(periods, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(periods[order]) != 0])
+        index = timeline.index[order[starts]]
+        if isinstance(index, pd.MultiIndex):
+            index = index.get_level_values(0)
+        rng = np.random.default_rng(random_state)
+        batch = draw_batch_size(self.n_draws, len(periods))
+        totals = []
+        for first in range(0, self.n_draws, batch):
+            subset = self.with_draws(np.arange(first, min(first + batch, self.n_draws)))
+            mu, sigma = subset._mean_and_noise(X, media_gap, timeline)
+            draws = mu + sigma * rng.standard_normal(mu.shape)
+            totals.append(np.add.reduceat(draws[:, order], starts, axis=1))
+        return np.concatenate(totals), index
 
     def site_priors(self) -> dict[str, dist.Distribution]:
         """The prior of each stored site, on the scale its draws are stored on.

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from sklearn.utils.validation import check_is_fitted
 
+from skmmm.draws import map_draws
 from skmmm.fitted import FittedMMM
 from skmmm.models import CARRYOVER_LAGS, panel_mean_components
 
@@ -124,12 +125,14 @@ def _history_needed(spec) -> int | None:
     return None
 
 
-def _horizon_kpi(spec, n_hist, params, timeline, weekly_scaled, target_scale):
+def _horizon_kpi(
+    spec, n_hist, params, timeline, weekly_scaled, target_scale, batch_size
+):
     """KPI summed over the horizon and the geos (KPI units), per draw.
 
     ``timeline`` holds (media, controls, time_index) of history + horizon;
     ``weekly_scaled`` (n_channels, n_geos) replaces the horizon's media rows
-    (after ``n_hist``).
+    (after ``n_hist``). Draws are evaluated ``batch_size`` at a time.
     """
     media, controls, time_index = timeline
     n_horizon = media.shape[0] - n_hist
@@ -151,23 +154,28 @@ def _horizon_kpi(spec, n_hist, params, timeline, weekly_scaled, target_scale):
         parts = panel_mean_components(spec, draw, media, controls, time_index, rows)
         return parts["mu"].sum(axis=0) @ target_scale
 
-    return jax.vmap(one_draw)(params)
+    n_draws = next(iter(params.values())).shape[0]
+    if batch_size < n_draws:
+        # Batches of a long history: the gradient recomputes each batch's
+        # intermediates rather than keep every batch's.
+        one_draw = jax.checkpoint(one_draw)
+    return map_draws(one_draw, params, batch_size)
 
 
-_kpi_draws = jax.jit(_horizon_kpi, static_argnums=(0, 1))
+_kpi_draws = jax.jit(_horizon_kpi, static_argnums=(0, 1, 6))
 
 
 def _negative_scaled_kpi(
-    x, spec, n_hist, params, timeline, weekly_map, target_scale, reference
+    x, spec, n_hist, params, timeline, weekly_map, target_scale, reference, batch_size
 ):
     """-mean KPI / reference as a function of the allocation units / budget."""
     weekly = (x @ weekly_map).reshape(timeline[0].shape[1:])
-    kpi = _horizon_kpi(spec, n_hist, params, timeline, weekly, target_scale)
+    kpi = _horizon_kpi(spec, n_hist, params, timeline, weekly, target_scale, batch_size)
     return -kpi.mean() / reference
 
 
 _objective_and_gradient = jax.jit(
-    jax.value_and_grad(_negative_scaled_kpi), static_argnums=(1, 2)
+    jax.value_and_grad(_negative_scaled_kpi), static_argnums=(1, 2, 8)
 )
 
 
@@ -1065,6 +1073,8 @@ class _Solver:
         self.weekly_map = weekly_map
         self.shape = shape
         self.target_scale = jnp.asarray(fitted.target_scale, jnp.float64)
+        # Doubles, and the gradient's working arrays: eight panels per draw.
+        self.batch_size = fitted.draw_batch_size(timeline[0], panels_per_draw=8)
 
     def kpi(self, units: np.ndarray) -> np.ndarray:
         """KPI draws (KPI units) summed over the horizon for the units' spend."""
@@ -1076,6 +1086,7 @@ class _Solver:
             self.timeline,
             jnp.asarray(weekly, jnp.float64),
             self.target_scale,
+            self.batch_size,
         )
         return np.asarray(draws, dtype=float)
 
@@ -1100,6 +1111,7 @@ class _Solver:
                 weekly_map,
                 self.target_scale,
                 reference,
+                self.batch_size,
             )
             return float(value), np.asarray(gradient, dtype=float)
 

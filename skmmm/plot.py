@@ -569,12 +569,13 @@ def _fit_figure(estimator, X, y, interval, media_gap, prefix, ax) -> Figure:
     else:
         target = _target_vector(y, len(index))
     mean = estimator.predict(X, media_gap=media_gap)
-    draws = estimator.sample_posterior_predictive(
+    # Summed over geos a batch of draws at a time: a long panel's every draw
+    # of every row would not fit in memory.
+    draws, _ = estimator.fitted_.predictive_totals(
         X, random_state=0, media_gap=media_gap
     )
     mean, _ = _national_totals(mean, index)
-    target, _ = _national_totals(target, index)
-    draws, index = _national_totals(draws, index)
+    target, index = _national_totals(target, index)
     figure, ax = _single_axes(ax)
     _draw_fit(ax, index, target, mean, draws, interval, prefix)
     return figure

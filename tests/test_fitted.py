@@ -4,6 +4,7 @@ import pickle
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from skmmm import BayesianMMMRegressor
@@ -170,3 +171,18 @@ def test_geo_attribution_in_batches_of_draws_equals_all_at_once(geo_est, monkeyp
     batched = (est.contributions(), est.roi(), est.marginal_roi())
     for before, after in zip(whole, batched, strict=True):
         np.testing.assert_allclose(after.to_numpy(), before.to_numpy(), rtol=2e-5)
+
+
+def test_predictive_totals_sum_the_predictive_draws_over_geos(geo_est, monkeypatch):
+    est, data = geo_est
+    model = est.fitted_
+    draws = model.predictive_draws(data.X, random_state=5)
+    dates = pd.DatetimeIndex(data.X["date"])
+    expected = pd.DataFrame(draws.T, index=dates).groupby(level=0).sum()
+    totals, index = model.predictive_totals(data.X, random_state=5)
+    np.testing.assert_allclose(totals, expected.to_numpy().T, rtol=1e-10)
+    np.testing.assert_array_equal(index, expected.index)
+    # A batch of two draws at a time continues the same random stream.
+    monkeypatch.setattr(draws_module, "DRAW_BATCH_FLOATS", 2 * len(data.X))
+    batched, _ = model.predictive_totals(data.X, random_state=5)
+    np.testing.assert_allclose(batched, totals, rtol=1e-10)

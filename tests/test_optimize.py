@@ -282,9 +282,11 @@ def test_evaluate_gives_the_results_kpi_draws(optimizer, budget):
     assert by_name.mean() == pytest.approx(result.kpi_starting, rel=1e-9)
 
 
-def test_carryover_horizon_needs_only_the_kernel_of_history():
+@pytest.mark.parametrize("batch_size", [4, 3])
+def test_carryover_horizon_needs_only_the_kernel_of_history(batch_size):
     """The optimiser's shortcut for carryover (last 12 periods of history only)
-    gives exactly the horizon KPI of the full-history mean."""
+    gives exactly the horizon KPI of the full-history mean, all draws at once
+    or in batches."""
     import jax.numpy as jnp
 
     from skmmm.models import ModelSpec, mean_components
@@ -320,6 +322,7 @@ def test_carryover_horizon_needs_only_the_kernel_of_history():
         (media[:, :, None], extra[:, :, None], time_index),
         weekly[:, None],
         jnp.ones(1),
+        batch_size,
     )
 
     full_media = media.at[n_hist:].set(jnp.broadcast_to(weekly, (n_horizon, 3)))
@@ -457,3 +460,23 @@ def test_geo_optimizer_free_allocation_is_at_least_as_good(geo_fit, geo_data):
     )
     with pytest.raises(ValueError, match="geo_allocation"):
         BudgetOptimizer(est, geo_allocation="by_geo")
+
+
+def test_geo_optimum_in_batches_of_draws_equals_all_at_once(
+    geo_fit, geo_data, monkeypatch
+):
+    # A long history is optimised a few draws at a time (memory): the plan and
+    # its KPI must not depend on the batch.
+    from skmmm import draws
+
+    budget = float(geo_data.costs.sum()) / _geo.N_PERIODS * 6
+    whole = BudgetOptimizer(geo_fit, geo_allocation="free").optimize(budget, 6)
+    n_media = geo_fit.fitted_.timeline().media.size
+    monkeypatch.setattr(draws, "DRAW_BATCH_FLOATS", 8 * 3 * n_media)
+    batched = BudgetOptimizer(geo_fit, geo_allocation="free").optimize(budget, 6)
+    np.testing.assert_allclose(
+        batched.optimal_allocation_by_geo.to_numpy(),
+        whole.optimal_allocation_by_geo.to_numpy(),
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(batched.kpi_optimal, whole.kpi_optimal, rtol=1e-9)
