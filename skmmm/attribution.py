@@ -45,6 +45,7 @@ __all__ = [
     "contribution_share",
     "contributions",
     "cpa",
+    "incremental_kpi",
     "marginal_roi",
     "observed_spend_range",
     "response_curves",
@@ -226,6 +227,29 @@ def contribution_share(
         shares = np.concatenate([shares, 1.0 - shares.sum(axis=1, keepdims=True)], 1)
     extra = ("baseline",) if include_baseline else ()
     return _draws_frame(fitted, shares if by_geo else shares[:, :, 0], by_geo, extra)
+
+
+def incremental_kpi(est, by_geo: bool = False) -> pd.DataFrame:
+    """KPI each channel brought over the training period, per posterior draw.
+
+    Parameters
+    ----------
+    est : fitted skmmm regressor
+        The model.
+    by_geo : bool, default=False
+        Geo fits only: each geo's, columns (geo, channel).
+
+    Returns
+    -------
+    DataFrame of shape (n_draws, n_channels)
+        ``sum_t media_{t,c}``: the channel's contribution summed over the
+        training periods (and geos), in KPI units; the numerator of its ROI.
+    """
+    fitted = _fitted(est, by_geo)
+    media_total, _ = _totals(fitted)
+    return _draws_frame(
+        fitted, media_total if by_geo else media_total.sum(axis=2), by_geo
+    )
 
 
 def _per_cost(fitted: FittedMMM, kpi: np.ndarray, by_geo: bool) -> pd.DataFrame:

@@ -132,6 +132,65 @@ def _channel_lock(text: str) -> tuple[str, float | None]:
     return channel, _optional_amount(spend, "--lock")
 
 
+def _add_budget_options(parser: argparse.ArgumentParser) -> None:
+    """``--budget``, ``--bounds-pct``, ``--bounds`` and ``--lock``."""
+    budget = parser.add_argument_group("budget optimisation")
+    budget.add_argument(
+        "--budget",
+        type=_positive_float,
+        default=None,
+        help="total spend over the horizon, in currency (default: the spend of "
+        "the last --horizon periods)",
+    )
+    budget.add_argument(
+        "--bounds-pct",
+        type=_bound_fraction,
+        default=None,
+        help="how far each channel may move from its historical spend, e.g. 0.3 "
+        "for +-30%% (default 0.2, widened when the budget moved further)",
+    )
+    budget.add_argument(
+        "--bounds",
+        type=_channel_bounds,
+        action="append",
+        default=[],
+        metavar="CHANNEL=LOW:HIGH",
+        help="a channel's spend over the horizon between LOW and HIGH (currency; "
+        "either may be empty, e.g. tv=:50000); repeat for more channels",
+    )
+    budget.add_argument(
+        "--lock",
+        type=_channel_lock,
+        action="append",
+        default=[],
+        metavar="CHANNEL[=SPEND]",
+        help="keep a channel at its current share of the budget, or at SPEND "
+        "(currency over the horizon); repeat for more channels",
+    )
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    """``--kpi-type``, ``--currency`` and ``--kpi-name``: how the report words it."""
+    parser.add_argument(
+        "--kpi-type",
+        choices=KPI_TYPES,
+        default="revenue",
+        help="revenue: report each channel's ROI; count (conversions, "
+        "sign-ups): report its cost per KPI (default revenue)",
+    )
+    parser.add_argument(
+        "--currency",
+        default=None,
+        help="how the report writes money: a symbol such as € (before the "
+        "number) or a code such as EUR (after it); default plain numbers",
+    )
+    parser.add_argument(
+        "--kpi-name",
+        default="KPI",
+        help="what the report calls the KPI, e.g. sales or sign-ups (default KPI)",
+    )
+
+
 def _run_options() -> argparse.ArgumentParser:
     """Options shared by ``demo`` and ``fit``."""
     options = argparse.ArgumentParser(add_help=False)
@@ -176,46 +235,8 @@ def _run_options() -> argparse.ArgumentParser:
     )
     sampling.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     sampling.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    options.add_argument(
-        "--kpi-type",
-        choices=KPI_TYPES,
-        default="revenue",
-        help="revenue: report each channel's ROI; count (conversions, "
-        "sign-ups): report its cost per KPI (default revenue)",
-    )
-    budget = options.add_argument_group("budget optimisation")
-    budget.add_argument(
-        "--budget",
-        type=_positive_float,
-        default=None,
-        help="total spend over the horizon, in currency (default: the spend of "
-        "the last --horizon periods)",
-    )
-    budget.add_argument(
-        "--bounds-pct",
-        type=_bound_fraction,
-        default=None,
-        help="how far each channel may move from its historical spend, e.g. 0.3 "
-        "for +-30%% (default 0.2, widened when the budget moved further)",
-    )
-    budget.add_argument(
-        "--bounds",
-        type=_channel_bounds,
-        action="append",
-        default=[],
-        metavar="CHANNEL=LOW:HIGH",
-        help="a channel's spend over the horizon between LOW and HIGH (currency; "
-        "either may be empty, e.g. tv=:50000); repeat for more channels",
-    )
-    budget.add_argument(
-        "--lock",
-        type=_channel_lock,
-        action="append",
-        default=[],
-        metavar="CHANNEL[=SPEND]",
-        help="keep a channel at its current share of the budget, or at SPEND "
-        "(currency over the horizon); repeat for more channels",
-    )
+    _add_report_options(options)
+    _add_budget_options(options)
     return options
 
 
@@ -292,12 +313,14 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write the report of a saved model")
     report.add_argument("model_file", help="a model file written by skmmm")
     report.add_argument("--out", required=True, help="the HTML file to write")
+    _add_report_options(report)
     report.add_argument(
-        "--kpi-type",
-        choices=KPI_TYPES,
-        default="revenue",
-        help="revenue: ROI per channel; count: cost per KPI (default revenue)",
+        "--horizon",
+        type=_positive_int,
+        default=13,
+        help="periods of the budget recommendation (default 13, next quarter)",
     )
+    _add_budget_options(report)
     report.add_argument(
         "--title", default="Media mix model report", help="title of the report"
     )
@@ -574,16 +597,41 @@ def _recent_budget(problem: Problem, horizon: int, prices) -> tuple[float, float
 
 
 def _optimize(best, problem: Problem, args: argparse.Namespace):
-    """Next ``args.horizon`` periods' budget split by the best model.
+    """Next ``args.horizon`` periods' budget split by the best model."""
+    prices = _prices(problem)
+    budget, ratio = _recent_budget(problem, args.horizon, prices)
+    return _optimize_budget(best, args, prices, budget, ratio)
 
-    The budget and its constraints come from ``--budget``, ``--bounds-pct``,
-    ``--bounds`` and ``--lock``.
+
+def _saved_model_budget(model, horizon: int):
+    """Prices, and the recent budget and its ratio, from a model's training data."""
+    media = np.asarray(model.training_data_.media, dtype=float)
+    media = media.reshape(media.shape[0], media.shape[1], -1)
+    totals = media.sum(axis=(0, 2))
+    costs = np.asarray(model.media_prior_, dtype=float)
+    ratios = np.divide(costs, totals, out=np.ones_like(totals), where=totals > 0)
+    # Media given as spend cost exactly their sums.
+    prices = None if np.allclose(ratios, 1.0, rtol=1e-9) else ratios
+    spend = media.sum(axis=2) * (1.0 if prices is None else prices)
+    per_period = spend.sum(axis=1)
+    recent = per_period[-horizon:].mean()
+    return (
+        None if prices is None else pd.Series(prices, index=model.media_names_),
+        float(horizon * recent),
+        float(recent / per_period.mean()),
+    )
+
+
+def _optimize_budget(best, args: argparse.Namespace, prices, budget, ratio):
+    """The budget split of ``best`` over ``args.horizon`` periods.
+
+    ``budget`` is the recent spend over the horizon and ``ratio`` its ratio
+    to the historical average; ``--budget``, ``--bounds-pct``, ``--bounds``
+    and ``--lock`` override and constrain.
     """
     from skmmm import BudgetOptimizer
 
     horizon = args.horizon
-    prices = _prices(problem)
-    budget, ratio = _recent_budget(problem, horizon, prices)
     if args.budget is not None:
         ratio *= args.budget / budget
         budget = args.budget
@@ -735,6 +783,8 @@ def _run(problem: Problem, models: Sequence[str], args: argparse.Namespace) -> i
         optimizer_result=result,
         backtest=backtest,
         kpi_type=args.kpi_type,
+        currency=args.currency,
+        kpi_name=args.kpi_name,
     )
     _print_results(problem, ordered, backtest, best, result, out, report, args)
     return 0
@@ -779,9 +829,28 @@ def _report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _refuse_to_overwrite([out], args.overwrite)
     model = load_model(args.model_file)
+    for option, channels in (
+        ("--bounds", [channel for channel, _, _ in args.bounds]),
+        ("--lock", [channel for channel, _ in args.lock]),
+    ):
+        unknown = [c for c in channels if c not in model.media_names_]
+        if unknown:
+            raise ValueError(
+                f"{option} names {unknown}, which are not the model's channels "
+                f"{list(model.media_names_)}."
+            )
+    # Every section the model has the data for: the budget of the next
+    # periods at the recent spend, as `skmmm fit` recommends it.
+    result = _optimize_budget(model, args, *_saved_model_budget(model, args.horizon))
     out.parent.mkdir(parents=True, exist_ok=True)
     path = make_report(
-        {model.spec_.model_name: model}, out, title=args.title, kpi_type=args.kpi_type
+        {model.spec_.model_name: model},
+        out,
+        title=args.title,
+        optimizer_result=result,
+        kpi_type=args.kpi_type,
+        currency=args.currency,
+        kpi_name=args.kpi_name,
     )
     print(f"Report: {path}")
     return 0

@@ -20,6 +20,7 @@ import base64
 import io
 import math
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from matplotlib.ticker import FuncFormatter, MaxNLocator, ScalarFormatter
 
 from skmmm import attribution, plot
 from skmmm.diagnostics import ConvergenceVerdict, convergence_verdict
@@ -90,6 +92,124 @@ def _interval_text(lower: Any, upper: Any, formatter: Callable = _number) -> str
     return f"{formatter(lower)} – {formatter(upper)}"
 
 
+@dataclass(frozen=True)
+class _Units:
+    """How the report names money and the KPI (``currency=``, ``kpi_name=``)."""
+
+    currency: str | None = None
+    kpi_name: str = "KPI"
+
+    def money(self, value: Any) -> str:
+        """An amount: ``€1,200`` for a symbol, ``1,200 EUR`` for a code."""
+        text = _number(value)
+        if self.currency is None or text == MISSING:
+            return text
+        if any(character.isalpha() for character in self.currency):
+            return f"{text} {self.currency}"
+        sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+        return f"{sign}{self.currency}{digits}"
+
+    @property
+    def per_cost(self) -> str:
+        """What one unit of cost is called: "€" or "unit of cost"."""
+        return self.currency or "unit of cost"
+
+
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+# Technical terms the report writes in plain words, with the term and its
+# meaning in a footnote. {kpi}, {cost} and {width} are filled in.
+TERMS = {
+    "incremental": (
+        "Incremental KPI (the channel's contribution)",
+        "the {kpi} the model attributes to the channel over the training "
+        "periods: what the {kpi} would have been lower without its spend.",
+    ),
+    "share": (
+        "Contribution share",
+        "the channel's incremental {kpi} as a share of the whole {kpi}.",
+    ),
+    "range": (
+        "Credible interval",
+        "the central {width} credible interval of the posterior: the model "
+        "finds the value inside it with {width} probability.",
+    ),
+    "roi": (
+        "ROI (return on investment)",
+        "incremental {kpi} per {cost} spent over the training periods.",
+    ),
+    "mroi": (
+        "Marginal ROI",
+        "the extra {kpi} of one more {cost} at the historical spend.",
+    ),
+    "cpa": (
+        "CPA (cost per acquisition, cost per KPI)",
+        "the channel's cost over its incremental {kpi}.",
+    ),
+    "mcpa": (
+        "Marginal CPA",
+        "the extra spend one more unit of {kpi} takes at the historical spend.",
+    ),
+    "prior": (
+        "Prior-to-posterior width ratio (roi_prior_width_ratio)",
+        "the width of the ROI's credible interval after seeing the data, as "
+        "a share of its width before (the prior): near 100%, the data said "
+        "little about the channel.",
+    ),
+    "r2": (
+        "R² (in sample)",
+        "the share of the period-to-period variance of the {kpi} that the "
+        "model's posterior-mean prediction explains on the training periods.",
+    ),
+    "mape": (
+        "MAPE (mean absolute percentage error, in sample)",
+        "the mean of |actual - predicted| / actual over the training periods.",
+    ),
+    "convergence": (
+        "Convergence (r_hat, bulk ESS)",
+        "the sampler ran several independent chains; r_hat compares them "
+        "(at most 1.01 is good) and the bulk effective sample size (ESS) "
+        "counts how many independent draws they are worth.",
+    ),
+    "probability": (
+        "Probability of improvement",
+        "the share of posterior draws in which the recommended split brings "
+        "more {kpi} than the current one.",
+    ),
+    "extrapolation": (
+        "Extrapolation",
+        "a spend per period outside the range of the training data, where the "
+        "response curve is the model's assumption rather than something the "
+        "data showed.",
+    ),
+}
+
+
+class _Terms:
+    """Footnote markers of the technical terms, numbered in order of first use."""
+
+    def __init__(self, units: _Units, width: str) -> None:
+        self.values = {"kpi": units.kpi_name, "cost": units.per_cost, "width": width}
+        self.order: list[str] = []
+
+    def mark(self, key: str) -> str:
+        """The term's superscript marker, e.g. "²"."""
+        if key not in self.order:
+            self.order.append(key)
+        return str(self.order.index(key) + 1).translate(_SUPERSCRIPTS)
+
+    def footnotes(self) -> list[tuple[str, str, str]]:
+        """(marker, term, meaning) of every term marked, in order."""
+        return [
+            (
+                str(position).translate(_SUPERSCRIPTS),
+                TERMS[key][0],
+                TERMS[key][1].format(**self.values),
+            )
+            for position, key in enumerate(self.order, start=1)
+        ]
+
+
 @dataclass
 class _Table:
     """A table for the template: header, rows of preformatted cells.
@@ -130,12 +250,73 @@ class _EmbeddedFigure:
     uri: str
 
 
-def _figure(title: str, make: Callable[[], Any]) -> _EmbeddedFigure:
+def _thousands(value: float, _position: Any = None) -> str:
+    return f"{value:,.0f}"
+
+
+def _readable(fig, units: _Units) -> None:
+    """Make a figure readable in the report: the KPI's name, ticks such as
+    12,000 instead of 12000 or 1e6, and legends beside the data, not on it."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if isinstance(axis.get_major_formatter(), ScalarFormatter) and (
+                max(abs(limit) for limit in axis.get_view_interval()) >= 1000
+            ):
+                axis.set_major_locator(MaxNLocator(nbins=5))
+                axis.set_major_formatter(FuncFormatter(_thousands))
+        ax.set_xlabel(_kpi_words(ax.get_xlabel(), units))
+        ax.set_ylabel(_kpi_words(ax.get_ylabel(), units))
+        ax.set_title(_kpi_words(ax.get_title(), units))
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    if legends:
+        # Lay the figure out once, then keep its axes where they are: a layout
+        # engine would shrink them to make room for the legends moved out.
+        fig.canvas.draw()
+        fig.set_layout_engine("none")
+    entries: dict[str, Any] = {}
+    for legend in legends:
+        for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=True):
+            entries.setdefault(_kpi_words(text.get_text(), units), handle)
+        legend.remove()
+    if not entries:
+        return
+    if len(fig.axes) == 1:
+        fig.axes[0].legend(
+            entries.values(),
+            entries.keys(),
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            borderaxespad=0.0,
+            fontsize="small",
+        )
+    else:
+        fig.legend(
+            entries.values(),
+            entries.keys(),
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0.0),
+            ncol=min(len(entries), 5),
+            fontsize="small",
+        )
+
+
+def _kpi_words(text: str, units: _Units) -> str:
+    """A figure's text with the KPI called by its name."""
+    if units.kpi_name == "KPI":
+        return text
+    return re.sub(r"\bKPI\b", units.kpi_name, text)
+
+
+def _figure(
+    title: str, make: Callable[[], Any], units: _Units = _Units()
+) -> _EmbeddedFigure:
     """Render the matplotlib Figure ``make()`` returns to a PNG data URI and close it."""
     fig = make()
     try:
+        _readable(fig, units)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=FIGURE_DPI)
+        # "tight" grows the image to hold every label and the legends.
+        fig.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
     finally:
         plt.close(fig)
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -215,7 +396,11 @@ def _media_totals(est) -> np.ndarray:
     return media.reshape(media.shape[0], media.shape[1], -1).sum(axis=(0, 2))
 
 
-def _data_summary(est) -> dict[str, Any]:
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _data_summary(est, units: _Units) -> dict[str, Any]:
     data = est.training_data_
     index = data.index
     facts = [("Periods", str(len(index)))]
@@ -233,19 +418,19 @@ def _data_summary(est) -> dict[str, Any]:
     facts += [
         ("Media channels", ", ".join(data.media_names)),
         ("Controls", ", ".join(data.extra_names) or "none"),
-        ("KPI total", _number(national.sum())),
-        ("KPI mean per period", _number(national.mean())),
+        (f"{_capitalised(units.kpi_name)} total", _number(national.sum())),
+        (f"{_capitalised(units.kpi_name)} mean per period", _number(national.mean())),
     ]
     media_totals = _media_totals(est)
     grand_total = media_totals.sum()
     channels = _table(
-        ["Channel", "Total media", "Share of media", "Cost (media_prior_)"],
+        ["Channel", "Total media", "Share of media", "Cost"],
         [
             [
                 name,
                 _number(total),
                 _percent(total / grand_total if grand_total > 0 else math.nan),
-                _number(cost),
+                units.money(cost),
             ]
             for name, total, cost in zip(
                 data.media_names, media_totals, est.media_prior_, strict=True
@@ -253,7 +438,7 @@ def _data_summary(est) -> dict[str, Any]:
         ],
         caption="Media per channel over the training periods"
         + (" and geos" if geo_names else "")
-        + "; the cost is the ROI denominator (media_prior).",
+        + "; the cost is what returns are measured against (media_prior_).",
     )
     return {"facts": facts, "channels": channels}
 
@@ -327,76 +512,105 @@ def _prior_text(ratio: float) -> str:
 KPI_TYPES = ("revenue", "count")
 
 
-def _cost_per_kpi_text(value: float) -> str:
+def _cost_per_kpi_text(value: float, units: _Units) -> str:
     """A cost per KPI for the table: "no upper limit" when a draw bought nothing."""
-    return _number(value) if math.isfinite(value) else "no upper limit"
+    return units.money(value) if math.isfinite(value) else "no upper limit"
 
 
-def _cost_per_kpi_table(table: pd.DataFrame, width: str, weak_text: str) -> _Table:
+def _incremental_cells(est, interval: float) -> dict[str, tuple[float, float, float]]:
+    """Each channel's incremental KPI: posterior mean and central interval."""
+    draws = attribution.incremental_kpi(est)
+    lower_q, upper_q = (1 - interval) / 2, 1 - (1 - interval) / 2
+    return {
+        str(channel): (
+            float(values.mean()),
+            float(values.quantile(lower_q)),
+            float(values.quantile(upper_q)),
+        )
+        for channel, values in draws.items()
+    }
+
+
+def _cost_per_kpi_table(
+    table: pd.DataFrame,
+    incremental: Mapping[str, tuple[float, float, float]],
+    weak_text: str,
+    units: _Units,
+    terms: _Terms,
+) -> _Table:
     """The attribution table of a KPI that counts: cost per KPI instead of ROI."""
+    kpi, band = units.kpi_name, "plausible range" + terms.mark("range")
     return _table(
         [
             "Channel",
-            "Contribution share",
-            f"Share {width} interval",
-            "Cost per KPI",
-            f"Cost per KPI {width} interval",
-            "Cost of one more KPI",
-            "ROI: data or prior",
+            f"Incremental {kpi}{terms.mark('incremental')}",
+            band,
+            f"Share of {kpi}{terms.mark('share')}",
+            f"Cost per {kpi}{terms.mark('cpa')}",
+            band,
+            f"Cost of one more {kpi}{terms.mark('mcpa')}",
+            f"Data or prior?{terms.mark('prior')}",
         ],
         [
             [
                 channel,
+                _number(incremental[str(channel)][0]),
+                _interval_text(*incremental[str(channel)][1:]),
                 _percent(row["share_mean"]),
-                _interval_text(row["share_lower"], row["share_upper"], _percent),
-                _number(row["cpa_median"])
+                units.money(row["cpa_median"])
                 if math.isfinite(row["cpa_median"])
                 else "not identified",
-                f"{_number(row['cpa_lower'])} – {_cost_per_kpi_text(row['cpa_upper'])}",
-                _cost_per_kpi_text(row["mcpa_mean"]),
+                f"{units.money(row['cpa_lower'])} – "
+                f"{_cost_per_kpi_text(row['cpa_upper'], units)}",
+                _cost_per_kpi_text(row["mcpa_mean"], units),
                 _prior_text(row["roi_prior_width_ratio"]),
             ]
             for channel, row in table.iterrows()
         ],
-        caption="Cost per KPI: each channel's cost over the KPI it brought in "
-        "the training period (posterior median, central credible interval); "
-        "'no upper limit' where some plausible scenarios give the channel no "
-        "effect, so its cost may buy nothing. Cost of one more KPI: the extra "
-        "spend one more unit of KPI takes at the historical spend. Data or "
-        "prior: the width of the ROI's interval after seeing the data, as a "
-        "share of its width before." + weak_text,
+        caption=f"Cost per {kpi}: each channel's cost over the {kpi} it brought "
+        "in the training period (the middle of the plausible scenarios); 'no "
+        "upper limit' where some plausible scenarios give the channel no "
+        "effect, so its cost may buy nothing." + weak_text,
     )
 
 
-def _attribution_table(est, interval: float, kpi_type: str = "revenue") -> _Table:
+def _attribution_table(
+    est, interval: float, kpi_type: str, units: _Units, terms: _Terms
+) -> _Table:
     table = attribution.summary(est, interval)
-    width = f"{interval:.0%}"
+    incremental = _incremental_cells(est, interval)
     weak = prior_dominated_channels(table)
     weak_text = (
         f" The data say little about {_join_words(weak)}: "
-        f"{'its' if len(weak) == 1 else 'their'} ROI interval is at least half "
-        "as wide as the prior's, so the estimate mostly repeats the prior. An "
+        f"{'its' if len(weak) == 1 else 'their'} plausible range of returns is "
+        "at least half as wide as before seeing the data, so the estimate "
+        "mostly repeats the prior assumption. An "
         f"experiment on {'it' if len(weak) == 1 else 'them'} (a geo lift test or a "
         "holdout) would help."
         if weak
         else ""
     )
     if kpi_type == "count":
-        return _cost_per_kpi_table(table, width, weak_text)
+        return _cost_per_kpi_table(table, incremental, weak_text, units, terms)
+    kpi, band = units.kpi_name, "plausible range" + terms.mark("range")
     return _table(
         [
             "Channel",
-            "Contribution share",
-            f"Share {width} interval",
-            "ROI",
-            f"ROI {width} interval",
-            "Marginal ROI",
-            f"Marginal ROI {width} interval",
-            "ROI: data or prior",
+            f"Incremental {kpi}{terms.mark('incremental')}",
+            band,
+            f"Share of {kpi}{terms.mark('share')}",
+            band,
+            f"{_capitalised(kpi)} per {units.per_cost} spent{terms.mark('roi')}",
+            band,
+            f"{_capitalised(kpi)} from the next {units.per_cost}{terms.mark('mroi')}",
+            band,
+            f"Data or prior?{terms.mark('prior')}",
         ],
         [
             [
                 channel,
+                _number(incremental[str(channel)][0]),
+                _interval_text(*incremental[str(channel)][1:]),
                 _percent(row["share_mean"]),
                 _interval_text(row["share_lower"], row["share_upper"], _percent),
                 _number(row["roi_mean"]),
@@ -407,11 +621,8 @@ def _attribution_table(est, interval: float, kpi_type: str = "revenue") -> _Tabl
             ]
             for channel, row in table.iterrows()
         ],
-        caption="Posterior means with central credible intervals. ROI: KPI per "
-        "unit of cost over the training period; marginal ROI: extra KPI per extra "
-        "unit of cost at the historical spend. Data or prior: the width of the "
-        "ROI's interval after seeing the data, as a share of its width before."
-        + weak_text,
+        caption="Averages over the model's plausible scenarios (posterior "
+        "draws), with the range the middle of them spans." + weak_text,
     )
 
 
@@ -502,8 +713,9 @@ def _binding_label(result: OptimizationResult, channel: str) -> str:
     return "" if binding is None else str(binding.get(channel, ""))
 
 
-def _budget(result: OptimizationResult, interval_width: str) -> dict[str, Any]:
+def _budget(result: OptimizationResult, units: _Units, terms: _Terms) -> dict[str, Any]:
     start, optimal = result.starting_allocation, result.optimal_allocation
+    money = units.money
     allocation = _table(
         [
             "Channel",
@@ -517,15 +729,15 @@ def _budget(result: OptimizationResult, interval_width: str) -> dict[str, Any]:
         [
             [
                 channel,
-                _number(start[channel]),
-                _number(optimal[channel]),
+                money(start[channel]),
+                money(optimal[channel]),
                 _percent(
                     optimal[channel] / start[channel] - 1
                     if start[channel] > 0
                     else math.nan
                 ),
-                _number(result.bounds_lower[channel]),
-                _number(result.bounds_upper[channel]),
+                money(result.bounds_lower[channel]),
+                money(result.bounds_upper[channel]),
                 _BINDING_WORDS.get(_binding_label(result, channel), ""),
             ]
             for channel in optimal.index
@@ -535,7 +747,11 @@ def _budget(result: OptimizationResult, interval_width: str) -> dict[str, Any]:
         "budget divided by historical spend share).",
     )
     kpi = _table(
-        ["Allocation", "Predicted KPI", f"{interval_width} interval"],
+        [
+            "Allocation",
+            f"Predicted {units.kpi_name}",
+            "plausible range" + terms.mark("range"),
+        ],
         [
             [
                 "Current split",
@@ -551,19 +767,31 @@ def _budget(result: OptimizationResult, interval_width: str) -> dict[str, Any]:
     )
     uplift = result.kpi_uplift if result.kpi_starting else math.nan
     probability = result.probability_of_improvement
+    if np.isfinite(probability):
+        terms.mark("probability")
+    outside = (
+        []
+        if result.outside_observed_range is None
+        else [c for c, out in result.outside_observed_range.items() if out]
+    )
+    if outside:
+        terms.mark("extrapolation")
     return {
         "probability": _percent(probability) if np.isfinite(probability) else "",
         "credible": bool(np.isfinite(probability) and probability >= 0.9),
         "allocation": allocation,
         "kpi": kpi,
-        "budget": _number(result.budget),
+        "budget": money(result.budget),
         "n_time_periods": result.n_time_periods,
         "uplift": _percent(uplift),
         "success": bool(result.success),
         "message": result.message,
-        "extrapolated": []
-        if result.outside_observed_range is None
-        else [c for c, out in result.outside_observed_range.items() if out],
+        "extrapolated": outside,
+        "marks": {
+            key: terms.mark(key)
+            for key in ("probability", "extrapolation")
+            if key in terms.order
+        },
     }
 
 
@@ -571,28 +799,32 @@ def _budget(result: OptimizationResult, interval_width: str) -> dict[str, Any]:
 
 
 def _figures(
-    est, interval: float, optimizer_result
+    est, interval: float, optimizer_result, units: _Units
 ) -> dict[str, list[_EmbeddedFigure]]:
     """Every figure of the report, by section."""
+
+    def figure(title: str, make: Callable[[], Any]) -> _EmbeddedFigure:
+        return _figure(title, make, units)
+
     figures = {
         "fit": [
-            _figure("Model fit", lambda: plot.plot_model_fit(est, interval=interval))
+            figure("Model fit", lambda: plot.plot_model_fit(est, interval=interval))
         ],
         "diagnostics": [
-            _figure("MCMC diagnostics", lambda: plot.plot_mcmc_diagnostics(est))
+            figure("MCMC diagnostics", lambda: plot.plot_mcmc_diagnostics(est))
         ],
         "contributions": [
-            _figure(
+            figure(
                 "Baseline and media contributions over time",
                 lambda: plot.plot_media_baseline_contribution_area_plot(est),
             ),
-            _figure(
+            figure(
                 "Contribution share per channel",
                 lambda: plot.plot_bars_media_metrics(
                     est, metric="contribution_share", interval=interval
                 ),
             ),
-            _figure(
+            figure(
                 "ROI per channel",
                 lambda: plot.plot_bars_media_metrics(
                     est, metric="roi", interval=interval
@@ -600,7 +832,7 @@ def _figures(
             ),
         ],
         "response": [
-            _figure(
+            figure(
                 "Response curves",
                 lambda: plot.plot_response_curves(
                     est, optimizer_result=optimizer_result
@@ -611,7 +843,7 @@ def _figures(
     }
     if optimizer_result is not None:
         figures["budget"].append(
-            _figure(
+            figure(
                 "Current and recommended budget",
                 lambda: plot.plot_pre_post_budget_allocation_comparison(
                     optimizer_result
@@ -643,6 +875,8 @@ def render_report(
     title: str = "Media mix model report",
     interval: float = 0.9,
     kpi_type: str = "revenue",
+    currency: str | None = None,
+    kpi_name: str = "KPI",
 ) -> str:
     """The report's HTML as a string (see :func:`make_report`)."""
     named = _as_named_estimators(estimators)
@@ -656,31 +890,49 @@ def render_report(
             f"kpi_type must be 'revenue' (the KPI earns: ROI) or 'count' (it "
             f"counts, e.g. conversions: cost per KPI), got {kpi_type!r}."
         )
+    for name, value in (("currency", currency), ("kpi_name", kpi_name)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ValueError(
+                f"{name} must be a non-empty string such as "
+                f"{'€ or EUR' if name == 'currency' else 'sales or sign-ups'}, "
+                f"got {value!r}."
+            )
     checks = {
         name: (convergence_verdict(est), _fit_metrics(est))
         for name, est in (named.items() if len(named) > 1 else [(main_name, main)])
     }
     verdict, metrics = checks[main_name]
     width = f"{interval:.0%}"
+    units = _Units(currency=currency, kpi_name=kpi_name.strip())
+    terms = _Terms(units, width)
+    marks = {key: terms.mark(key) for key in ("convergence", "r2", "mape")}
+    attribution_table = _attribution_table(main, interval, kpi_type, units, terms)
+    budget = (
+        _budget(optimizer_result, units, terms)
+        if optimizer_result is not None
+        else None
+    )
     context = {
         "title": title,
         "main_name": main_name,
         "model_name": main.spec_.model_name,
         "n_models": len(named),
         "interval_width": width,
-        "data": _data_summary(main),
+        "kpi_name": units.kpi_name,
+        "marks": marks,
+        "data": _data_summary(main, units),
         "diagnostics": _diagnostics(main, verdict),
         "fit": {
-            key: (_number(value) if key == "r2" else _percent(value))
-            for key, value in metrics.items()
+            "r2": _number(metrics["r2"]),
+            "explained": _percent(metrics["r2"]),
+            "mape": _percent(metrics["mape"]),
         },
-        "attribution": _attribution_table(main, interval, kpi_type),
+        "attribution": attribution_table,
         "comparison": _comparison_table(named, checks) if len(named) > 1 else None,
         "backtest": _backtest_table(backtest) if backtest is not None else None,
-        "budget": (
-            _budget(optimizer_result, width) if optimizer_result is not None else None
-        ),
-        "figures": _figures(main, interval, optimizer_result),
+        "budget": budget,
+        "figures": _figures(main, interval, optimizer_result, units),
+        "footnotes": terms.footnotes(),
     }
     return _environment().get_template("report.html").render(context)
 
@@ -694,6 +946,8 @@ def make_report(
     title: str = "Media mix model report",
     interval: float = 0.9,
     kpi_type: str = "revenue",
+    currency: str | None = None,
+    kpi_name: str = "KPI",
 ) -> Path:
     """Write a self-contained HTML report of one or several fitted models.
 
@@ -725,6 +979,13 @@ def make_report(
         What the KPI is: "revenue" shows each channel's ROI (KPI per unit
         of cost); "count" (conversions, sign-ups, acquisitions) shows its
         cost per KPI instead (:func:`skmmm.attribution.cpa`).
+    currency : str, default=None
+        How to write amounts of money: a symbol (``"€"``, written before the
+        number) or a code (``"EUR"``, ``"k€"``, written after it). None
+        writes plain numbers and "per unit of cost".
+    kpi_name : str, default="KPI"
+        What the KPI is called in headings and sentences, e.g. ``"sales"``
+        or ``"sign-ups"``.
 
     Returns
     -------
@@ -735,8 +996,9 @@ def make_report(
     ------
     ValueError
         If a model is not fitted, ``optimizer_result`` is of another type or
-        other channels, ``backtest`` lacks a ``model`` column, or
-        ``interval`` is not in (0, 1).
+        other channels, ``backtest`` lacks a ``model`` column,
+        ``interval`` is not in (0, 1), or ``currency`` or ``kpi_name`` is
+        not a non-empty string.
 
     See Also
     --------
@@ -761,6 +1023,8 @@ def make_report(
         title=title,
         interval=interval,
         kpi_type=kpi_type,
+        currency=currency,
+        kpi_name=kpi_name,
     )
     path = Path(path)
     path.write_text(html, encoding="utf-8")

@@ -128,6 +128,35 @@ def test_report_of_a_saved_model(fit, workdir):
     assert result.stdout.strip() == f"Report: {html}"
     text = html.read_text(encoding="utf-8")
     assert "Q3 &lt;b&gt;" in text and "adstock" in text
+    # Every section it has the data for: the budget at the recent spend too.
+    assert '<section id="budget">' in text
+
+
+def test_report_words_the_currency_and_the_kpi(fit, workdir):
+    out, _ = fit
+    html = workdir / "reports" / "words.html"
+    result = run_cli(
+        "report",
+        out / "model.skmmm",
+        "--out",
+        html,
+        "--currency",
+        "€",
+        "--kpi-name",
+        "sales",
+        "--horizon",
+        "8",
+        "--bounds-pct",
+        "0.3",
+    )
+    assert result.returncode == 0, result.stderr
+    text = html.read_text(encoding="utf-8")
+    assert "Incremental sales" in text and "€" in text
+    assert "over <strong>8</strong> periods" in text
+    unknown = run_cli(
+        "report", out / "model.skmmm", "--out", workdir / "x.html", "--lock", "nope"
+    )
+    assert unknown.returncode != 0 and "--lock names ['nope']" in unknown.stderr
 
 
 def test_report_of_a_count_kpi_shows_cost_per_kpi(fit, workdir):

@@ -187,11 +187,15 @@ def html_text(html: str) -> str:
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", inline_dropped)).split())
 
 
+SUPERSCRIPTS = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
+
+
 def table_starting(html: str, *columns: str) -> dict[str, list[str]]:
+    """The table whose first headers are ``columns`` (footnote markers dropped)."""
     matches = [
         rows
         for header, rows in tables_of(html).items()
-        if header.split(" | ")[: len(columns)] == list(columns)
+        if SUPERSCRIPTS.sub("", header).split(" | ")[: len(columns)] == list(columns)
     ]
     assert len(matches) == 1, f"expected one table headed {columns}"
     return matches[0]
@@ -248,10 +252,10 @@ def test_data_summary_matches_training_data(full_report, national_data):
 def test_attribution_table_matches_attribution_summary(full_report, est):
     _, html = full_report
     expected = attribution.summary(est, 0.9)
-    table = table_starting(html, "Channel", "Contribution share")
+    table = table_starting(html, "Channel", "Incremental KPI")
     assert list(table) == list(expected.index)
     for channel, row in expected.iterrows():
-        share, share_interval, roi, roi_interval = table[channel][:4]
+        share, share_interval, roi, roi_interval = table[channel][2:6]
         assert share == f"{row['share_mean']:.1%}"
         assert float(roi) == pytest.approx(row["roi_mean"], rel=1e-2)
         low, high = (float(v) for v in roi_interval.split(" – "))
@@ -304,10 +308,10 @@ def test_a_count_kpi_reports_cost_per_kpi_and_no_upper_limit_where_nothing_is_bo
     from skmmm import attribution
 
     html = render_report(est, kpi_type="count")
-    table = table_starting(html, "Channel", "Contribution share")
+    table = table_starting(html, "Channel", "Incremental KPI")
     summary = attribution.summary(est)
     for channel, cells in table.items():
-        assert float(cells[2].replace(",", "")) == pytest.approx(
+        assert float(cells[3].replace(",", "")) == pytest.approx(
             summary.loc[channel, "cpa_median"], rel=5e-3
         )
     assert "Marginal ROI" not in html
@@ -327,15 +331,16 @@ def test_fit_metrics_are_r2_and_mape_of_predict(full_report, est, national_data)
     r2 = r2_score(data.y, predicted)
     mape = np.mean(np.abs(1 - predicted / data.y))
     text = html_text(html)
-    assert f"In-sample R² {r2:.3g}, " in text
-    assert f"mean absolute percentage error {mape:.1%} " in text
+    assert f"explains {r2:.1%} of the ups and downs of the KPI" in text
+    assert f"(in-sample R² {r2:.3g}" in text
+    assert f"is off by {mape:.1%} per period on average" in text
 
 
 def test_tables_agree_with_the_bar_plots(full_report, est):
     """The numbers in the tables are the bars' heights (LMMM #96)."""
     _, html = full_report
-    table = table_starting(html, "Channel", "Contribution share")
-    for metric, column in (("roi", 2), ("contribution_share", 0)):
+    table = table_starting(html, "Channel", "Incremental KPI")
+    for metric, column in (("roi", 4), ("contribution_share", 2)):
         figure = plot.plot_bars_media_metrics(est, metric=metric)
         heights = [bar.get_height() for bar in figure.axes[0].patches]
         shown = [table[channel][column] for channel in est.media_names_]
@@ -412,7 +417,7 @@ def test_geo_report_shows_national_totals(tmp_path, geo_fit, geo_data):
     assert f"KPI total {national.sum():,.0f}" in text
     fitted_national = attribution.contributions(est).sum(axis=1).to_numpy()
     r2 = r2_score(national.to_numpy(), fitted_national)
-    assert f"In-sample R² {r2:.3g}, " in text
+    assert f"(in-sample R² {r2:.3g}" in text
     channels = table_starting(html, "Channel", "Total media")
     for name in data.media_columns:
         total = float(channels[name][0].replace(",", ""))
@@ -435,7 +440,7 @@ def test_user_text_is_escaped_in_the_html(hostile_report):
 
 def test_user_text_reads_back_literally(hostile_report):
     _, html = hostile_report
-    table = table_starting(html, "Channel", "Contribution share")
+    table = table_starting(html, "Channel", "Incremental KPI")
     assert list(table) == HOSTILE_CHANNELS
     assert f"Model {HOSTILE_MODEL} (adstock transform)" in html_text(html)
     backtest = table_starting(html, "Model", "Folds")
@@ -699,3 +704,86 @@ def test_budget_section_says_how_likely_the_gain_is(full_report):
     text = unescape(html)
     assert "beats the current one in" in text
     assert "Limited by" in text
+
+
+# ------------------------------------------------------ words for a marketer
+
+
+def test_currency_and_kpi_name_label_the_amounts(est, optimizer_result):
+    html = render_report(
+        est, optimizer_result=optimizer_result, currency="€", kpi_name="sales"
+    )
+    text = html_text(html)
+    assert "Sales total" in text and "KPI total" not in text
+    channels = table_starting(html, "Channel", "Incremental sales")
+    assert list(channels) == list(est.media_names_)
+    budget = table_starting(html, "Channel", "Current split")
+    for channel, spend in optimizer_result.starting_allocation.items():
+        assert budget[channel][0] == f"€{spend:,.0f}"
+    assert table_starting(html, "Allocation", "Predicted sales")
+    coded = html_text(
+        render_report(est, optimizer_result=optimizer_result, currency="k€")
+    )
+    assert f"{optimizer_result.budget:,.0f} k€" in coded
+    for bad in ({"currency": ""}, {"kpi_name": " "}, {"currency": 3}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            render_report(est, **bad)
+
+
+def test_incremental_kpi_is_the_channels_contribution(full_report, est):
+    _, html = full_report
+    table = table_starting(html, "Channel", "Incremental KPI")
+    draws = attribution.incremental_kpi(est)
+    np.testing.assert_allclose(
+        draws.to_numpy() / est.media_prior_, attribution.roi(est).to_numpy(), rtol=1e-6
+    )
+    for channel in est.media_names_:
+        shown = float(table[channel][0].replace(",", ""))
+        assert shown == pytest.approx(draws[channel].mean(), rel=1e-3, abs=0.5)
+
+
+def test_every_technical_term_has_its_footnote(full_report):
+    _, html = full_report
+    body, _, terms = html.partition('<section id="terms">')
+    used = set(SUPERSCRIPTS.findall(body))
+    explained = re.findall(r"<dt>([⁰¹²³⁴⁵⁶⁷⁸⁹]+) ", terms)
+    assert sorted(used) == sorted(explained) and len(explained) >= 8
+    text = html_text(terms)
+    for term in ("ROI (return on investment)", "Credible interval", "R² (in sample)"):
+        assert term in text
+
+
+def test_figures_get_thousands_separators_and_legends_beside_the_data():
+    import matplotlib.pyplot as plt
+
+    from skmmm.report import _readable, _Units
+
+    figure, ax = plt.subplots()
+    ax.plot([0, 1, 2], [0, 120_000, 250_000], label="Predicted KPI")
+    ax.legend(loc="lower right")
+    _readable(figure, _Units(kpi_name="sales"))
+    figure.canvas.draw()
+    labels = [label.get_text() for label in ax.get_yticklabels()]
+    assert any("," in label for label in labels), labels
+    legend = ax.get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["Predicted sales"]
+    renderer = figure.canvas.get_renderer()
+    assert not legend.get_window_extent(renderer).overlaps(
+        ax.get_window_extent(renderer)
+    )
+    plt.close(figure)
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_report_fits_the_window_in_chromium(browser, full_report, width):
+    path, _ = full_report
+    browser.set_window_size(width, 1000)
+    _open(browser, path)
+    page_width = browser.execute_script("return document.documentElement.scrollWidth")
+    window = browser.execute_script("return document.documentElement.clientWidth")
+    assert page_width <= window  # wide tables scroll inside their own box
+    widths = browser.execute_script(
+        "return Array.from(document.images).map(function (img) {"
+        "  return img.getBoundingClientRect().right; });"
+    )
+    assert max(widths) <= window
