@@ -1637,9 +1637,15 @@ class GeoTrainingData(TrainingData):
     ----------
     geo_names : list of str
         The geos in order of first appearance in X.
+    present : ndarray of shape (n_times, n_geos), dtype bool, or None
+        Which (date, geo) cells X has: a ragged panel's geos may start
+        later or end earlier than the others, and the grid holds zeros
+        (media, controls and KPI) where they have no rows. None when every
+        geo has every date (a complete panel).
     """
 
     geo_names: list[str] = field(default_factory=list)
+    present: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -1755,32 +1761,85 @@ def _check_unique_pairs(dates: pd.DatetimeIndex, geos: np.ndarray) -> None:
         )
 
 
-def _check_complete_panel(
+def _geo_histories(
     dates: pd.DatetimeIndex,
     geos: np.ndarray,
     all_dates: pd.DatetimeIndex,
     geo_names: Sequence[str],
-    what: str,
-) -> None:
-    """Every geo has a row at every date (no ragged panel)."""
-    for geo in geo_names:
+) -> np.ndarray | None:
+    """Each geo's cells on the grid of ``all_dates``; None for a complete panel.
+
+    A geo may start after the first date or end before the last one (a
+    ragged panel), but needs a row at every date between its own first and
+    last date: adstock runs from one period to the next.
+    """
+    present = np.zeros((len(all_dates), len(geo_names)), dtype=bool)
+    for g, geo in enumerate(geo_names):
         have = pd.DatetimeIndex(dates[geos == geo])
-        if len(have) == len(all_dates):
-            continue
-        if not len(have):
+        codes = np.sort(all_dates.get_indexer(have))
+        first, last = int(codes[0]), int(codes[-1])
+        if len(codes) != last - first + 1:
+            lacking = all_dates[first : last + 1].difference(have)
+            shown = ", ".join(_format_date(d) for d in lacking[:_MAX_LISTED])
+            more = ", ..." if len(lacking) > _MAX_LISTED else ""
             raise ValueError(
-                f"{what} has no rows for geo {geo!r}; every geo of the model "
-                f"must be present at every date of {what}."
+                f"X has a gap in the history of geo {geo!r}: it has no row for "
+                f"{_plural(len(lacking), 'date')} between its first date "
+                f"{_format_date(all_dates[first])} and its last date "
+                f"{_format_date(all_dates[last])} ({shown}{more}). A geo may "
+                "start later or end earlier than the others, but adstock runs "
+                "from one period to the next, so it needs a row at every date "
+                "in between: add the missing rows (with zero media if nothing "
+                "was spent, and the KPI measured then), or pass "
+                "fill_missing='zero' to insert them with zero media and "
+                "controls and leave their KPI out of the fit."
             )
-        lacking = all_dates.difference(have)
-        shown = ", ".join(_format_date(d) for d in lacking[:_MAX_LISTED])
-        more = ", ..." if len(lacking) > _MAX_LISTED else ""
-        raise ValueError(
-            f"{what} is a ragged panel: geo {geo!r} has no row for "
-            f"{_plural(len(lacking), 'date')} that other geos have ({shown}{more}). "
-            "Every geo needs a row at every date: add the missing rows (e.g. "
-            "with zero media) or drop those dates for every geo."
-        )
+        present[first : last + 1, g] = True
+    return None if present.all() else present
+
+
+def _check_active_geos(
+    dates: pd.DatetimeIndex,
+    geos: np.ndarray,
+    all_dates: pd.DatetimeIndex,
+    fitted: GeoTrainingData,
+) -> None:
+    """New rows cover every geo the model has at each of their dates, and no other.
+
+    At a training date the model has the geos present then; after the
+    training data, the geos whose history reaches its last date. A complete
+    training panel has every geo at every date.
+    """
+    names = list(fitted.geo_names)
+    present = fitted.present
+    train_dates = pd.DatetimeIndex(fitted.index)
+    codes = train_dates.get_indexer(all_dates)
+    for position, date in enumerate(all_dates):
+        if present is None:
+            active = np.ones(len(names), dtype=bool)
+        elif codes[position] >= 0:
+            active = present[codes[position]]
+        elif date > train_dates[-1]:
+            active = present[-1]
+        else:  # before or off the training calendar: placing the rows says so
+            continue
+        have = set(geos[np.asarray(dates == date)])
+        for g, geo in enumerate(names):
+            if active[g] and geo not in have:
+                raise ValueError(
+                    f"X has no row for geo {geo!r} on {_format_date(date)}, a "
+                    "date where the model has that geo: at each date of X, "
+                    "every geo of the model needs a row (select one geo's "
+                    "predictions from the result instead of leaving out its rows)."
+                )
+            if not active[g] and geo in have:
+                history = train_dates[present[:, g]]
+                raise ValueError(
+                    f"X has a row for geo {geo!r} on {_format_date(date)}, "
+                    f"outside its training history ({_format_date(history[0])} "
+                    f"to {_format_date(history[-1])}): the model has no data of "
+                    "that geo there to continue from. Drop those rows."
+                )
 
 
 def _panel_feature_frame(
@@ -1849,7 +1908,9 @@ def validate_geo_training_data(
     ------
     ValueError
         For every bad input; a duplicate (date, geo) row or a geo missing a
-        date (a ragged panel) names the geo and the date.
+        date between its own first and last date names the geo and the
+        dates. Geos with different first or last dates (a ragged panel) are
+        accepted: ``present`` marks the cells X has.
 
     Examples
     --------
@@ -1869,7 +1930,7 @@ def validate_geo_training_data(
     if dates.tz is not None:
         all_dates = all_dates.tz_localize("UTC").tz_convert(dates.tz)
     geo_names = list(pd.unique(geos))
-    _check_complete_panel(dates, geos, all_dates, geo_names, "X")
+    present = _geo_histories(dates, geos, all_dates, geo_names)
     frequency = _infer_frequency(all_dates)
     _check_regular_calendar(all_dates, frequency, "The panel's dates")
     if len(all_dates) < min_periods:
@@ -1909,6 +1970,7 @@ def validate_geo_training_data(
         n_features_in=rows.n_features_in,
         frequency=frequency,
         geo_names=geo_names,
+        present=present,
     )
 
 
@@ -1924,7 +1986,9 @@ def validate_geo_prediction_data(
     """Check new long-format rows of a geo model.
 
     Every row's geo must be a training geo, each (date, geo) must appear
-    once, and every training geo must have a row at every date of X.
+    once, and every geo the model has at a date of X must have a row there:
+    at a training date, the geos the training panel has then; after it, the
+    geos whose history reaches the last training date.
 
     Parameters
     ----------
@@ -1963,7 +2027,7 @@ def validate_geo_prediction_data(
     all_dates = pd.DatetimeIndex(np.unique(dates.to_numpy()))
     if dates.tz is not None:
         all_dates = all_dates.tz_localize("UTC").tz_convert(dates.tz)
-    _check_complete_panel(dates, geos, all_dates, known, "X")
+    _check_active_geos(dates, geos, all_dates, fitted)
     rows = validate_prediction_data(
         _panel_feature_frame(frame, date_column, geo_column),
         fitted=fitted,

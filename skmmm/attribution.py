@@ -162,25 +162,37 @@ def contributions(est, X=None, media_gap=None, by_geo: bool = False) -> pd.DataF
 
 
 @partial(jax.jit, static_argnums=0)
-def _training_totals(spec, params, media, controls, time_index, scaling):
+def _training_totals(spec, params, media, controls, time_index, scaling, present):
     """Per draw: channel effects (n_channels, n_geos) and ``mu`` (n_geos) summed
-    over time, with media scaled by ``scaling`` (n_channels, n_geos)."""
+    over time, with media scaled by ``scaling`` (n_channels, n_geos); over
+    the ``present`` (n_times, n_geos) cells only, unless None."""
 
     def one_draw(draw):
         parts = panel_mean_components(spec, draw, media * scaling, controls, time_index)
-        return parts["media"].sum(axis=0), parts["mu"].sum(axis=0)
+        if present is None:
+            return parts["media"].sum(axis=0), parts["mu"].sum(axis=0)
+        media_parts = jnp.where(present[:, None, :], parts["media"], 0.0)
+        return media_parts.sum(axis=0), jnp.where(present, parts["mu"], 0.0).sum(0)
 
     return jax.vmap(one_draw)(params)
 
 
 def _totals(fitted: FittedMMM, scaling=None) -> tuple[np.ndarray, np.ndarray]:
     """Channel effects (n_draws, n_channels, n_geos) and KPI (n_draws, n_geos)
-    summed over the training periods, in KPI units."""
+    summed over the training periods (a ragged panel's present cells), in
+    KPI units."""
     media, controls, time_index = fitted.timeline().inputs
     if scaling is None:
         scaling = jnp.ones(media.shape[1:], media.dtype)
+    present = fitted.training_present
     media_total, mu_total = _training_totals(
-        fitted.spec, fitted.device_posterior(), media, controls, time_index, scaling
+        fitted.spec,
+        fitted.device_posterior(),
+        media,
+        controls,
+        time_index,
+        scaling,
+        None if present is None else jnp.asarray(present),
     )
     return (
         np.asarray(media_total, dtype=float) * fitted.target_scale,
@@ -299,11 +311,14 @@ def cpa(est, by_geo: bool = False) -> pd.DataFrame:
 
 
 @partial(jax.jit, static_argnums=0)
-def _total_kpi_gradient(spec, params, media, controls, time_index, target_scale):
+def _total_kpi_gradient(
+    spec, params, media, controls, time_index, target_scale, present
+):
     """d(KPI summed over time and geos, KPI units)/d(scaling_{c,g}) at 1.
 
     Geos are independent given a draw, so entry (c, g) is also the
     derivative of geo ``g``'s own KPI. Shape (n_draws, n_channels, n_geos).
+    Over the ``present`` (n_times, n_geos) cells only, unless None.
     """
 
     def one_draw(draw):
@@ -311,7 +326,8 @@ def _total_kpi_gradient(spec, params, media, controls, time_index, target_scale)
             parts = panel_mean_components(
                 spec, draw, media * scaling, controls, time_index
             )
-            return parts["mu"].sum(axis=0) @ target_scale
+            mu = parts["mu"] if present is None else jnp.where(present, parts["mu"], 0)
+            return mu.sum(axis=0) @ target_scale
 
         return jax.grad(total)(jnp.ones(media.shape[1:], media.dtype))
 
@@ -330,6 +346,9 @@ def _kpi_derivative(fitted: FittedMMM, delta: float | None) -> np.ndarray:
                 controls,
                 time_index,
                 jnp.asarray(fitted.target_scale, media.dtype),
+                None
+                if fitted.training_present is None
+                else jnp.asarray(fitted.training_present),
             ),
             dtype=float,
         )

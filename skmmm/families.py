@@ -72,6 +72,7 @@ __all__ = [
     "NationalFamily",
     "SamplingProblem",
     "model_family",
+    "present_mean",
     "prior_fingerprint",
     "spend_shares",
 ]
@@ -486,8 +487,10 @@ class GeoFamily(ModelFamily):
         data = _validation.validate_geo_training_data(
             X, y, geo_column=est.geo_column, **self.table_options(est)
         )
-        _validation.check_target_scale(data.target)
-        means = data.target.mean(axis=0)
+        _validation.check_target_scale(
+            data.target if data.present is None else data.target[data.present]
+        )
+        means = present_mean(data.target, data.present)
         bad = np.flatnonzero(~(np.isfinite(means) & (means > 0)))
         if bad.size:
             geo = data.geo_names[int(bad[0])]
@@ -558,24 +561,27 @@ class GeoFamily(ModelFamily):
 
     def build(self, est, X, data, costs, per_geo) -> SamplingProblem:
         n_times, n_channels, n_geos = data.media.shape
-        media_scale = safe_scale(data.media.mean(axis=0))
-        extra_scale = safe_scale(np.abs(data.extra_features).mean(axis=0))
+        # A ragged panel's scales are means over each geo's own dates.
+        present = data.present
+        media_scale = safe_scale(present_mean(data.media, present))
+        extra_scale = safe_scale(present_mean(np.abs(data.extra_features), present))
         # skmmm centres each geo's scaled controls: the intercept is then the
         # baseline at average controls, not at zero controls, which a control
         # near its mean (a price index) makes almost collinear with it.
         extra_offset = (
-            (data.extra_features / extra_scale).mean(axis=0)
+            present_mean(data.extra_features / extra_scale, present)
             if est.parametrization == "skmmm"
             else np.zeros_like(extra_scale)
         )
-        target_scale = data.target.mean(axis=0)
+        target_scale = present_mean(data.target, present)
         roi_reference = self.roi_reference(
             est, float(data.target.sum()), float(costs.sum())
         )
         if self.uses_roi_prior(est):
             # Cost per period on each geo's internal KPI scale (relative to
             # roi_reference_, as in the national fit).
-            media_cost = costs * roi_reference / (n_times * target_scale)
+            n_periods = n_times if present is None else present.sum(axis=0)
+            media_cost = costs * roi_reference / (n_periods * target_scale)
             channel_prior = media_cost.mean(axis=1)
             geo_weights = media_cost / channel_prior[:, None]
         else:
@@ -602,7 +608,9 @@ class GeoFamily(ModelFamily):
                     np.ones(N_GEO_MEAN_SITE_ROWS + n_channels),
                     data.target / target_scale,
                 )
-            )
+            ),
+            # Absent cells of a ragged panel are left out of the likelihood.
+            target_mask=None if present is None else jnp.asarray(present),
         )
         adapts = spec.level_log_ratios or spec.sheared_roi or spec.geo_mean_scaling
         columns = list(X.columns)
@@ -708,12 +716,17 @@ class GeoFamily(ModelFamily):
                 [train.index, fitted.geo_names],
                 names=[train.index.name or "date", str(fitted.geo_column)],
             )
+            rows = np.repeat(np.arange(n_train), n_geos)
+            geos = np.tile(np.arange(n_geos), n_train)
+            if train.present is not None:  # the cells the training panel has
+                kept = train.present.reshape(-1)
+                index, rows, geos = index[kept], rows[kept], geos[kept]
             return (
                 train.media,
                 train.extra_features,
                 np.arange(n_train, dtype=float),
-                np.repeat(np.arange(n_train), n_geos),
-                np.tile(np.arange(n_geos), n_train),
+                rows,
+                geos,
                 index,
             )
         new = _validation.validate_geo_prediction_data(
@@ -808,6 +821,19 @@ def _geo_prior_scales(
     relative = prior_by_geo / target_scale[None, :]
     channel = relative.mean(axis=1)
     return channel / channel.mean(), relative / channel[:, None]
+
+
+def present_mean(values: np.ndarray, present: np.ndarray | None) -> np.ndarray:
+    """Mean over periods (axis 0) of the cells a panel has.
+
+    ``values`` is (n_times, ..., n_geos) with zeros in absent cells and
+    ``present`` (n_times, n_geos) marks the cells; None (a complete panel)
+    is the plain mean.
+    """
+    if present is None:
+        return values.mean(axis=0)
+    counts = present.sum(axis=0).astype(float)
+    return values.sum(axis=0) / counts
 
 
 def spend_shares(media: np.ndarray) -> np.ndarray:

@@ -329,6 +329,9 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
     put("training/media", train.media)
     put("training/extra_features", train.extra_features)
     put("training/target", train.target)
+    present = getattr(train, "present", None)
+    if present is not None:  # a ragged panel's cells
+        put("training/present", np.asarray(present, dtype=bool))
 
     sampling_info = {}
     for key, value in estimator.sampling_info_.items():
@@ -734,9 +737,18 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
     frequency = training["frequency"]
     feature_names = training["feature_names_in"]
     data_class, geo_fields = TrainingData, {}
+    present = arrays.get("training/present")
+    if present is not None:
+        _expect(
+            present.dtype.kind == "b" and present.shape == target.shape,
+            "The training cells (training/present) disagree with the training KPI.",
+        )
     if geo_names is not None:
         data_class = GeoTrainingData
         geo_fields = {"geo_names": _str_list(geo_names, "geo_names")}
+        geo_fields["present"] = present
+    else:
+        _expect(present is None, "A national model file has training cells.")
     train = data_class(
         media=media,
         extra_features=extra,
@@ -1084,15 +1096,27 @@ def to_inference_data(
 
     observed = {"y": np.asarray(estimator.training_data_.target)}
     dims["y"] = ["time", "geo"] if geo else ["time"]
+    # A ragged panel's observations are its present (date, geo) cells, listed
+    # date-major on a "cell" dimension.
+    present = estimator.fitted_.training_present if geo else None
+    if present is not None:
+        observed = {"y": observed["y"][present]}
+        dims["y"] = ["cell"]
+        coords["cell"] = [
+            f"{pd.Timestamp(date).isoformat()}|{name}"
+            for date, name in estimator.fitted_.timeline().index
+        ]
     groups: dict[str, Any] = {}
     if log_likelihood:
         pointwise = estimator.fitted_.log_likelihood()  # (n_draws, n_times, n_geos)
+        if present is not None:
+            pointwise = pointwise[:, present]
         pointwise = pointwise.reshape((n_chains, per_chain) + pointwise.shape[1:])
         groups["log_likelihood"] = {"y": pointwise if geo else pointwise[..., 0]}
     if posterior_predictive:
         draws = estimator.sample_posterior_predictive(X, random_state=random_state)
         draws = draws.reshape((n_chains, per_chain, draws.shape[1]))
-        if geo and X is None:  # training rows are date-major (date, geo) pairs
+        if geo and X is None and present is None:  # date-major (date, geo) pairs
             draws = draws.reshape(
                 draws.shape[:2] + estimator.training_data_.target.shape
             )

@@ -1039,6 +1039,7 @@ class GeoModelInputs(NamedTuple):
     roi_shear: jax.Array
     geo_mean_scale: jax.Array
     target: jax.Array | None = None
+    target_mask: jax.Array | None = None
 
 
 def geo_model(
@@ -1051,6 +1052,7 @@ def geo_model(
     roi_shear: jax.Array,
     geo_mean_scale: jax.Array,
     target: jax.Array | None = None,
+    target_mask: jax.Array | None = None,
     *,
     spec: GeoModelSpec,
     priors: Mapping[str, dist.Distribution | None],
@@ -1111,6 +1113,10 @@ def geo_model(
         the model's coordinates).
     target : jax.Array of shape (n_times, n_geos), optional
         Observed KPI on the internal scale; None to sample from the prior.
+    target_mask : jax.Array of shape (n_times, n_geos), dtype bool, optional
+        The cells of a ragged panel (geos with different first or last
+        dates): absent cells (False) hold zero media and controls and stay
+        out of the likelihood. None: every cell is observed.
     spec : GeoModelSpec
         The model's static description.
     priors : dict
@@ -1156,4 +1162,15 @@ def geo_model(
     mu = geo_mean_components(
         spec, params, media, extra_features, time_index, transformed
     )["mu"]
-    numpyro.sample("target", dist.Normal(mu, params["sigma"]), obs=target)
+    _observe(dist.Normal(mu, params["sigma"]), target, target_mask)
+
+
+def _observe(
+    likelihood: dist.Distribution, target: jax.Array | None, mask: jax.Array | None
+) -> None:
+    """The KPI's site; ``mask`` (bool) leaves the False cells out of the density."""
+    if mask is None:
+        numpyro.sample("target", likelihood, obs=target)
+        return
+    with numpyro.handlers.mask(mask=mask):
+        numpyro.sample("target", likelihood, obs=target)

@@ -550,7 +550,8 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_draws, n_rows)
             In KPI units. Geo models: one column per (date, geo) pair, dates
-            first, as ``training_data_.target.ravel()`` of a fit on ``X``.
+            first, as ``training_data_.target.ravel()`` of a fit on ``X``
+            (a ragged panel: the pairs X has, in that order).
         """
         from numpyro.infer import Predictive
 
@@ -568,7 +569,9 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             problem.prior_model or problem.model, num_samples=int(n_draws)
         )(jax.random.key(seed), *problem.inputs._replace(target=None))["target"]
         scale = np.asarray(problem.attributes["target_scale_"], dtype=float)
-        return (np.asarray(draws, dtype=float) * scale).reshape(int(n_draws), -1)
+        draws = (np.asarray(draws, dtype=float) * scale).reshape(int(n_draws), -1)
+        present = getattr(problem.data, "present", None)
+        return draws if present is None else draws[:, present.reshape(-1)]
 
     def sample_posterior_predictive(
         self, X, random_state=None, media_gap=None
