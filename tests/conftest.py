@@ -134,3 +134,21 @@ def geo_fit(geo_data, geo_estimator) -> BayesianMMMRegressor:
         warnings.simplefilter("ignore")
         est.fit(geo_data.X, geo_data.y)
     return est
+
+
+@pytest.fixture(scope="session")
+def ragged_geo_fit(geo_data, geo_estimator):
+    """``(estimator, X, y)``: ``geo_data`` with geo_2 opening in week 10 and
+    geo_3 closing after week 49 (a ragged panel), rows shuffled."""
+    X, y = geo_data.X, geo_data.y
+    dates = X["date"].drop_duplicates().sort_values().to_numpy()
+    absent = ((X["geo"] == "geo_2") & (X["date"] < dates[10])) | (
+        (X["geo"] == "geo_3") & (X["date"] > dates[49])
+    )
+    order = X.index[~absent].to_numpy()[::-1]
+    X, y = X.loc[order].reset_index(drop=True), y.loc[order].reset_index(drop=True)
+    est = geo_estimator()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    return est, X, y

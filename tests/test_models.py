@@ -11,7 +11,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _geo import log_ratio_models, shared_draw, unscaled_geo_means_by_hand
+from _geo import (
+    improper_draw,
+    log_ratio_models,
+    shared_draw,
+    unscaled_geo_means_by_hand,
+)
 from jax.scipy.special import gammaln
 from numpyro import distributions as dist
 from numpyro import handlers
@@ -770,3 +775,38 @@ def test_lag_gain_is_the_norm_of_the_lags_impulse_response(model_name):
         0.5 * np.log((np.asarray(response) ** 2).sum(axis=0)),
         rtol=1e-5,
     )
+
+
+def test_geo_masked_likelihood_is_the_complete_panels_at_the_present_cells():
+    """A ragged panel's density: the complete panel's minus its absent cells' terms.
+
+    Geo 1 opens in period 4 and geo 2 closes after period 8: their media are
+    zero outside those dates in both panels, so the present cells' means
+    agree. The ragged panel holds zeros in the absent cells (KPI and
+    controls); filled with the complete panel's values instead, its
+    unmasked density would count them.
+    """
+    models, args, rng = log_ratio_models("adstock")
+    present = np.ones((12, 3), dtype=bool)
+    present[:4, 1] = present[9:, 2] = False
+    complete = list(args)
+    complete[0] = np.where(present[:, None, :], args[0], 0.0).astype(np.float32)
+    ragged = [np.where(present[:, None, :], complete[0], 0.0).astype(np.float32)]
+    ragged.append(np.where(present[:, None, :], args[1], 0.0).astype(np.float32))
+    ragged += complete[2:8]
+    ragged.append(np.where(present, args[8], 0.0).astype(np.float32))
+    mask = jnp.asarray(present)
+    for model, reparametrised in zip(models, (True, False), strict=True):
+        params = shared_draw(model, complete, rng)
+        if reparametrised:
+            params.update(improper_draw(rng))
+        site = handlers.trace(handlers.substitute(model, data=params)).get_trace(
+            *complete
+        )["target"]
+        absent = np.asarray(site["fn"].log_prob(site["value"]))[~present].sum()
+        full, _ = log_density(model, complete, {}, params)
+        masked, _ = log_density(model, (*ragged, mask), {}, params)
+        filled, _ = log_density(model, (*complete, mask), {}, params)
+        assert abs(absent) > 1.0  # the absent cells' terms matter
+        np.testing.assert_allclose(masked, full - absent, rtol=1e-5, atol=1e-3)
+        np.testing.assert_allclose(filled, masked, rtol=1e-5, atol=1e-3)

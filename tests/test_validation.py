@@ -1062,3 +1062,95 @@ def test_a_date_off_the_calendar_is_named_at_fit():
     X.index = pd.DatetimeIndex(dates)
     with pytest.raises(ValueError, match="off that calendar"):
         validate_training_data(X, _y(), media_columns=["tv"])
+
+
+# ------------------------------------------------------ ragged geo panels
+
+_GEO_DATES = pd.date_range("2021-01-04", periods=8, freq="W-MON")
+
+
+def _panel(drop=()):
+    """Geos a, b, c over 8 weeks; ``drop`` lists (geo, week) cells to leave out."""
+    rows = [
+        {"date": date, "geo": geo, "tv": 1.0 + week, "price": 2.0}
+        for week, date in enumerate(_GEO_DATES)
+        for geo in "abc"
+        if (geo, week) not in drop
+    ]
+    X = pd.DataFrame(rows)
+    return X, pd.Series(10.0 + np.arange(len(X)), index=X.index)
+
+
+def _validate_panel(X, y):
+    return _validation.validate_geo_training_data(
+        X, y, geo_column="geo", date_column="date", media_columns=["tv"]
+    )
+
+
+def test_geo_ragged_panel_marks_each_geos_cells():
+    # b starts in week 2, c ends after week 5.
+    drop = {("b", 0), ("b", 1), ("c", 6), ("c", 7)}
+    X, y = _panel(drop)
+    data = _validate_panel(X, y)
+    assert data.geo_names == ["a", "c", "b"]  # order of first appearance
+    expected = np.ones((8, 3), dtype=bool)
+    expected[:2, 2] = expected[6:, 1] = False
+    np.testing.assert_array_equal(data.present, expected)
+    assert data.media.shape == (8, 1, 3)
+    assert data.media[:, 0][~expected].sum() == data.target[~expected].sum() == 0
+    row = X.index[(X["geo"] == "b") & (X["date"] == _GEO_DATES[2])][0]
+    assert data.target[2, 2] == y[row]
+
+
+def test_geo_complete_panel_has_no_cell_mask():
+    assert _validate_panel(*_panel()).present is None
+
+
+def test_geo_gap_inside_a_geos_history_names_the_geo_and_dates():
+    X, y = _panel({("b", 3), ("b", 4)})
+    with pytest.raises(
+        ValueError,
+        match=r"gap in the history of geo 'b'.*2 dates between its first date "
+        r"2021-01-04 and its last date 2021-02-22 \(2021-01-25, 2021-02-01\)",
+    ):
+        _validate_panel(X, y)
+
+
+def test_geo_ragged_panel_still_refuses_duplicate_rows():
+    X, y = _panel({("b", 0)})
+    X = pd.concat([X, X.iloc[[4]]], ignore_index=True)
+    y = pd.concat([y, y.iloc[[4]]], ignore_index=True)
+    geo, date = X.iloc[4]["geo"], X.iloc[4]["date"]
+    with pytest.raises(
+        ValueError, match=rf"duplicate rows for geo '{geo}' on {date:%Y-%m-%d}"
+    ):
+        _validate_panel(X, y)
+
+
+def _predict_rows(fitted, X):
+    return _validation.validate_geo_prediction_data(
+        X, fitted=fitted, geo_column="geo", date_column="date"
+    )
+
+
+def test_geo_prediction_rows_follow_each_geos_training_history():
+    drop = {("b", 0), ("b", 1), ("c", 6), ("c", 7)}
+    fitted = _validate_panel(*_panel(drop))
+    X, _ = _panel(drop)
+    assert len(_predict_rows(fitted, X).index) == len(X)
+    # A row of b before its first training date.
+    early, _ = _panel({("b", 1), ("c", 6), ("c", 7)})
+    with pytest.raises(ValueError, match=r"row for geo 'b' on 2021-01-04, outside"):
+        _predict_rows(fitted, early)
+    # b present at week 4 in training, but left out of X.
+    short = X[~((X["geo"] == "b") & (X["date"] == _GEO_DATES[4]))]
+    with pytest.raises(ValueError, match=r"no row for geo 'b' on 2021-02-01"):
+        _predict_rows(fitted, short)
+    # After training: a and b continue, c closed before the end.
+    later = X[X["date"] == _GEO_DATES[7]].assign(
+        date=_GEO_DATES[7] + pd.Timedelta("7D")
+    )
+    assert len(_predict_rows(fitted, later).index) == 2
+    reopened = pd.concat([later, later.iloc[[0]].assign(geo="c")], ignore_index=True)
+    with pytest.raises(ValueError, match=r"row for geo 'c' on 2021-03-01, outside"):
+        _predict_rows(fitted, reopened)
