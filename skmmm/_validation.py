@@ -89,6 +89,10 @@ class TrainingData:
     frequency : pandas.DateOffset or None
         Regular frequency of the dates inferred by :func:`pandas.infer_freq`,
         None without dates, with fewer than 3 dates or with irregular dates.
+    present : ndarray of shape (n_times,), dtype bool, or None
+        Which periods X has, when ``fill_missing`` inserted the others (with
+        the fill values as media and controls and a zero KPI, which the fit
+        leaves out); None when X has every period.
     """
 
     media: np.ndarray
@@ -102,6 +106,7 @@ class TrainingData:
     feature_names_in: np.ndarray | None
     n_features_in: int
     frequency: pd.DateOffset | None
+    present: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -762,42 +767,138 @@ def _likely_frequency(dates: pd.DatetimeIndex) -> pd.DateOffset | None:
     return None if step is None or step <= pd.Timedelta(0) else to_offset(step)
 
 
-def _check_regular_calendar(
-    dates: pd.DatetimeIndex | None, frequency: pd.DateOffset | None, what: str
-) -> None:
-    """Every period between the first and the last date, and none between.
+def _calendar_gaps(
+    dates: pd.DatetimeIndex | None, frequency: pd.DateOffset | None
+) -> tuple[pd.DateOffset, pd.DatetimeIndex, pd.DatetimeIndex] | None:
+    """The likely frequency, missing periods and off-calendar dates; None if regular.
 
     ``frequency`` is :func:`_infer_frequency` of ``dates``: regular dates
-    have one. Adstock and carryover run from one row to the next, so a
-    missing week would silently join the weeks on either side of it.
+    have one.
     """
     if dates is None or len(dates) < 3 or frequency is not None:
-        return
+        return None
     frequency = _likely_frequency(dates)
     if frequency is None:
-        return
+        return None
     expected = pd.date_range(dates[0], dates[-1], freq=frequency)
     missing = expected.difference(dates)
     off_calendar = dates.difference(expected)
     if not len(missing) and not len(off_calendar):
-        return
+        return None
+    return frequency, missing, off_calendar
+
+
+def _listed(dates: pd.DatetimeIndex) -> str:
+    shown = ", ".join(_format_date(d) for d in dates[:_MAX_LISTED])
+    return shown + (", ..." if len(dates) > _MAX_LISTED else "")
+
+
+def _check_regular_calendar(
+    dates: pd.DatetimeIndex | None,
+    frequency: pd.DateOffset | None,
+    what: str,
+    fill_missing: Any = None,
+) -> pd.DatetimeIndex | None:
+    """Every period between the first and the last date, and none between.
+
+    Adstock and carryover run from one row to the next, so a missing week
+    would silently join the weeks on either side of it. With
+    ``fill_missing``, missing periods are allowed: returns the whole
+    calendar (None when nothing is missing); dates off the calendar stay an
+    error.
+    """
+    gaps = _calendar_gaps(dates, frequency)
+    if gaps is None:
+        return None
+    frequency, missing, off_calendar = gaps
+    if fill_missing is not None and not len(off_calendar):
+        return pd.date_range(dates[0], dates[-1], freq=frequency, name=dates.name)
     parts = []
     if len(missing):
-        listed = ", ".join(_format_date(d) for d in missing[:_MAX_LISTED])
-        more = ", ..." if len(missing) > _MAX_LISTED else ""
-        parts.append(f"{_plural(len(missing), 'period')} missing ({listed}{more})")
+        parts.append(f"{_plural(len(missing), 'period')} missing ({_listed(missing)})")
     if len(off_calendar):
-        listed = ", ".join(_format_date(d) for d in off_calendar[:_MAX_LISTED])
-        more = ", ..." if len(off_calendar) > _MAX_LISTED else ""
-        parts.append(f"dates off that calendar ({listed}{more})")
+        parts.append(f"dates off that calendar ({_listed(off_calendar)})")
+    fix = (
+        "Add the missing periods (with zero media if nothing was spent, and "
+        "the KPI measured then), pass fill_missing='zero' to insert them with "
+        "zero media and controls and leave their KPI out of the fit (or "
+        "fill_missing={column: value} for other values), or fit on the "
+        "regular stretch of the data."
+        if not len(off_calendar)
+        else "Move each date onto the calendar (e.g. the week's Monday), or "
+        "fit on the regular stretch of the data."
+    )
     raise ValueError(
         f"{what} are not a regular calendar of {frequency.freqstr} periods: "
         + "; ".join(parts)
         + ". Adstock runs from one row to the next, so every period from the "
-        "first date to the last needs a row. Add the missing periods (with "
-        "zero media if nothing was spent, and the KPI measured then), or fit "
-        "on the regular stretch of the data."
+        "first date to the last needs a row. " + fix
     )
+
+
+def fill_values(
+    fill_missing: Any, media_names: Sequence[str], extra_names: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Media and control values of the periods ``fill_missing`` inserts.
+
+    Parameters
+    ----------
+    fill_missing : "zero" or dict
+        ``"zero"``: every media and control column is 0. A dict maps column
+        names to the value of inserted rows; the columns it does not name
+        are 0.
+    media_names, extra_names : sequence of str
+        The model's media and control columns.
+
+    Returns
+    -------
+    media, controls : ndarray of shape (n_channels,) and (n_extra,)
+
+    Raises
+    ------
+    ValueError
+        For a name that is not a media or control column, a value that is
+        not a finite number, or a negative media value.
+    """
+    media = np.zeros(len(media_names))
+    controls = np.zeros(len(extra_names))
+    if isinstance(fill_missing, str):
+        if fill_missing != "zero":
+            raise ValueError(
+                f"fill_missing must be None, 'zero' or a dict of column -> value, "
+                f"got {fill_missing!r}."
+            )
+        return media, controls
+    names = [str(n) for n in media_names], [str(n) for n in extra_names]
+    for column, value in fill_missing.items():
+        key = str(column)
+        if key not in names[0] + names[1]:
+            raise ValueError(
+                f"fill_missing names {_format_label(column)}, which is not a media "
+                f"or control column{_close_matches(key, names[0] + names[1])} The "
+                f"columns are {_format_names(names[0] + names[1])}."
+            )
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(
+                f"fill_missing[{_format_label(column)}] must be a number, got "
+                f"{value!r}."
+            )
+        value = float(value)
+        is_media = key in names[0]
+        if not np.isfinite(value) or (is_media and value < 0):
+            raise ValueError(
+                f"fill_missing[{_format_label(column)}] is {value}; "
+                + (
+                    "media must be finite and >= 0."
+                    if is_media
+                    else "it must be finite."
+                )
+            )
+        if is_media:
+            media[names[0].index(key)] = value
+        else:
+            controls[names[1].index(key)] = value
+    return media, controls
 
 
 # --- media columns ---------------------------------------------------------
@@ -1000,6 +1101,7 @@ def validate_training_data(
     min_periods: int = 5,
     estimator_name: str = _DEFAULT_ESTIMATOR,
     date_format: str | None = None,
+    fill_missing: Any = None,
 ) -> TrainingData:
     """Check the training data of an MMM and split it into media and controls.
 
@@ -1030,6 +1132,12 @@ def validate_training_data(
         ``"%d/%m/%Y"``). None reads ISO and other unambiguous dates, and
         numeric day/month dates when some field is above 12; otherwise it
         raises rather than guess the order.
+    fill_missing : {"zero"} or dict, default=None
+        Dated X only. None refuses missing periods (naming them); ``"zero"``
+        inserts them with zero media and controls, a dict of column ->
+        value with those values (other columns 0). Inserted periods get a
+        zero KPI and ``present`` marks them, so that the fit leaves them out
+        of the likelihood. Dates off the calendar stay an error.
 
     Returns
     -------
@@ -1126,7 +1234,20 @@ def validate_training_data(
         extra_names = [f"extra_{i}" for i in range(len(extra_in_x))]
 
     frequency = _infer_frequency(dates)
-    _check_regular_calendar(dates, frequency, "X's dates")
+    present = None
+    calendar = _check_regular_calendar(dates, frequency, "X's dates", fill_missing)
+    if calendar is not None:
+        media, extra, target, present = _insert_periods(
+            calendar,
+            dates,
+            media,
+            extra,
+            target,
+            fill_missing,
+            media_names,
+            extra_names,
+        )
+        dates, frequency = calendar, _infer_frequency(calendar)
     return TrainingData(
         media=media,
         extra_features=extra,
@@ -1139,7 +1260,30 @@ def validate_training_data(
         feature_names_in=table.feature_names,
         n_features_in=table.n_cols,
         frequency=frequency,
+        present=present,
     )
+
+
+def _insert_periods(
+    calendar: pd.DatetimeIndex,
+    dates: pd.DatetimeIndex,
+    media: np.ndarray,
+    extra: np.ndarray,
+    target: np.ndarray,
+    fill_missing: Any,
+    media_names: Sequence[str],
+    extra_names: Sequence[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rows on the whole ``calendar``, inserted ones with the fill values."""
+    fill_media, fill_extra = fill_values(fill_missing, media_names, extra_names)
+    rows = calendar.get_indexer(dates)
+    present = np.zeros(len(calendar), dtype=bool)
+    present[rows] = True
+    full_media = np.tile(fill_media, (len(calendar), 1))
+    full_extra = np.tile(fill_extra, (len(calendar), 1))
+    full_target = np.zeros(len(calendar))
+    full_media[rows], full_extra[rows], full_target[rows] = media, extra, target
+    return full_media, full_extra, full_target, present
 
 
 def _check_feature_names(
@@ -1417,6 +1561,7 @@ def place_on_calendar(
     frequency: pd.DateOffset | str,
     new_index: pd.DatetimeIndex,
     media_gap_rows: int = 0,
+    skippable: np.ndarray | None = None,
 ) -> np.ndarray:
     """Number each new row by its period on the training calendar.
 
@@ -1437,6 +1582,9 @@ def place_on_calendar(
     media_gap_rows : int, default=0
         Number of periods of media supplied between the end of training and
         the first new row.
+    skippable : ndarray of shape (n_train,), dtype bool, default=None
+        Training periods that consecutive new rows may skip: those
+        ``fill_missing`` inserted, which the training X did not have.
 
     Returns
     -------
@@ -1561,6 +1709,15 @@ def place_on_calendar(
         first_period = n_train - 1 + after
 
     periods = first_period + np.arange(len(new_index), dtype=np.int64)
+    if skippable is not None and np.any(skippable):
+        # The period after each row, passing over the inserted training ones.
+        later = np.arange(
+            first_period + 1, max(n_train, first_period + 1) + len(periods)
+        )
+        inserted = (later < n_train) & np.asarray(skippable)[
+            np.minimum(later, n_train - 1)
+        ]
+        periods = np.concatenate([[first_period], later[~inserted]])[: len(periods)]
     last_period = int(periods[-1])
     if last_period >= n_train:
         extension = pd.date_range(end, periods=last_period - n_train + 2, freq=offset)
@@ -1640,12 +1797,13 @@ class GeoTrainingData(TrainingData):
     present : ndarray of shape (n_times, n_geos), dtype bool, or None
         Which (date, geo) cells X has: a ragged panel's geos may start
         later or end earlier than the others, and the grid holds zeros
-        (media, controls and KPI) where they have no rows. None when every
-        geo has every date (a complete panel).
+        (media, controls and KPI) where they have no rows; with
+        ``fill_missing``, the periods inserted inside a geo's history hold
+        the fill values. None when every geo has every date (a complete
+        panel).
     """
 
     geo_names: list[str] = field(default_factory=list)
-    present: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -1766,19 +1924,21 @@ def _geo_histories(
     geos: np.ndarray,
     all_dates: pd.DatetimeIndex,
     geo_names: Sequence[str],
-) -> np.ndarray | None:
-    """Each geo's cells on the grid of ``all_dates``; None for a complete panel.
+    allow_gaps: bool = False,
+) -> np.ndarray:
+    """Each geo's history, its first to its last date, on the grid of ``all_dates``.
 
     A geo may start after the first date or end before the last one (a
     ragged panel), but needs a row at every date between its own first and
-    last date: adstock runs from one period to the next.
+    last date (adstock runs from one period to the next), unless
+    ``allow_gaps`` (``fill_missing`` inserts those periods).
     """
     present = np.zeros((len(all_dates), len(geo_names)), dtype=bool)
     for g, geo in enumerate(geo_names):
         have = pd.DatetimeIndex(dates[geos == geo])
         codes = np.sort(all_dates.get_indexer(have))
         first, last = int(codes[0]), int(codes[-1])
-        if len(codes) != last - first + 1:
+        if len(codes) != last - first + 1 and not allow_gaps:
             lacking = all_dates[first : last + 1].difference(have)
             shown = ", ".join(_format_date(d) for d in lacking[:_MAX_LISTED])
             more = ", ..." if len(lacking) > _MAX_LISTED else ""
@@ -1795,7 +1955,7 @@ def _geo_histories(
                 "controls and leave their KPI out of the fit."
             )
         present[first : last + 1, g] = True
-    return None if present.all() else present
+    return present
 
 
 def _check_active_geos(
@@ -1834,11 +1994,16 @@ def _check_active_geos(
                 )
             if not active[g] and geo in have:
                 history = train_dates[present[:, g]]
+                where = (
+                    "a period fill_missing inserted into its training history"
+                    if history[0] < date < history[-1]
+                    else f"outside its training history ({_format_date(history[0])} "
+                    f"to {_format_date(history[-1])})"
+                )
                 raise ValueError(
                     f"X has a row for geo {geo!r} on {_format_date(date)}, "
-                    f"outside its training history ({_format_date(history[0])} "
-                    f"to {_format_date(history[-1])}): the model has no data of "
-                    "that geo there to continue from. Drop those rows."
+                    f"{where}: the model has no data of that geo there. Drop "
+                    "those rows."
                 )
 
 
@@ -1884,6 +2049,7 @@ def validate_geo_training_data(
     min_periods: int = 5,
     estimator_name: str = _DEFAULT_ESTIMATOR,
     date_format: str | None = None,
+    fill_missing: Any = None,
 ) -> GeoTrainingData:
     """Check a long-format geo panel and arrange it on a (date, geo) grid.
 
@@ -1899,6 +2065,10 @@ def validate_geo_training_data(
         The column naming each row's geo.
     media_columns, date_column, min_periods, estimator_name, date_format
         As in :func:`validate_training_data`; ``min_periods`` counts dates.
+    fill_missing : {"zero"} or dict, default=None
+        As in :func:`validate_training_data`: the periods missing from the
+        panel's calendar, and those inside a geo's history, are inserted
+        with the fill values (``present`` False: their KPI is left out).
 
     Returns
     -------
@@ -1930,9 +2100,16 @@ def validate_geo_training_data(
     if dates.tz is not None:
         all_dates = all_dates.tz_localize("UTC").tz_convert(dates.tz)
     geo_names = list(pd.unique(geos))
-    present = _geo_histories(dates, geos, all_dates, geo_names)
+    if fill_missing is None:
+        histories = _geo_histories(dates, geos, all_dates, geo_names)
     frequency = _infer_frequency(all_dates)
-    _check_regular_calendar(all_dates, frequency, "The panel's dates")
+    calendar = _check_regular_calendar(
+        all_dates, frequency, "The panel's dates", fill_missing
+    )
+    if calendar is not None:
+        all_dates, frequency = calendar, _infer_frequency(calendar)
+    if fill_missing is not None:
+        histories = _geo_histories(dates, geos, all_dates, geo_names, allow_gaps=True)
     if len(all_dates) < min_periods:
         raise ValueError(
             f"{estimator_name} needs at least {min_periods} dates per geo to "
@@ -1954,6 +2131,15 @@ def validate_geo_training_data(
     media = np.zeros((shape[0], rows.media.shape[1], shape[1]))
     extra = np.zeros((shape[0], rows.extra_features.shape[1], shape[1]))
     target = np.zeros(shape)
+    present = np.zeros(shape, dtype=bool)
+    present[date_codes, geo_codes] = True
+    inserted = histories & ~present  # fill_missing's periods inside a history
+    if inserted.any():
+        fill_media, fill_extra = fill_values(
+            fill_missing, rows.media_names, rows.extra_names
+        )
+        media[inserted.nonzero()[0], :, inserted.nonzero()[1]] = fill_media
+        extra[inserted.nonzero()[0], :, inserted.nonzero()[1]] = fill_extra
     media[date_codes, :, geo_codes] = rows.media
     extra[date_codes, :, geo_codes] = rows.extra_features
     target[date_codes, geo_codes] = rows.target
@@ -1970,7 +2156,7 @@ def validate_geo_training_data(
         n_features_in=rows.n_features_in,
         frequency=frequency,
         geo_names=geo_names,
-        present=present,
+        present=None if present.all() else present,
     )
 
 

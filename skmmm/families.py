@@ -177,6 +177,7 @@ class ModelFamily:
             "media_columns": est.media_columns,
             "date_column": est.date_column,
             "date_format": est.date_format,
+            "fill_missing": est.fill_missing,
             "min_periods": MIN_PERIODS,
             "estimator_name": type(est).__name__,
         }
@@ -266,7 +267,9 @@ class NationalFamily(ModelFamily):
 
     def validate(self, est, X, y):
         data = _validation.validate_training_data(X, y, **self.table_options(est))
-        _validation.check_target_scale(data.target)
+        _validation.check_target_scale(
+            data.target if data.present is None else data.target[data.present]
+        )
         return data
 
     def media_costs(self, est, data, stacklevel: int):
@@ -303,14 +306,19 @@ class NationalFamily(ModelFamily):
         )
 
     def build(self, est, X, data, costs, per_geo) -> SamplingProblem:
-        target_scale = float(data.target.mean())
+        # With fill_missing, the scales are means over the periods X has.
+        observed = slice(None) if data.present is None else data.present
+        target_scale = float(data.target[observed].mean())
         attributes = {
-            "media_scale_": safe_scale(data.media.mean(axis=0)),
-            "extra_scale_": safe_scale(np.abs(data.extra_features).mean(axis=0)),
+            "media_scale_": safe_scale(data.media[observed].mean(axis=0)),
+            "extra_scale_": safe_scale(
+                np.abs(data.extra_features[observed]).mean(axis=0)
+            ),
             "target_scale_": target_scale,
             "media_prior_": costs,
         }
         n_times, n_channels = data.media.shape
+        n_periods = n_times if data.present is None else int(data.present.sum())
         roi_reference = self.roi_reference(
             est, float(data.target.sum()), float(costs.sum())
         )
@@ -318,7 +326,7 @@ class NationalFamily(ModelFamily):
         # of roi * media_cost (the model rescales it for coef_media's prior).
         # With the default, relative ROI prior the model's roi is ROI over
         # roi_reference_, so the model sees cost shares whatever the units.
-        media_cost = costs * roi_reference / (n_times * target_scale)
+        media_cost = costs * roi_reference / (n_periods * target_scale)
         spec = self.base_spec(est, n_times)
         priors = self.resolve_priors(
             est, spec, n_channels, data.extra_features.shape[1], 1
@@ -335,7 +343,9 @@ class NationalFamily(ModelFamily):
                     media_cost,
                     data.target / target_scale,
                 )
-            )
+            ),
+            # Periods fill_missing inserted are left out of the likelihood.
+            target_mask=None if data.present is None else jnp.asarray(data.present),
         )
         return SamplingProblem(
             data=data,
@@ -378,13 +388,16 @@ class NationalFamily(ModelFamily):
         n_train = fitted.n_train_periods
         if X is None:
             positions = np.arange(n_train)
+            index = train.index
+            if train.present is not None:  # the periods X had
+                positions, index = positions[train.present], index[train.present]
             return (
                 fitted.training_media,
                 fitted.training_controls,
                 np.arange(n_train, dtype=float),
                 positions,
-                np.zeros(n_train, dtype=int),
-                train.index,
+                np.zeros(len(positions), dtype=int),
+                index,
             )
         new = _validation.validate_prediction_data(
             X,
@@ -398,7 +411,11 @@ class NationalFamily(ModelFamily):
             new.index, pd.DatetimeIndex
         ):
             positions = _validation.place_on_calendar(
-                train.index, train.frequency, new.index, len(gap)
+                train.index,
+                train.frequency,
+                new.index,
+                len(gap),
+                skippable=None if train.present is None else ~train.present,
             )
         else:
             start = None if len(gap) else _training_block(train, new)
@@ -739,7 +756,12 @@ class GeoFamily(ModelFamily):
         )
         gap = self.media_gap(fitted, media_gap)
         periods = _validation.place_on_calendar(
-            train.index, train.frequency, new.dates, len(gap)
+            train.index,
+            train.frequency,
+            new.dates,
+            len(gap),
+            # Dates fill_missing inserted for every geo.
+            skippable=None if train.present is None else ~train.present.any(axis=1),
         )
         n_total = max(n_train + len(gap), int(periods.max()) + 1)
         media = np.zeros((n_total, n_channels, n_geos))

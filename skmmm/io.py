@@ -746,9 +746,6 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
     if geo_names is not None:
         data_class = GeoTrainingData
         geo_fields = {"geo_names": _str_list(geo_names, "geo_names")}
-        geo_fields["present"] = present
-    else:
-        _expect(present is None, "A national model file has training cells.")
     train = data_class(
         media=media,
         extra_features=extra,
@@ -763,6 +760,7 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
         else np.asarray(_str_list(feature_names, "feature_names_in"), dtype=object),
         n_features_in=int(training["n_features_in"]),
         frequency=None if frequency is None else to_offset(frequency),
+        present=present,
         **geo_fields,
     )
 
@@ -1096,21 +1094,26 @@ def to_inference_data(
 
     observed = {"y": np.asarray(estimator.training_data_.target)}
     dims["y"] = ["time", "geo"] if geo else ["time"]
-    # A ragged panel's observations are its present (date, geo) cells, listed
-    # date-major on a "cell" dimension.
-    present = estimator.fitted_.training_present if geo else None
-    if present is not None:
+    # The observations are the training rows X had: a ragged panel's present
+    # (date, geo) cells, listed date-major on a "cell" dimension, or the
+    # periods fill_missing did not insert.
+    present = estimator.fitted_.training_present
+    if present is not None and geo:
         observed = {"y": observed["y"][present]}
         dims["y"] = ["cell"]
         coords["cell"] = [
             f"{pd.Timestamp(date).isoformat()}|{name}"
             for date, name in estimator.fitted_.timeline().index
         ]
+    elif present is not None:
+        observed = {"y": observed["y"][present[:, 0]]}
+        coords["time"] = coords["time"][present[:, 0]]
     groups: dict[str, Any] = {}
     if log_likelihood:
         pointwise = estimator.fitted_.log_likelihood()  # (n_draws, n_times, n_geos)
         if present is not None:
             pointwise = pointwise[:, present]
+            pointwise = pointwise if geo else pointwise[..., None]
         pointwise = pointwise.reshape((n_chains, per_chain) + pointwise.shape[1:])
         groups["log_likelihood"] = {"y": pointwise if geo else pointwise[..., 0]}
     if posterior_predictive:

@@ -374,6 +374,7 @@ class NationalModelInputs(NamedTuple):
     time_index: jax.Array
     media_prior: jax.Array
     target: jax.Array | None = None
+    target_mask: jax.Array | None = None
 
 
 def national_model(
@@ -382,6 +383,7 @@ def national_model(
     time_index: jax.Array,
     media_prior: jax.Array,
     target: jax.Array | None = None,
+    target_mask: jax.Array | None = None,
     *,
     spec: ModelSpec,
     priors: Mapping[str, dist.Distribution | None],
@@ -404,6 +406,9 @@ def national_model(
         ``roi * media_prior`` (``roi`` is then KPI per unit of cost).
     target : jax.Array of shape (n_times,), optional
         Observed KPI on the internal scale; None to sample from the prior.
+    target_mask : jax.Array of shape (n_times,), dtype bool, optional
+        Periods whose KPI is observed; False leaves a period (one that
+        ``fill_missing`` inserted) out of the likelihood. None: every period.
     spec : ModelSpec
         The model's static description.
     priors : dict
@@ -434,7 +439,7 @@ def national_model(
             for name, prior in priors.items()
         }
     mu = mean_components(spec, params, media, extra_features, time_index)["mu"]
-    numpyro.sample("target", dist.Normal(mu, params["sigma"]), obs=target)
+    _observe(dist.Normal(mu, params["sigma"]), target, target_mask)
 
 
 # --------------------------------------------------------------------- geo
