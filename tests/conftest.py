@@ -152,3 +152,27 @@ def ragged_geo_fit(geo_data, geo_estimator):
         warnings.simplefilter("ignore")
         est.fit(X, y)
     return est, X, y
+
+
+@pytest.fixture(scope="session")
+def filled_national_fit(national_data):
+    """``(estimator, X, y)``: ``national_data`` without weeks 20, 21 and 90,
+    fitted with ``fill_missing="zero"``."""
+    data = national_data
+    X, y = (
+        data.X.drop(data.X.index[[20, 21, 90]]),
+        data.y.drop(data.y.index[[20, 21, 90]]),
+    )
+    est = AdstockRegressor(
+        media_columns=data.media_columns,
+        fill_missing="zero",
+        random_state=0,
+        progress_bar=False,
+        number_warmup=100,
+        number_samples=100,
+        number_chains=2,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    return est, X, y

@@ -810,3 +810,28 @@ def test_geo_masked_likelihood_is_the_complete_panels_at_the_present_cells():
         assert abs(absent) > 1.0  # the absent cells' terms matter
         np.testing.assert_allclose(masked, full - absent, rtol=1e-5, atol=1e-3)
         np.testing.assert_allclose(filled, masked, rtol=1e-5, atol=1e-3)
+
+
+def test_national_masked_likelihood_leaves_out_the_masked_periods():
+    """fill_missing's periods: the density without their KPI terms."""
+    _, direct, simplex = _model_pair("adstock", roi_prior=True)
+    media, extra, time_index, media_prior = _data(seed=1)
+    target = jnp.asarray(np.random.default_rng(2).gamma(5.0, 0.2, N_TIMES))
+    args = (media, extra, time_index, media_prior, target)
+    mask = np.ones(N_TIMES, dtype=bool)
+    mask[[4, 5, 17]] = False
+    for model in (direct, simplex):
+        trace = handlers.trace(handlers.seed(model, 0)).get_trace(*args)
+        params = {
+            name: site["value"]
+            for name, site in trace.items()
+            if site["type"] == "sample" and not site["is_observed"]
+        }
+        site = trace["target"]
+        pointwise = np.asarray(site["fn"].log_prob(site["value"]))
+        full, _ = log_density(model, args, {}, params)
+        masked, _ = log_density(model, (*args, jnp.asarray(mask)), {}, params)
+        assert abs(pointwise[~mask].sum()) > 0.1
+        np.testing.assert_allclose(
+            masked, full - pointwise[~mask].sum(), rtol=1e-5, atol=1e-4
+        )

@@ -1154,3 +1154,110 @@ def test_geo_prediction_rows_follow_each_geos_training_history():
     reopened = pd.concat([later, later.iloc[[0]].assign(geo="c")], ignore_index=True)
     with pytest.raises(ValueError, match=r"row for geo 'c' on 2021-03-01, outside"):
         _predict_rows(fitted, reopened)
+
+
+# ------------------------------------------------------------- fill_missing
+
+
+def _with_missing_weeks(*weeks):
+    """_frame() on a weekly calendar of N + len(weeks) periods without ``weeks``."""
+    dates = pd.date_range("2021-01-04", periods=N + len(weeks), freq="W-MON")
+    return _frame(with_date=False).set_axis(dates.delete(list(weeks)))
+
+
+def test_a_missing_week_error_names_the_fill_missing_option():
+    with pytest.raises(ValueError, match=r"\(2021-01-25\).*fill_missing='zero'"):
+        validate_training_data(_with_missing_weeks(3), _y(), media_columns=["tv"])
+
+
+def test_fill_missing_zero_inserts_the_missing_periods():
+    X = _with_missing_weeks(3, 4)
+    data = validate_training_data(X, _y(), media_columns=["tv"], fill_missing="zero")
+    assert len(data.index) == N + 2
+    assert data.frequency == pd.tseries.frequencies.to_offset("W-MON")
+    np.testing.assert_array_equal(np.flatnonzero(~data.present), [3, 4])
+    assert (data.media[[3, 4]] == 0).all() and (data.extra_features[[3, 4]] == 0).all()
+    assert (data.target[[3, 4]] == 0).all()
+    np.testing.assert_array_equal(data.target[data.present], _y())
+    np.testing.assert_array_equal(data.media[data.present, 0], X["tv"].to_numpy())
+
+
+def test_fill_missing_values_per_column():
+    X = _with_missing_weeks(3)
+    data = validate_training_data(
+        X,
+        _y(),
+        media_columns=["tv", "search"],
+        fill_missing={"search": 2.0, "price": 9.5},
+    )
+    assert data.media[3].tolist() == [0.0, 2.0]  # tv, search
+    assert data.extra_features[3].tolist() == [9.5]
+
+
+@pytest.mark.parametrize(
+    "fill, message",
+    [
+        ({"radio": 1.0}, r"fill_missing names 'radio', which is not a media"),
+        ({"tv": -1.0}, r"fill_missing\['tv'\] is -1.0; media must be finite"),
+        ({"price": float("nan")}, r"fill_missing\['price'\] is nan"),
+        ({"tv": "0"}, r"fill_missing\['tv'\] must be a number"),
+    ],
+)
+def test_fill_missing_bad_values_are_refused(fill, message):
+    with pytest.raises(ValueError, match=message):
+        validate_training_data(
+            _with_missing_weeks(3), _y(), media_columns=["tv"], fill_missing=fill
+        )
+
+
+def test_fill_missing_keeps_refusing_dates_off_the_calendar():
+    dates = DATES.tolist()
+    dates[4] = dates[4] + pd.Timedelta(days=2)
+    X = _frame(with_date=False).set_axis(pd.DatetimeIndex(dates))
+    with pytest.raises(ValueError, match="off that calendar"):
+        validate_training_data(X, _y(), media_columns=["tv"], fill_missing="zero")
+
+
+def test_fill_missing_complete_data_has_no_mask():
+    data = validate_training_data(
+        _frame(), _y(), media_columns=["tv"], date_column="date", fill_missing="zero"
+    )
+    assert data.present is None
+
+
+def test_calendar_new_rows_may_skip_inserted_training_periods():
+    skippable = np.zeros(len(DATES), dtype=bool)
+    skippable[3] = True
+    periods = place_on_calendar(DATES, "W-MON", DATES.delete(3), 0, skippable)
+    np.testing.assert_array_equal(periods, [0, 1, 2, 4, 5, 6, 7])
+    with pytest.raises(ValueError, match="not consecutive"):
+        place_on_calendar(DATES, "W-MON", DATES.delete(3), 0)
+    with pytest.raises(ValueError, match="not consecutive"):  # week 2 was observed
+        place_on_calendar(DATES, "W-MON", DATES.delete(2), 0, skippable)
+
+
+def test_geo_fill_missing_inserts_a_gap_in_a_geos_history():
+    X, y = _panel({("b", 3), ("b", 4), ("b", 0)})
+    data = _validation.validate_geo_training_data(
+        X,
+        y,
+        geo_column="geo",
+        date_column="date",
+        media_columns=["tv"],
+        fill_missing={"tv": 7.0},
+    )
+    b = data.geo_names.index("b")
+    np.testing.assert_array_equal(np.flatnonzero(~data.present[:, b]), [0, 3, 4])
+    # Inside b's history the fill value, before its first date zero media.
+    assert data.media[[3, 4], 0, b].tolist() == [7.0, 7.0]
+    assert data.media[0, 0, b] == 0.0 and np.delete(data.present, b, axis=1).all()
+
+
+def test_geo_fill_missing_inserts_a_date_every_geo_lacks():
+    X, y = _panel({(geo, 5) for geo in "abc"})
+    with pytest.raises(ValueError, match=r"1 period missing \(2021-02-08\)"):
+        _validate_panel(X, y)
+    data = _validation.validate_geo_training_data(
+        X, y, geo_column="geo", date_column="date", fill_missing="zero"
+    )
+    assert len(data.index) == 8 and not data.present[5].any()
