@@ -566,15 +566,24 @@ def observed_spend_range(est, by_geo: bool = False) -> pd.DataFrame:
     """
     fitted = _fitted(est, by_geo)
     media = fitted.training_media  # (n_times, n_channels, n_geos)
+    present = fitted.training_present  # the cells the data have, or None
     if by_geo:
         index = pd.MultiIndex.from_product(
             [list(fitted.geo_names), list(fitted.media_names)],
             names=["geo", "channel"],
         )
-        low, high = media.min(axis=0).T.ravel(), media.max(axis=0).T.ravel()
+        if present is None:
+            low, high = media.min(axis=0), media.max(axis=0)
+        else:
+            cells = present[:, None, :]
+            low = np.where(cells, media, np.inf).min(axis=0)
+            high = np.where(cells, media, -np.inf).max(axis=0)
+        low, high = low.T.ravel(), high.T.ravel()
     else:
         index = pd.Index(list(fitted.media_names), name="channel")
         national = media.sum(axis=2)
+        if present is not None:
+            national = national[present.any(axis=1)]
         low, high = national.min(axis=0), national.max(axis=0)
     return pd.DataFrame({"min": low, "max": high}, index=index)
 
