@@ -836,7 +836,7 @@ def _check_regular_calendar(
     )
 
 
-def fill_values(
+def _fill_values(
     fill_missing: Any, media_names: Sequence[str], extra_names: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Media and control values of the periods ``fill_missing`` inserts.
@@ -1275,7 +1275,7 @@ def _insert_periods(
     extra_names: Sequence[str],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The rows on the whole ``calendar``, inserted ones with the fill values."""
-    fill_media, fill_extra = fill_values(fill_missing, media_names, extra_names)
+    fill_media, fill_extra = _fill_values(fill_missing, media_names, extra_names)
     rows = calendar.get_indexer(dates)
     present = np.zeros(len(calendar), dtype=bool)
     present[rows] = True
@@ -1933,20 +1933,18 @@ def _geo_histories(
     last date (adstock runs from one period to the next), unless
     ``allow_gaps`` (``fill_missing`` inserts those periods).
     """
-    present = np.zeros((len(all_dates), len(geo_names)), dtype=bool)
+    histories = np.zeros((len(all_dates), len(geo_names)), dtype=bool)
     for g, geo in enumerate(geo_names):
         have = pd.DatetimeIndex(dates[geos == geo])
         codes = np.sort(all_dates.get_indexer(have))
         first, last = int(codes[0]), int(codes[-1])
         if len(codes) != last - first + 1 and not allow_gaps:
             lacking = all_dates[first : last + 1].difference(have)
-            shown = ", ".join(_format_date(d) for d in lacking[:_MAX_LISTED])
-            more = ", ..." if len(lacking) > _MAX_LISTED else ""
             raise ValueError(
                 f"X has a gap in the history of geo {geo!r}: it has no row for "
                 f"{_plural(len(lacking), 'date')} between its first date "
                 f"{_format_date(all_dates[first])} and its last date "
-                f"{_format_date(all_dates[last])} ({shown}{more}). A geo may "
+                f"{_format_date(all_dates[last])} ({_listed(lacking)}). A geo may "
                 "start later or end earlier than the others, but adstock runs "
                 "from one period to the next, so it needs a row at every date "
                 "in between: add the missing rows (with zero media if nothing "
@@ -1954,8 +1952,8 @@ def _geo_histories(
                 "fill_missing='zero' to insert them with zero media and "
                 "controls and leave their KPI out of the fit."
             )
-        present[first : last + 1, g] = True
-    return present
+        histories[first : last + 1, g] = True
+    return histories
 
 
 def _check_active_geos(
@@ -2135,11 +2133,12 @@ def validate_geo_training_data(
     present[date_codes, geo_codes] = True
     inserted = histories & ~present  # fill_missing's periods inside a history
     if inserted.any():
-        fill_media, fill_extra = fill_values(
+        fill_media, fill_extra = _fill_values(
             fill_missing, rows.media_names, rows.extra_names
         )
-        media[inserted.nonzero()[0], :, inserted.nonzero()[1]] = fill_media
-        extra[inserted.nonzero()[0], :, inserted.nonzero()[1]] = fill_extra
+        periods, columns = inserted.nonzero()
+        media[periods, :, columns] = fill_media
+        extra[periods, :, columns] = fill_extra
     media[date_codes, :, geo_codes] = rows.media
     extra[date_codes, :, geo_codes] = rows.extra_features
     target[date_codes, geo_codes] = rows.target
