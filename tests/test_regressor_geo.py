@@ -487,3 +487,17 @@ def test_geo_prior_predictive_has_a_draw_per_date_and_geo(geo_data, geo_estimato
     )
     assert draws.shape == (50, len(geo_data.y)) and np.isfinite(draws).all()
     assert 0.3 < np.median(draws) / geo_data.y.mean() < 3
+
+
+def test_complete_geo_panel_is_fitted_without_a_mask(geo_fit, geo_data, geo_estimator):
+    """Same inputs, so the same draws as before ragged panels were accepted."""
+    from skmmm.families import model_family
+
+    assert geo_fit.training_data_.present is None
+    est = geo_estimator()
+    problem = model_family(est).prepare(est, geo_data.X, geo_data.y, stacklevel=1)
+    assert problem.inputs.target_mask is None
+    np.testing.assert_array_equal(
+        problem.attributes["target_scale_"],
+        problem.data.target.mean(axis=0),
+    )
