@@ -89,6 +89,10 @@ class TrainingData:
     frequency : pandas.DateOffset or None
         Regular frequency of the dates inferred by :func:`pandas.infer_freq`,
         None without dates, with fewer than 3 dates or with irregular dates.
+    present : ndarray of shape (n_times,), dtype bool, or None
+        Which periods X has, when ``fill_missing`` inserted the others (with
+        the fill values as media and controls and a zero KPI, which the fit
+        leaves out); None when X has every period.
     """
 
     media: np.ndarray
@@ -102,6 +106,7 @@ class TrainingData:
     feature_names_in: np.ndarray | None
     n_features_in: int
     frequency: pd.DateOffset | None
+    present: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -762,42 +767,138 @@ def _likely_frequency(dates: pd.DatetimeIndex) -> pd.DateOffset | None:
     return None if step is None or step <= pd.Timedelta(0) else to_offset(step)
 
 
-def _check_regular_calendar(
-    dates: pd.DatetimeIndex | None, frequency: pd.DateOffset | None, what: str
-) -> None:
-    """Every period between the first and the last date, and none between.
+def _calendar_gaps(
+    dates: pd.DatetimeIndex | None, frequency: pd.DateOffset | None
+) -> tuple[pd.DateOffset, pd.DatetimeIndex, pd.DatetimeIndex] | None:
+    """The likely frequency, missing periods and off-calendar dates; None if regular.
 
     ``frequency`` is :func:`_infer_frequency` of ``dates``: regular dates
-    have one. Adstock and carryover run from one row to the next, so a
-    missing week would silently join the weeks on either side of it.
+    have one.
     """
     if dates is None or len(dates) < 3 or frequency is not None:
-        return
+        return None
     frequency = _likely_frequency(dates)
     if frequency is None:
-        return
+        return None
     expected = pd.date_range(dates[0], dates[-1], freq=frequency)
     missing = expected.difference(dates)
     off_calendar = dates.difference(expected)
     if not len(missing) and not len(off_calendar):
-        return
+        return None
+    return frequency, missing, off_calendar
+
+
+def _listed(dates: pd.DatetimeIndex) -> str:
+    shown = ", ".join(_format_date(d) for d in dates[:_MAX_LISTED])
+    return shown + (", ..." if len(dates) > _MAX_LISTED else "")
+
+
+def _check_regular_calendar(
+    dates: pd.DatetimeIndex | None,
+    frequency: pd.DateOffset | None,
+    what: str,
+    fill_missing: Any = None,
+) -> pd.DatetimeIndex | None:
+    """Every period between the first and the last date, and none between.
+
+    Adstock and carryover run from one row to the next, so a missing week
+    would silently join the weeks on either side of it. With
+    ``fill_missing``, missing periods are allowed: returns the whole
+    calendar (None when nothing is missing); dates off the calendar stay an
+    error.
+    """
+    gaps = _calendar_gaps(dates, frequency)
+    if gaps is None:
+        return None
+    frequency, missing, off_calendar = gaps
+    if fill_missing is not None and not len(off_calendar):
+        return pd.date_range(dates[0], dates[-1], freq=frequency, name=dates.name)
     parts = []
     if len(missing):
-        listed = ", ".join(_format_date(d) for d in missing[:_MAX_LISTED])
-        more = ", ..." if len(missing) > _MAX_LISTED else ""
-        parts.append(f"{_plural(len(missing), 'period')} missing ({listed}{more})")
+        parts.append(f"{_plural(len(missing), 'period')} missing ({_listed(missing)})")
     if len(off_calendar):
-        listed = ", ".join(_format_date(d) for d in off_calendar[:_MAX_LISTED])
-        more = ", ..." if len(off_calendar) > _MAX_LISTED else ""
-        parts.append(f"dates off that calendar ({listed}{more})")
+        parts.append(f"dates off that calendar ({_listed(off_calendar)})")
+    fix = (
+        "Add the missing periods (with zero media if nothing was spent, and "
+        "the KPI measured then), pass fill_missing='zero' to insert them with "
+        "zero media and controls and leave their KPI out of the fit (or "
+        "fill_missing={column: value} for other values), or fit on the "
+        "regular stretch of the data."
+        if not len(off_calendar)
+        else "Move each date onto the calendar (e.g. the week's Monday), or "
+        "fit on the regular stretch of the data."
+    )
     raise ValueError(
         f"{what} are not a regular calendar of {frequency.freqstr} periods: "
         + "; ".join(parts)
         + ". Adstock runs from one row to the next, so every period from the "
-        "first date to the last needs a row. Add the missing periods (with "
-        "zero media if nothing was spent, and the KPI measured then), or fit "
-        "on the regular stretch of the data."
+        "first date to the last needs a row. " + fix
     )
+
+
+def _fill_values(
+    fill_missing: Any, media_names: Sequence[str], extra_names: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Media and control values of the periods ``fill_missing`` inserts.
+
+    Parameters
+    ----------
+    fill_missing : "zero" or dict
+        ``"zero"``: every media and control column is 0. A dict maps column
+        names to the value of inserted rows; the columns it does not name
+        are 0.
+    media_names, extra_names : sequence of str
+        The model's media and control columns.
+
+    Returns
+    -------
+    media, controls : ndarray of shape (n_channels,) and (n_extra,)
+
+    Raises
+    ------
+    ValueError
+        For a name that is not a media or control column, a value that is
+        not a finite number, or a negative media value.
+    """
+    media = np.zeros(len(media_names))
+    controls = np.zeros(len(extra_names))
+    if isinstance(fill_missing, str):
+        if fill_missing != "zero":
+            raise ValueError(
+                f"fill_missing must be None, 'zero' or a dict of column -> value, "
+                f"got {fill_missing!r}."
+            )
+        return media, controls
+    names = [str(n) for n in media_names], [str(n) for n in extra_names]
+    for column, value in fill_missing.items():
+        key = str(column)
+        if key not in names[0] + names[1]:
+            raise ValueError(
+                f"fill_missing names {_format_label(column)}, which is not a media "
+                f"or control column{_close_matches(key, names[0] + names[1])} The "
+                f"columns are {_format_names(names[0] + names[1])}."
+            )
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(
+                f"fill_missing[{_format_label(column)}] must be a number, got "
+                f"{value!r}."
+            )
+        value = float(value)
+        is_media = key in names[0]
+        if not np.isfinite(value) or (is_media and value < 0):
+            raise ValueError(
+                f"fill_missing[{_format_label(column)}] is {value}; "
+                + (
+                    "media must be finite and >= 0."
+                    if is_media
+                    else "it must be finite."
+                )
+            )
+        if is_media:
+            media[names[0].index(key)] = value
+        else:
+            controls[names[1].index(key)] = value
+    return media, controls
 
 
 # --- media columns ---------------------------------------------------------
@@ -1000,6 +1101,7 @@ def validate_training_data(
     min_periods: int = 5,
     estimator_name: str = _DEFAULT_ESTIMATOR,
     date_format: str | None = None,
+    fill_missing: Any = None,
 ) -> TrainingData:
     """Check the training data of an MMM and split it into media and controls.
 
@@ -1030,6 +1132,12 @@ def validate_training_data(
         ``"%d/%m/%Y"``). None reads ISO and other unambiguous dates, and
         numeric day/month dates when some field is above 12; otherwise it
         raises rather than guess the order.
+    fill_missing : {"zero"} or dict, default=None
+        Dated X only. None refuses missing periods (naming them); ``"zero"``
+        inserts them with zero media and controls, a dict of column ->
+        value with those values (other columns 0). Inserted periods get a
+        zero KPI and ``present`` marks them, so that the fit leaves them out
+        of the likelihood. Dates off the calendar stay an error.
 
     Returns
     -------
@@ -1126,7 +1234,20 @@ def validate_training_data(
         extra_names = [f"extra_{i}" for i in range(len(extra_in_x))]
 
     frequency = _infer_frequency(dates)
-    _check_regular_calendar(dates, frequency, "X's dates")
+    present = None
+    calendar = _check_regular_calendar(dates, frequency, "X's dates", fill_missing)
+    if calendar is not None:
+        media, extra, target, present = _insert_periods(
+            calendar,
+            dates,
+            media,
+            extra,
+            target,
+            fill_missing,
+            media_names,
+            extra_names,
+        )
+        dates, frequency = calendar, _infer_frequency(calendar)
     return TrainingData(
         media=media,
         extra_features=extra,
@@ -1139,7 +1260,30 @@ def validate_training_data(
         feature_names_in=table.feature_names,
         n_features_in=table.n_cols,
         frequency=frequency,
+        present=present,
     )
+
+
+def _insert_periods(
+    calendar: pd.DatetimeIndex,
+    dates: pd.DatetimeIndex,
+    media: np.ndarray,
+    extra: np.ndarray,
+    target: np.ndarray,
+    fill_missing: Any,
+    media_names: Sequence[str],
+    extra_names: Sequence[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rows on the whole ``calendar``, inserted ones with the fill values."""
+    fill_media, fill_extra = _fill_values(fill_missing, media_names, extra_names)
+    rows = calendar.get_indexer(dates)
+    present = np.zeros(len(calendar), dtype=bool)
+    present[rows] = True
+    full_media = np.tile(fill_media, (len(calendar), 1))
+    full_extra = np.tile(fill_extra, (len(calendar), 1))
+    full_target = np.zeros(len(calendar))
+    full_media[rows], full_extra[rows], full_target[rows] = media, extra, target
+    return full_media, full_extra, full_target, present
 
 
 def _check_feature_names(
@@ -1417,6 +1561,7 @@ def place_on_calendar(
     frequency: pd.DateOffset | str,
     new_index: pd.DatetimeIndex,
     media_gap_rows: int = 0,
+    skippable: np.ndarray | None = None,
 ) -> np.ndarray:
     """Number each new row by its period on the training calendar.
 
@@ -1437,6 +1582,9 @@ def place_on_calendar(
     media_gap_rows : int, default=0
         Number of periods of media supplied between the end of training and
         the first new row.
+    skippable : ndarray of shape (n_train,), dtype bool, default=None
+        Training periods that consecutive new rows may skip: those
+        ``fill_missing`` inserted, which the training X did not have.
 
     Returns
     -------
@@ -1561,6 +1709,15 @@ def place_on_calendar(
         first_period = n_train - 1 + after
 
     periods = first_period + np.arange(len(new_index), dtype=np.int64)
+    if skippable is not None and np.any(skippable):
+        # The period after each row, passing over the inserted training ones.
+        later = np.arange(
+            first_period + 1, max(n_train, first_period + 1) + len(periods)
+        )
+        inserted = (later < n_train) & np.asarray(skippable)[
+            np.minimum(later, n_train - 1)
+        ]
+        periods = np.concatenate([[first_period], later[~inserted]])[: len(periods)]
     last_period = int(periods[-1])
     if last_period >= n_train:
         extension = pd.date_range(end, periods=last_period - n_train + 2, freq=offset)
@@ -1637,6 +1794,13 @@ class GeoTrainingData(TrainingData):
     ----------
     geo_names : list of str
         The geos in order of first appearance in X.
+    present : ndarray of shape (n_times, n_geos), dtype bool, or None
+        Which (date, geo) cells X has: a ragged panel's geos may start
+        later or end earlier than the others, and the grid holds zeros
+        (media, controls and KPI) where they have no rows; with
+        ``fill_missing``, the periods inserted inside a geo's history hold
+        the fill values. None when every geo has every date (a complete
+        panel).
     """
 
     geo_names: list[str] = field(default_factory=list)
@@ -1755,32 +1919,90 @@ def _check_unique_pairs(dates: pd.DatetimeIndex, geos: np.ndarray) -> None:
         )
 
 
-def _check_complete_panel(
+def _geo_histories(
     dates: pd.DatetimeIndex,
     geos: np.ndarray,
     all_dates: pd.DatetimeIndex,
     geo_names: Sequence[str],
-    what: str,
-) -> None:
-    """Every geo has a row at every date (no ragged panel)."""
-    for geo in geo_names:
+    allow_gaps: bool = False,
+) -> np.ndarray:
+    """Each geo's history, its first to its last date, on the grid of ``all_dates``.
+
+    A geo may start after the first date or end before the last one (a
+    ragged panel), but needs a row at every date between its own first and
+    last date (adstock runs from one period to the next), unless
+    ``allow_gaps`` (``fill_missing`` inserts those periods).
+    """
+    histories = np.zeros((len(all_dates), len(geo_names)), dtype=bool)
+    for g, geo in enumerate(geo_names):
         have = pd.DatetimeIndex(dates[geos == geo])
-        if len(have) == len(all_dates):
-            continue
-        if not len(have):
+        codes = np.sort(all_dates.get_indexer(have))
+        first, last = int(codes[0]), int(codes[-1])
+        if len(codes) != last - first + 1 and not allow_gaps:
+            lacking = all_dates[first : last + 1].difference(have)
             raise ValueError(
-                f"{what} has no rows for geo {geo!r}; every geo of the model "
-                f"must be present at every date of {what}."
+                f"X has a gap in the history of geo {geo!r}: it has no row for "
+                f"{_plural(len(lacking), 'date')} between its first date "
+                f"{_format_date(all_dates[first])} and its last date "
+                f"{_format_date(all_dates[last])} ({_listed(lacking)}). A geo may "
+                "start later or end earlier than the others, but adstock runs "
+                "from one period to the next, so it needs a row at every date "
+                "in between: add the missing rows (with zero media if nothing "
+                "was spent, and the KPI measured then), or pass "
+                "fill_missing='zero' to insert them with zero media and "
+                "controls and leave their KPI out of the fit."
             )
-        lacking = all_dates.difference(have)
-        shown = ", ".join(_format_date(d) for d in lacking[:_MAX_LISTED])
-        more = ", ..." if len(lacking) > _MAX_LISTED else ""
-        raise ValueError(
-            f"{what} is a ragged panel: geo {geo!r} has no row for "
-            f"{_plural(len(lacking), 'date')} that other geos have ({shown}{more}). "
-            "Every geo needs a row at every date: add the missing rows (e.g. "
-            "with zero media) or drop those dates for every geo."
-        )
+        histories[first : last + 1, g] = True
+    return histories
+
+
+def _check_active_geos(
+    dates: pd.DatetimeIndex,
+    geos: np.ndarray,
+    all_dates: pd.DatetimeIndex,
+    fitted: GeoTrainingData,
+) -> None:
+    """New rows cover every geo the model has at each of their dates, and no other.
+
+    At a training date the model has the geos present then; after the
+    training data, the geos whose history reaches its last date. A complete
+    training panel has every geo at every date.
+    """
+    names = list(fitted.geo_names)
+    present = fitted.present
+    train_dates = pd.DatetimeIndex(fitted.index)
+    codes = train_dates.get_indexer(all_dates)
+    for position, date in enumerate(all_dates):
+        if present is None:
+            active = np.ones(len(names), dtype=bool)
+        elif codes[position] >= 0:
+            active = present[codes[position]]
+        elif date > train_dates[-1]:
+            active = present[-1]
+        else:  # before or off the training calendar: placing the rows says so
+            continue
+        have = set(geos[np.asarray(dates == date)])
+        for g, geo in enumerate(names):
+            if active[g] and geo not in have:
+                raise ValueError(
+                    f"X has no row for geo {geo!r} on {_format_date(date)}, a "
+                    "date where the model has that geo: at each date of X, "
+                    "every geo of the model needs a row (select one geo's "
+                    "predictions from the result instead of leaving out its rows)."
+                )
+            if not active[g] and geo in have:
+                history = train_dates[present[:, g]]
+                where = (
+                    "a period fill_missing inserted into its training history"
+                    if history[0] < date < history[-1]
+                    else f"outside its training history ({_format_date(history[0])} "
+                    f"to {_format_date(history[-1])})"
+                )
+                raise ValueError(
+                    f"X has a row for geo {geo!r} on {_format_date(date)}, "
+                    f"{where}: the model has no data of that geo there. Drop "
+                    "those rows."
+                )
 
 
 def _panel_feature_frame(
@@ -1825,6 +2047,7 @@ def validate_geo_training_data(
     min_periods: int = 5,
     estimator_name: str = _DEFAULT_ESTIMATOR,
     date_format: str | None = None,
+    fill_missing: Any = None,
 ) -> GeoTrainingData:
     """Check a long-format geo panel and arrange it on a (date, geo) grid.
 
@@ -1840,6 +2063,10 @@ def validate_geo_training_data(
         The column naming each row's geo.
     media_columns, date_column, min_periods, estimator_name, date_format
         As in :func:`validate_training_data`; ``min_periods`` counts dates.
+    fill_missing : {"zero"} or dict, default=None
+        As in :func:`validate_training_data`: the periods missing from the
+        panel's calendar, and those inside a geo's history, are inserted
+        with the fill values (``present`` False: their KPI is left out).
 
     Returns
     -------
@@ -1849,7 +2076,9 @@ def validate_geo_training_data(
     ------
     ValueError
         For every bad input; a duplicate (date, geo) row or a geo missing a
-        date (a ragged panel) names the geo and the date.
+        date between its own first and last date names the geo and the
+        dates. Geos with different first or last dates (a ragged panel) are
+        accepted: ``present`` marks the cells X has.
 
     Examples
     --------
@@ -1869,9 +2098,16 @@ def validate_geo_training_data(
     if dates.tz is not None:
         all_dates = all_dates.tz_localize("UTC").tz_convert(dates.tz)
     geo_names = list(pd.unique(geos))
-    _check_complete_panel(dates, geos, all_dates, geo_names, "X")
+    if fill_missing is None:
+        histories = _geo_histories(dates, geos, all_dates, geo_names)
     frequency = _infer_frequency(all_dates)
-    _check_regular_calendar(all_dates, frequency, "The panel's dates")
+    calendar = _check_regular_calendar(
+        all_dates, frequency, "The panel's dates", fill_missing
+    )
+    if calendar is not None:
+        all_dates, frequency = calendar, _infer_frequency(calendar)
+    if fill_missing is not None:
+        histories = _geo_histories(dates, geos, all_dates, geo_names, allow_gaps=True)
     if len(all_dates) < min_periods:
         raise ValueError(
             f"{estimator_name} needs at least {min_periods} dates per geo to "
@@ -1893,6 +2129,16 @@ def validate_geo_training_data(
     media = np.zeros((shape[0], rows.media.shape[1], shape[1]))
     extra = np.zeros((shape[0], rows.extra_features.shape[1], shape[1]))
     target = np.zeros(shape)
+    present = np.zeros(shape, dtype=bool)
+    present[date_codes, geo_codes] = True
+    inserted = histories & ~present  # fill_missing's periods inside a history
+    if inserted.any():
+        fill_media, fill_extra = _fill_values(
+            fill_missing, rows.media_names, rows.extra_names
+        )
+        periods, columns = inserted.nonzero()
+        media[periods, :, columns] = fill_media
+        extra[periods, :, columns] = fill_extra
     media[date_codes, :, geo_codes] = rows.media
     extra[date_codes, :, geo_codes] = rows.extra_features
     target[date_codes, geo_codes] = rows.target
@@ -1909,6 +2155,7 @@ def validate_geo_training_data(
         n_features_in=rows.n_features_in,
         frequency=frequency,
         geo_names=geo_names,
+        present=None if present.all() else present,
     )
 
 
@@ -1924,7 +2171,9 @@ def validate_geo_prediction_data(
     """Check new long-format rows of a geo model.
 
     Every row's geo must be a training geo, each (date, geo) must appear
-    once, and every training geo must have a row at every date of X.
+    once, and every geo the model has at a date of X must have a row there:
+    at a training date, the geos the training panel has then; after it, the
+    geos whose history reaches the last training date.
 
     Parameters
     ----------
@@ -1963,7 +2212,7 @@ def validate_geo_prediction_data(
     all_dates = pd.DatetimeIndex(np.unique(dates.to_numpy()))
     if dates.tz is not None:
         all_dates = all_dates.tz_localize("UTC").tz_convert(dates.tz)
-    _check_complete_panel(dates, geos, all_dates, known, "X")
+    _check_active_geos(dates, geos, all_dates, fitted)
     rows = validate_prediction_data(
         _panel_feature_frame(frame, date_column, geo_column),
         fitted=fitted,

@@ -163,24 +163,32 @@ def contributions(est, X=None, media_gap=None, by_geo: bool = False) -> pd.DataF
     return frame.groupby(level=0, sort=True).sum()
 
 
-@partial(jax.jit, static_argnums=(0, 6))
-def _training_totals(spec, params, media, controls, time_index, scaling, batch_size):
+@partial(jax.jit, static_argnums=(0, 7))
+def _training_totals(
+    spec, params, media, controls, time_index, scaling, present, batch_size
+):
     """Per draw: channel effects (n_channels, n_geos) and ``mu`` (n_geos) summed
-    over time, with media scaled by ``scaling`` (n_channels, n_geos)."""
+    over time, with media scaled by ``scaling`` (n_channels, n_geos); over
+    the ``present`` (n_times, n_geos) cells only, unless None."""
 
     def one_draw(draw):
         parts = panel_mean_components(spec, draw, media * scaling, controls, time_index)
-        return parts["media"].sum(axis=0), parts["mu"].sum(axis=0)
+        if present is None:
+            return parts["media"].sum(axis=0), parts["mu"].sum(axis=0)
+        media_parts = jnp.where(present[:, None, :], parts["media"], 0.0)
+        return media_parts.sum(axis=0), jnp.where(present, parts["mu"], 0.0).sum(0)
 
     return map_draws(one_draw, params, batch_size)
 
 
 def _totals(fitted: FittedMMM, scaling=None) -> tuple[np.ndarray, np.ndarray]:
     """Channel effects (n_draws, n_channels, n_geos) and KPI (n_draws, n_geos)
-    summed over the training periods, in KPI units."""
+    summed over the training periods (a ragged panel's present cells), in
+    KPI units."""
     media, controls, time_index = fitted.timeline().inputs
     if scaling is None:
         scaling = jnp.ones(media.shape[1:], media.dtype)
+    present = fitted.training_present
     media_total, mu_total = _training_totals(
         fitted.spec,
         fitted.device_posterior(),
@@ -188,6 +196,7 @@ def _totals(fitted: FittedMMM, scaling=None) -> tuple[np.ndarray, np.ndarray]:
         controls,
         time_index,
         scaling,
+        None if present is None else jnp.asarray(present),
         fitted.draw_batch_size(media),
     )
     return (
@@ -329,14 +338,15 @@ def cpa(est, by_geo: bool = False) -> pd.DataFrame:
     return _draws_frame(fitted, values, by_geo)
 
 
-@partial(jax.jit, static_argnums=(0, 6))
+@partial(jax.jit, static_argnums=(0, 7))
 def _total_kpi_gradient(
-    spec, params, media, controls, time_index, target_scale, batch_size
+    spec, params, media, controls, time_index, target_scale, present, batch_size
 ):
     """d(KPI summed over time and geos, KPI units)/d(scaling_{c,g}) at 1.
 
     Geos are independent given a draw, so entry (c, g) is also the
     derivative of geo ``g``'s own KPI. Shape (n_draws, n_channels, n_geos).
+    Over the ``present`` (n_times, n_geos) cells only, unless None.
     """
 
     def one_draw(draw):
@@ -344,7 +354,8 @@ def _total_kpi_gradient(
             parts = panel_mean_components(
                 spec, draw, media * scaling, controls, time_index
             )
-            return parts["mu"].sum(axis=0) @ target_scale
+            mu = parts["mu"] if present is None else jnp.where(present, parts["mu"], 0)
+            return mu.sum(axis=0) @ target_scale
 
         return jax.grad(total)(jnp.ones(media.shape[1:], media.dtype))
 
@@ -363,6 +374,9 @@ def _kpi_derivative(fitted: FittedMMM, delta: float | None) -> np.ndarray:
                 controls,
                 time_index,
                 jnp.asarray(fitted.target_scale, media.dtype),
+                None
+                if fitted.training_present is None
+                else jnp.asarray(fitted.training_present),
                 fitted.draw_batch_size(media, panels_per_draw=4),
             ),
             dtype=float,
@@ -581,15 +595,24 @@ def observed_spend_range(est, by_geo: bool = False) -> pd.DataFrame:
     """
     fitted = _fitted(est, by_geo)
     media = fitted.training_media  # (n_times, n_channels, n_geos)
+    present = fitted.training_present  # the cells the data have, or None
     if by_geo:
         index = pd.MultiIndex.from_product(
             [list(fitted.geo_names), list(fitted.media_names)],
             names=["geo", "channel"],
         )
-        low, high = media.min(axis=0).T.ravel(), media.max(axis=0).T.ravel()
+        if present is None:
+            low, high = media.min(axis=0), media.max(axis=0)
+        else:
+            cells = present[:, None, :]
+            low = np.where(cells, media, np.inf).min(axis=0)
+            high = np.where(cells, media, -np.inf).max(axis=0)
+        low, high = low.T.ravel(), high.T.ravel()
     else:
         index = pd.Index(list(fitted.media_names), name="channel")
         national = media.sum(axis=2)
+        if present is not None:
+            national = national[present.any(axis=1)]
         low, high = national.min(axis=0), national.max(axis=0)
     return pd.DataFrame({"min": low, "max": high}, index=index)
 

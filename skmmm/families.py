@@ -72,6 +72,7 @@ __all__ = [
     "NationalFamily",
     "SamplingProblem",
     "model_family",
+    "present_mean",
     "prior_fingerprint",
     "spend_shares",
 ]
@@ -176,6 +177,7 @@ class ModelFamily:
             "media_columns": est.media_columns,
             "date_column": est.date_column,
             "date_format": est.date_format,
+            "fill_missing": est.fill_missing,
             "min_periods": MIN_PERIODS,
             "estimator_name": type(est).__name__,
         }
@@ -265,7 +267,9 @@ class NationalFamily(ModelFamily):
 
     def validate(self, est, X, y):
         data = _validation.validate_training_data(X, y, **self.table_options(est))
-        _validation.check_target_scale(data.target)
+        _validation.check_target_scale(
+            data.target if data.present is None else data.target[data.present]
+        )
         return data
 
     def media_costs(self, est, data, stacklevel: int):
@@ -302,14 +306,19 @@ class NationalFamily(ModelFamily):
         )
 
     def build(self, est, X, data, costs, per_geo) -> SamplingProblem:
-        target_scale = float(data.target.mean())
+        # With fill_missing, the scales are means over the periods X has.
+        observed = slice(None) if data.present is None else data.present
+        target_scale = float(data.target[observed].mean())
         attributes = {
-            "media_scale_": safe_scale(data.media.mean(axis=0)),
-            "extra_scale_": safe_scale(np.abs(data.extra_features).mean(axis=0)),
+            "media_scale_": safe_scale(data.media[observed].mean(axis=0)),
+            "extra_scale_": safe_scale(
+                np.abs(data.extra_features[observed]).mean(axis=0)
+            ),
             "target_scale_": target_scale,
             "media_prior_": costs,
         }
         n_times, n_channels = data.media.shape
+        n_periods = n_times if data.present is None else int(data.present.sum())
         roi_reference = self.roi_reference(
             est, float(data.target.sum()), float(costs.sum())
         )
@@ -317,7 +326,7 @@ class NationalFamily(ModelFamily):
         # of roi * media_cost (the model rescales it for coef_media's prior).
         # With the default, relative ROI prior the model's roi is ROI over
         # roi_reference_, so the model sees cost shares whatever the units.
-        media_cost = costs * roi_reference / (n_times * target_scale)
+        media_cost = costs * roi_reference / (n_periods * target_scale)
         spec = self.base_spec(est, n_times)
         priors = self.resolve_priors(
             est, spec, n_channels, data.extra_features.shape[1], 1
@@ -334,7 +343,9 @@ class NationalFamily(ModelFamily):
                     media_cost,
                     data.target / target_scale,
                 )
-            )
+            ),
+            # Periods fill_missing inserted are left out of the likelihood.
+            target_mask=None if data.present is None else jnp.asarray(data.present),
         )
         return SamplingProblem(
             data=data,
@@ -377,13 +388,16 @@ class NationalFamily(ModelFamily):
         n_train = fitted.n_train_periods
         if X is None:
             positions = np.arange(n_train)
+            index = train.index
+            if train.present is not None:  # the periods X had
+                positions, index = positions[train.present], index[train.present]
             return (
                 fitted.training_media,
                 fitted.training_controls,
                 np.arange(n_train, dtype=float),
                 positions,
-                np.zeros(n_train, dtype=int),
-                train.index,
+                np.zeros(len(positions), dtype=int),
+                index,
             )
         new = _validation.validate_prediction_data(
             X,
@@ -397,7 +411,11 @@ class NationalFamily(ModelFamily):
             new.index, pd.DatetimeIndex
         ):
             positions = _validation.place_on_calendar(
-                train.index, train.frequency, new.index, len(gap)
+                train.index,
+                train.frequency,
+                new.index,
+                len(gap),
+                skippable=None if train.present is None else ~train.present,
             )
         else:
             start = None if len(gap) else _training_block(train, new)
@@ -486,8 +504,10 @@ class GeoFamily(ModelFamily):
         data = _validation.validate_geo_training_data(
             X, y, geo_column=est.geo_column, **self.table_options(est)
         )
-        _validation.check_target_scale(data.target)
-        means = data.target.mean(axis=0)
+        _validation.check_target_scale(
+            data.target if data.present is None else data.target[data.present]
+        )
+        means = present_mean(data.target, data.present)
         bad = np.flatnonzero(~(np.isfinite(means) & (means > 0)))
         if bad.size:
             geo = data.geo_names[int(bad[0])]
@@ -558,24 +578,27 @@ class GeoFamily(ModelFamily):
 
     def build(self, est, X, data, costs, per_geo) -> SamplingProblem:
         n_times, n_channels, n_geos = data.media.shape
-        media_scale = safe_scale(data.media.mean(axis=0))
-        extra_scale = safe_scale(np.abs(data.extra_features).mean(axis=0))
+        # A ragged panel's scales are means over each geo's own dates.
+        present = data.present
+        media_scale = safe_scale(present_mean(data.media, present))
+        extra_scale = safe_scale(present_mean(np.abs(data.extra_features), present))
         # skmmm centres each geo's scaled controls: the intercept is then the
         # baseline at average controls, not at zero controls, which a control
         # near its mean (a price index) makes almost collinear with it.
         extra_offset = (
-            (data.extra_features / extra_scale).mean(axis=0)
+            present_mean(data.extra_features / extra_scale, present)
             if est.parametrization == "skmmm"
             else np.zeros_like(extra_scale)
         )
-        target_scale = data.target.mean(axis=0)
+        target_scale = present_mean(data.target, present)
         roi_reference = self.roi_reference(
             est, float(data.target.sum()), float(costs.sum())
         )
         if self.uses_roi_prior(est):
             # Cost per period on each geo's internal KPI scale (relative to
             # roi_reference_, as in the national fit).
-            media_cost = costs * roi_reference / (n_times * target_scale)
+            n_periods = n_times if present is None else present.sum(axis=0)
+            media_cost = costs * roi_reference / (n_periods * target_scale)
             channel_prior = media_cost.mean(axis=1)
             geo_weights = media_cost / channel_prior[:, None]
         else:
@@ -602,7 +625,9 @@ class GeoFamily(ModelFamily):
                     np.ones(N_GEO_MEAN_SITE_ROWS + n_channels),
                     data.target / target_scale,
                 )
-            )
+            ),
+            # Absent cells of a ragged panel are left out of the likelihood.
+            target_mask=None if present is None else jnp.asarray(present),
         )
         adapts = spec.level_log_ratios or spec.sheared_roi or spec.geo_mean_scaling
         columns = list(X.columns)
@@ -708,12 +733,17 @@ class GeoFamily(ModelFamily):
                 [train.index, fitted.geo_names],
                 names=[train.index.name or "date", str(fitted.geo_column)],
             )
+            rows = np.repeat(np.arange(n_train), n_geos)
+            geos = np.tile(np.arange(n_geos), n_train)
+            if train.present is not None:  # the cells the training panel has
+                kept = train.present.reshape(-1)
+                index, rows, geos = index[kept], rows[kept], geos[kept]
             return (
                 train.media,
                 train.extra_features,
                 np.arange(n_train, dtype=float),
-                np.repeat(np.arange(n_train), n_geos),
-                np.tile(np.arange(n_geos), n_train),
+                rows,
+                geos,
                 index,
             )
         new = _validation.validate_geo_prediction_data(
@@ -726,7 +756,12 @@ class GeoFamily(ModelFamily):
         )
         gap = self.media_gap(fitted, media_gap)
         periods = _validation.place_on_calendar(
-            train.index, train.frequency, new.dates, len(gap)
+            train.index,
+            train.frequency,
+            new.dates,
+            len(gap),
+            # Dates fill_missing inserted for every geo.
+            skippable=None if train.present is None else ~train.present.any(axis=1),
         )
         n_total = max(n_train + len(gap), int(periods.max()) + 1)
         media = np.zeros((n_total, n_channels, n_geos))
@@ -808,6 +843,19 @@ def _geo_prior_scales(
     relative = prior_by_geo / target_scale[None, :]
     channel = relative.mean(axis=1)
     return channel / channel.mean(), relative / channel[:, None]
+
+
+def present_mean(values: np.ndarray, present: np.ndarray | None) -> np.ndarray:
+    """Mean over periods (axis 0) of the cells a panel has.
+
+    ``values`` is (n_times, ..., n_geos) with zeros in absent cells and
+    ``present`` (n_times, n_geos) marks the cells; None (a complete panel)
+    is the plain mean.
+    """
+    if present is None:
+        return values.mean(axis=0)
+    counts = present.sum(axis=0).astype(float)
+    return values.sum(axis=0) / counts
 
 
 def spend_shares(media: np.ndarray) -> np.ndarray:

@@ -317,6 +317,19 @@ class FittedMMM:
         target = np.asarray(self.training.target, dtype=float)
         return target if target.ndim == 2 else target[:, None]
 
+    @property
+    def training_present(self) -> np.ndarray | None:
+        """The (period, geo) cells the training data have, (n_times, n_geos) bool.
+
+        None when every cell is present (a complete panel); a ragged
+        panel's geos start or end at different dates.
+        """
+        present = getattr(self.training, "present", None)
+        if present is None:
+            return None
+        present = np.asarray(present, dtype=bool)
+        return present if present.ndim == 2 else present[:, None]
+
     def scaled_controls(self, controls: np.ndarray) -> np.ndarray:
         """Controls (n_periods, n_controls, n_geos) on the model's internal scale."""
         return controls / self.control_scale - self.control_offset
@@ -467,15 +480,24 @@ class FittedMMM:
         Returns
         -------
         ndarray of shape (n_draws, n_times, n_geos)
+            NaN in the cells :attr:`training_present` marks absent.
         """
         mu, sigma = self._mean_and_noise(None, None)
+        present = self.training_present
         observed = self.training_target.reshape(-1)  # date-major, as the rows
+        if present is not None:
+            observed = observed[present.reshape(-1)]
         log_density = (
             -0.5 * ((observed - mu) / sigma) ** 2
             - np.log(sigma)
             - 0.5 * np.log(2 * np.pi)
         )
-        return log_density.reshape(self.n_draws, self.n_train_periods, self.n_geos)
+        shape = (self.n_draws, self.n_train_periods, self.n_geos)
+        if present is None:
+            return log_density.reshape(shape)
+        full = np.full((self.n_draws, present.size), np.nan)
+        full[:, present.reshape(-1)] = log_density
+        return full.reshape(shape)
 
     def predictive_draws(self, X=None, random_state=None, media_gap=None) -> np.ndarray:
         """Draws of the KPI (mean plus noise), (n_draws, n_rows), in KPI units."""

@@ -329,6 +329,9 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
     put("training/media", train.media)
     put("training/extra_features", train.extra_features)
     put("training/target", train.target)
+    present = getattr(train, "present", None)
+    if present is not None:  # a ragged panel's cells
+        put("training/present", np.asarray(present, dtype=bool))
 
     sampling_info = {}
     for key, value in estimator.sampling_info_.items():
@@ -734,6 +737,12 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
     frequency = training["frequency"]
     feature_names = training["feature_names_in"]
     data_class, geo_fields = TrainingData, {}
+    present = arrays.get("training/present")
+    if present is not None:
+        _expect(
+            present.dtype.kind == "b" and present.shape == target.shape,
+            "The training cells (training/present) disagree with the training KPI.",
+        )
     if geo_names is not None:
         data_class = GeoTrainingData
         geo_fields = {"geo_names": _str_list(geo_names, "geo_names")}
@@ -751,6 +760,7 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
         else np.asarray(_str_list(feature_names, "feature_names_in"), dtype=object),
         n_features_in=int(training["n_features_in"]),
         frequency=None if frequency is None else to_offset(frequency),
+        present=present,
         **geo_fields,
     )
 
@@ -1084,15 +1094,32 @@ def to_inference_data(
 
     observed = {"y": np.asarray(estimator.training_data_.target)}
     dims["y"] = ["time", "geo"] if geo else ["time"]
+    # The observations are the training rows X had: a ragged panel's present
+    # (date, geo) cells, listed date-major on a "cell" dimension, or the
+    # periods fill_missing did not insert.
+    present = estimator.fitted_.training_present
+    if present is not None and geo:
+        observed = {"y": observed["y"][present]}
+        dims["y"] = ["cell"]
+        coords["cell"] = [
+            f"{pd.Timestamp(date).isoformat()}|{name}"
+            for date, name in estimator.fitted_.timeline().index
+        ]
+    elif present is not None:
+        observed = {"y": observed["y"][present[:, 0]]}
+        coords["time"] = coords["time"][present[:, 0]]
     groups: dict[str, Any] = {}
     if log_likelihood:
         pointwise = estimator.fitted_.log_likelihood()  # (n_draws, n_times, n_geos)
+        if present is not None:
+            pointwise = pointwise[:, present]
+            pointwise = pointwise if geo else pointwise[..., None]
         pointwise = pointwise.reshape((n_chains, per_chain) + pointwise.shape[1:])
         groups["log_likelihood"] = {"y": pointwise if geo else pointwise[..., 0]}
     if posterior_predictive:
         draws = estimator.sample_posterior_predictive(X, random_state=random_state)
         draws = draws.reshape((n_chains, per_chain, draws.shape[1]))
-        if geo and X is None:  # training rows are date-major (date, geo) pairs
+        if geo and X is None and present is None:  # date-major (date, geo) pairs
             draws = draws.reshape(
                 draws.shape[:2] + estimator.training_data_.target.shape
             )

@@ -374,6 +374,7 @@ class NationalModelInputs(NamedTuple):
     time_index: jax.Array
     media_prior: jax.Array
     target: jax.Array | None = None
+    target_mask: jax.Array | None = None
 
 
 def national_model(
@@ -382,6 +383,7 @@ def national_model(
     time_index: jax.Array,
     media_prior: jax.Array,
     target: jax.Array | None = None,
+    target_mask: jax.Array | None = None,
     *,
     spec: ModelSpec,
     priors: Mapping[str, dist.Distribution | None],
@@ -404,6 +406,9 @@ def national_model(
         ``roi * media_prior`` (``roi`` is then KPI per unit of cost).
     target : jax.Array of shape (n_times,), optional
         Observed KPI on the internal scale; None to sample from the prior.
+    target_mask : jax.Array of shape (n_times,), dtype bool, optional
+        Periods whose KPI is observed; False leaves a period (one that
+        ``fill_missing`` inserted) out of the likelihood. None: every period.
     spec : ModelSpec
         The model's static description.
     priors : dict
@@ -434,7 +439,7 @@ def national_model(
             for name, prior in priors.items()
         }
     mu = mean_components(spec, params, media, extra_features, time_index)["mu"]
-    numpyro.sample("target", dist.Normal(mu, params["sigma"]), obs=target)
+    _observe(dist.Normal(mu, params["sigma"]), target, target_mask)
 
 
 # --------------------------------------------------------------------- geo
@@ -1039,6 +1044,7 @@ class GeoModelInputs(NamedTuple):
     roi_shear: jax.Array
     geo_mean_scale: jax.Array
     target: jax.Array | None = None
+    target_mask: jax.Array | None = None
 
 
 def geo_model(
@@ -1051,6 +1057,7 @@ def geo_model(
     roi_shear: jax.Array,
     geo_mean_scale: jax.Array,
     target: jax.Array | None = None,
+    target_mask: jax.Array | None = None,
     *,
     spec: GeoModelSpec,
     priors: Mapping[str, dist.Distribution | None],
@@ -1111,6 +1118,10 @@ def geo_model(
         the model's coordinates).
     target : jax.Array of shape (n_times, n_geos), optional
         Observed KPI on the internal scale; None to sample from the prior.
+    target_mask : jax.Array of shape (n_times, n_geos), dtype bool, optional
+        The cells of a ragged panel (geos with different first or last
+        dates): absent cells (False) hold zero media and controls and stay
+        out of the likelihood. None: every cell is observed.
     spec : GeoModelSpec
         The model's static description.
     priors : dict
@@ -1156,4 +1167,15 @@ def geo_model(
     mu = geo_mean_components(
         spec, params, media, extra_features, time_index, transformed
     )["mu"]
-    numpyro.sample("target", dist.Normal(mu, params["sigma"]), obs=target)
+    _observe(dist.Normal(mu, params["sigma"]), target, target_mask)
+
+
+def _observe(
+    likelihood: dist.Distribution, target: jax.Array | None, mask: jax.Array | None
+) -> None:
+    """The KPI's site; ``mask`` (bool) leaves the False cells out of the density."""
+    if mask is None:
+        numpyro.sample("target", likelihood, obs=target)
+        return
+    with numpyro.handlers.mask(mask=mask):
+        numpyro.sample("target", likelihood, obs=target)

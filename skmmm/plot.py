@@ -566,6 +566,9 @@ def _fit_figure(estimator, X, y, interval, media_gap, prefix, ax) -> Figure:
     if X is None:
         # Geo targets are (n_times, n_geos): date-major, like the row index.
         target = np.asarray(estimator.training_data_.target, dtype=float).ravel()
+        present = estimator.fitted_.training_present
+        if present is not None:  # the rows X had (ragged panel, fill_missing)
+            target = target[present.reshape(-1)]
     else:
         target = _target_vector(y, len(index))
     mean = estimator.predict(X, media_gap=media_gap)
@@ -624,13 +627,20 @@ def plot_prior_predictive(
     )
     data = model_family(estimator).validate(estimator, X, y)
     target = np.asarray(data.target, dtype=float)
+    index, present = data.index, data.present
     if target.ndim == 2:  # geo: (date, geo) pairs, dates first
-        draws = draws.reshape(len(draws), *target.shape).sum(axis=2)
-        target = target.sum(axis=1)
+        if present is None:
+            draws = draws.reshape(len(draws), *target.shape)
+        else:  # the cells X has; absent cells add nothing to a date's total
+            full = np.zeros((len(draws), *target.shape))
+            full[:, present] = draws
+            draws = full
+        draws, target = draws.sum(axis=2), target.sum(axis=1)
+    elif present is not None:  # the periods fill_missing did not insert
+        index, target = index[present], target[present]
     tail = (1 - interval) / 2
     lower, median, upper = np.quantile(draws, [tail, 0.5, 1 - tail], axis=0)
     figure, ax = _single_axes(ax)
-    index = data.index
     ax.plot(index, target, color=_ACTUAL_COLOR, label="Actual KPI")
     ax.plot(index, median, color=_FIT_COLOR, linestyle="--", label="Prior median")
     ax.fill_between(

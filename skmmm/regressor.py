@@ -122,6 +122,16 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         and numeric dates whose day and month can be told apart (some field
         above 12); for dates such as 01/02/2024 throughout, ``fit`` raises
         rather than guess whether that is 1 February or 2 January.
+    fill_missing : {"zero"} or dict, default=None
+        What ``fit`` does with periods missing from dated data (a week
+        without a row, or a gap inside a geo's history). None refuses them
+        with an error naming the dates. ``"zero"`` inserts them with zero
+        media and controls; a dict of column -> value inserts them with
+        those values (columns it does not name are 0). Either way their KPI
+        is unknown: the fit leaves it out of the likelihood, and
+        ``predict``, ``contributions`` and the other training-period
+        results cover only the rows ``X`` had. Dates off the calendar (an
+        extra date between two periods) stay an error.
     geo_column : str, default=None
         Column of ``X`` naming each row's geo: fits the geo (hierarchical)
         model on a long DataFrame with one row per date and geo (see
@@ -226,6 +236,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         "custom_priors": [dict, None],
         "date_column": [str, None],
         "date_format": [str, None],
+        "fill_missing": [StrOptions({"zero"}), dict, None],
         "geo_column": [str, None],
         "parametrization": [StrOptions(set(PARAMETRIZATIONS))],
         "number_warmup": [Interval(Integral, 1, None, closed="left")],
@@ -250,6 +261,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         custom_priors: dict | None = None,
         date_column: str | None = None,
         date_format: str | None = None,
+        fill_missing: str | dict | None = None,
         geo_column: str | None = None,
         parametrization: str = "skmmm",
         number_warmup: int = 1000,
@@ -270,6 +282,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         self.custom_priors = custom_priors
         self.date_column = date_column
         self.date_format = date_format
+        self.fill_missing = fill_missing
         self.geo_column = geo_column
         self.parametrization = parametrization
         self.number_warmup = number_warmup
@@ -550,7 +563,8 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_draws, n_rows)
             In KPI units. Geo models: one column per (date, geo) pair, dates
-            first, as ``training_data_.target.ravel()`` of a fit on ``X``.
+            first, as ``training_data_.target.ravel()`` of a fit on ``X``
+            (a ragged panel: the pairs X has, in that order).
         """
         from numpyro.infer import Predictive
 
@@ -568,7 +582,9 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             problem.prior_model or problem.model, num_samples=int(n_draws)
         )(jax.random.key(seed), *problem.inputs._replace(target=None))["target"]
         scale = np.asarray(problem.attributes["target_scale_"], dtype=float)
-        return (np.asarray(draws, dtype=float) * scale).reshape(int(n_draws), -1)
+        draws = (np.asarray(draws, dtype=float) * scale).reshape(int(n_draws), -1)
+        present = getattr(problem.data, "present", None)
+        return draws if present is None else draws[:, present.reshape(-1)]
 
     def sample_posterior_predictive(
         self, X, random_state=None, media_gap=None

@@ -385,9 +385,14 @@ def _check_backtest(backtest) -> None:
 
 
 def _national_target(est) -> np.ndarray:
-    """KPI per training period, summed over geos for a geo fit."""
+    """KPI per training period, summed over geos for a geo fit.
+
+    Periods that ``fill_missing`` inserted (no cell observed) are left out.
+    """
     target = est.training_data_.target
-    return target.reshape(len(target), -1).sum(axis=1)
+    national = target.reshape(len(target), -1).sum(axis=1)
+    present = est.fitted_.training_present
+    return national if present is None else national[present.any(axis=1)]
 
 
 def _media_totals(est) -> np.ndarray:

@@ -134,3 +134,45 @@ def geo_fit(geo_data, geo_estimator) -> BayesianMMMRegressor:
         warnings.simplefilter("ignore")
         est.fit(geo_data.X, geo_data.y)
     return est
+
+
+@pytest.fixture(scope="session")
+def ragged_geo_fit(geo_data, geo_estimator):
+    """``(estimator, X, y)``: ``geo_data`` with geo_2 opening in week 10 and
+    geo_3 closing after week 49 (a ragged panel), rows shuffled."""
+    X, y = geo_data.X, geo_data.y
+    dates = X["date"].drop_duplicates().sort_values().to_numpy()
+    absent = ((X["geo"] == "geo_2") & (X["date"] < dates[10])) | (
+        (X["geo"] == "geo_3") & (X["date"] > dates[49])
+    )
+    order = X.index[~absent].to_numpy()[::-1]
+    X, y = X.loc[order].reset_index(drop=True), y.loc[order].reset_index(drop=True)
+    est = geo_estimator()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    return est, X, y
+
+
+@pytest.fixture(scope="session")
+def filled_national_fit(national_data):
+    """``(estimator, X, y)``: ``national_data`` without weeks 20, 21 and 90,
+    fitted with ``fill_missing="zero"``."""
+    data = national_data
+    X, y = (
+        data.X.drop(data.X.index[[20, 21, 90]]),
+        data.y.drop(data.y.index[[20, 21, 90]]),
+    )
+    est = AdstockRegressor(
+        media_columns=data.media_columns,
+        fill_missing="zero",
+        random_state=0,
+        progress_bar=False,
+        number_warmup=100,
+        number_samples=100,
+        number_chains=2,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    return est, X, y

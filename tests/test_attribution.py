@@ -365,3 +365,18 @@ def test_geo_future_rows_carry_over_training_media(geo_fit, geo_data):
     # With no new spend, the first future week still holds adstocked media.
     contributions = attribution.contributions(est, quiet, by_geo=True)
     assert (contributions[data.media_columns].sum(axis=1) > 0).all()
+
+
+def test_observed_spend_range_of_a_ragged_panel_uses_the_rows_x_had(ragged_geo_fit):
+    est, X, _ = ragged_geo_fit
+    by_geo = attribution.observed_spend_range(est, by_geo=True)
+    channel = "search"  # always on: its smallest spend in each geo is above 0
+    given = X.groupby("geo")[channel]
+    np.testing.assert_allclose(
+        by_geo.xs(channel, level="channel").loc[est.geo_names_, "min"],
+        given.min().loc[est.geo_names_],
+    )
+    national = X.groupby("date")[channel].sum()
+    assert attribution.observed_spend_range(est).loc[channel, "min"] == pytest.approx(
+        national.min()
+    )

@@ -714,3 +714,29 @@ def test_round_trip_of_multiindex_columns_and_tuple_parameters(tmp_path):
         warnings.simplefilter("ignore")
         refit = clone(loaded).fit(X, data.y)
     np.testing.assert_array_equal(refit.predict(X), est.predict(X))
+
+
+def test_fill_missing_fit_round_trips_its_parameter_and_periods(
+    tmp_path, filled_national_fit
+):
+    est, X, _ = filled_national_fit
+    est = copy.copy(est)
+    est.fill_missing = {"tv": 0.0, "price_index": 1.0}
+    path = tmp_path / "filled.skmmm"
+    save_model(est, path)
+    loaded = load_model(path)
+    assert loaded.fill_missing == {"tv": 0.0, "price_index": 1.0}
+    np.testing.assert_array_equal(
+        loaded.training_data_.present, est.training_data_.present
+    )
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+@pytest.mark.filterwarnings("ignore:Estimated shape parameter of Pareto")
+def test_fill_missing_fit_exports_only_the_periods_x_had(filled_national_fit):
+    az = pytest.importorskip("arviz")
+    est, X, _ = filled_national_fit
+    data = to_inference_data(est)
+    assert data.observed_data["y"].shape == (len(X),)
+    assert data.log_likelihood["y"].shape[2:] == (len(X),)
+    assert np.isfinite(az.loo(data).elpd_loo)

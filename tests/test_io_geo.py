@@ -41,3 +41,28 @@ def test_geo_fit_exports_to_arviz_with_a_geo_dimension(geo_fit):
     )
     assert data.posterior_predictive["y"].shape[2:] == (N_PERIODS, N_GEOS)
     assert data.log_likelihood["y"].dims == ("chain", "draw", "time", "geo")
+
+
+def test_ragged_geo_fit_round_trips_its_cells(tmp_path, ragged_geo_fit):
+    est, X, _ = ragged_geo_fit
+    path = tmp_path / "ragged.skmmm"
+    save_model(est, path)
+    loaded = load_model(path)
+    np.testing.assert_array_equal(
+        loaded.training_data_.present, est.training_data_.present
+    )
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    pd.testing.assert_frame_equal(attribution.summary(loaded), attribution.summary(est))
+
+
+@pytest.mark.filterwarnings("ignore:Estimated shape parameter of Pareto")
+def test_ragged_geo_fit_exports_its_present_cells_to_arviz(ragged_geo_fit):
+    az = pytest.importorskip("arviz")
+    est, X, y = ragged_geo_fit
+    data = to_inference_data(est, posterior_predictive=True)
+    assert data.observed_data["y"].dims == ("cell",)
+    assert data.observed_data["y"].size == len(X)
+    assert data.log_likelihood["y"].dims == ("chain", "draw", "cell")
+    assert np.isfinite(data.log_likelihood["y"].values).all()
+    assert data.posterior_predictive["y"].shape[2:] == (len(X),)
+    assert np.isfinite(az.loo(data).elpd_loo)

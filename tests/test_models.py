@@ -11,7 +11,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _geo import log_ratio_models, shared_draw, unscaled_geo_means_by_hand
+from _geo import (
+    improper_draw,
+    log_ratio_models,
+    shared_draw,
+    unscaled_geo_means_by_hand,
+)
 from jax.scipy.special import gammaln
 from numpyro import distributions as dist
 from numpyro import handlers
@@ -770,3 +775,86 @@ def test_lag_gain_is_the_norm_of_the_lags_impulse_response(model_name):
         0.5 * np.log((np.asarray(response) ** 2).sum(axis=0)),
         rtol=1e-5,
     )
+
+
+def test_geo_masked_likelihood_is_the_complete_panels_at_the_present_cells():
+    """A ragged panel's density: the complete panel's minus its absent cells' terms.
+
+    Geo 1 opens in period 4 and geo 2 closes after period 8: their media are
+    zero outside those dates in both panels, so the present cells' means
+    agree. The ragged panel holds zeros in the absent cells (KPI and
+    controls); filled with the complete panel's values instead, its
+    unmasked density would count them.
+    """
+    models, args, rng = log_ratio_models("adstock")
+    present = np.ones((12, 3), dtype=bool)
+    present[:4, 1] = present[9:, 2] = False
+    complete = list(args)
+    complete[0] = np.where(present[:, None, :], args[0], 0.0).astype(np.float32)
+    ragged = [np.where(present[:, None, :], complete[0], 0.0).astype(np.float32)]
+    ragged.append(np.where(present[:, None, :], args[1], 0.0).astype(np.float32))
+    ragged += complete[2:8]
+    ragged.append(np.where(present, args[8], 0.0).astype(np.float32))
+    mask = jnp.asarray(present)
+    for model, reparametrised in zip(models, (True, False), strict=True):
+        params = shared_draw(model, complete, rng)
+        if reparametrised:
+            params.update(improper_draw(rng))
+        site = handlers.trace(handlers.substitute(model, data=params)).get_trace(
+            *complete
+        )["target"]
+        absent = np.asarray(site["fn"].log_prob(site["value"]))[~present].sum()
+        full, _ = log_density(model, complete, {}, params)
+        masked, _ = log_density(model, (*ragged, mask), {}, params)
+        filled, _ = log_density(model, (*complete, mask), {}, params)
+        assert abs(absent) > 1.0  # the absent cells' terms matter
+        np.testing.assert_allclose(masked, full - absent, rtol=1e-5, atol=1e-3)
+        np.testing.assert_allclose(filled, masked, rtol=1e-5, atol=1e-3)
+
+
+def test_national_masked_likelihood_leaves_out_the_masked_periods():
+    """fill_missing's periods: the density without their KPI terms."""
+    _, direct, simplex = _model_pair("adstock", roi_prior=True)
+    media, extra, time_index, media_prior = _data(seed=1)
+    target = jnp.asarray(np.random.default_rng(2).gamma(5.0, 0.2, N_TIMES))
+    args = (media, extra, time_index, media_prior, target)
+    mask = np.ones(N_TIMES, dtype=bool)
+    mask[[4, 5, 17]] = False
+    for model in (direct, simplex):
+        trace = handlers.trace(handlers.seed(model, 0)).get_trace(*args)
+        params = {
+            name: site["value"]
+            for name, site in trace.items()
+            if site["type"] == "sample" and not site["is_observed"]
+        }
+        site = trace["target"]
+        pointwise = np.asarray(site["fn"].log_prob(site["value"]))
+        full, _ = log_density(model, args, {}, params)
+        masked, _ = log_density(model, (*args, jnp.asarray(mask)), {}, params)
+        assert abs(pointwise[~mask].sum()) > 0.1
+        np.testing.assert_allclose(
+            masked, full - pointwise[~mask].sum(), rtol=1e-5, atol=1e-4
+        )
+
+
+def test_geo_mask_of_a_complete_panel_changes_nothing():
+    """Every cell present: the same density and gradient, bit for bit.
+
+    A complete panel is fitted without a mask (``target_mask=None``), so its
+    draws are those of a fit before ragged panels; this checks that the
+    mask itself is exact where it keeps a cell.
+    """
+    models, args, rng = log_ratio_models("adstock")
+    model = models[0]
+    params = {**shared_draw(model, args, rng), **improper_draw(rng)}
+    mask = jnp.ones(args[8].shape, dtype=bool)
+
+    def density(params, *inputs):
+        return log_density(model, inputs, {}, params)[0]
+
+    plain, masked = (
+        jax.value_and_grad(density)(params, *inputs) for inputs in (args, (*args, mask))
+    )
+    np.testing.assert_array_equal(plain[0], masked[0])
+    for name in params:
+        np.testing.assert_array_equal(plain[1][name], masked[1][name])

@@ -563,3 +563,24 @@ def test_prior_predictive_plot_sums_geos_per_date(geo_data, geo_estimator):
     actual, _ = _lines(figure.axes[0])
     totals = geo_data.y.groupby(geo_data.X["date"].to_numpy()).sum()
     np.testing.assert_allclose(actual.get_ydata(), totals.to_numpy())
+
+
+def test_model_fit_of_a_ragged_panel_sums_the_rows_x_had(ragged_geo_fit):
+    est, X, y = ragged_geo_fit
+    actual, predicted = _lines(_render(plot.plot_model_fit(est)).axes[0])
+    totals = y.groupby(X["date"].to_numpy()).sum()
+    np.testing.assert_allclose(actual.get_ydata(), totals.to_numpy())
+    prediction = pd.Series(est.predict(X)).groupby(X["date"].to_numpy()).sum()
+    np.testing.assert_allclose(predicted.get_ydata(), prediction, rtol=1e-5)
+
+
+def test_prior_predictive_plot_of_a_ragged_panel_and_of_filled_weeks(
+    ragged_geo_fit, filled_national_fit
+):
+    for est, X, y in (ragged_geo_fit, filled_national_fit):
+        figure = plot.plot_prior_predictive(est, X, y, n_draws=20)
+        actual, median = _lines(_render(figure).axes[0])
+        dates = X["date"] if "date" in X.columns else X.index
+        totals = y.groupby(np.asarray(dates)).sum()
+        np.testing.assert_allclose(actual.get_ydata(), totals.to_numpy())
+        assert len(median.get_ydata()) == len(totals)

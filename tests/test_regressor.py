@@ -821,3 +821,49 @@ def test_prior_predictive_draws_before_fitting_on_the_data_s_scale():
     np.testing.assert_allclose(scaled, 1e-3 * draws, rtol=1e-4)
     with pytest.raises(ValueError, match="n_draws"):
         est.sample_prior_predictive(data.X, data.y, n_draws=0)
+
+
+# ------------------------------------------------------------- fill_missing
+
+
+def test_missing_weeks_are_refused_naming_them_and_fill_missing(national_data):
+    data = national_data
+    X, y = data.X.drop(data.X.index[[20, 21]]), data.y.drop(data.y.index[[20, 21]])
+    est = AdstockRegressor(media_columns=data.media_columns, progress_bar=False)
+    dates = ", ".join(f"{d:%Y-%m-%d}" for d in data.X.index[[20, 21]])
+    with pytest.raises(ValueError, match=rf"\({dates}\).*fill_missing='zero'"):
+        est.fit(X, y)
+
+
+def test_fill_missing_is_a_validated_constructor_parameter():
+    est = AdstockRegressor(fill_missing={"tv": 0.0})
+    assert clone(est).get_params()["fill_missing"] == {"tv": 0.0}
+    with pytest.raises(ValueError, match="fill_missing"):
+        AdstockRegressor(fill_missing="mean").fit(np.ones((10, 1)), np.ones(10))
+
+
+def test_fill_missing_fit_reports_only_the_rows_x_had(filled_national_fit):
+    est, X, y = filled_national_fit
+    present = est.training_data_.present
+    assert len(present) == len(X) + 3 and np.flatnonzero(~present).tolist() == [
+        20,
+        21,
+        90,
+    ]
+    assert est.target_scale_ == pytest.approx(y.mean())
+    predicted = est.predict(X)
+    assert predicted.shape == (len(X),) and est.score(X, y) > 0.8
+    contributions = est.contributions()
+    assert contributions.index.equals(X.index)
+    np.testing.assert_allclose(contributions.sum(axis=1), predicted, rtol=1e-5)
+    np.testing.assert_allclose(
+        est.roi().mean().to_numpy(),
+        contributions[est.media_names_].sum().to_numpy() / est.media_prior_,
+        rtol=1e-5,
+    )
+    log_likelihood = est.fitted_.log_likelihood()[:, :, 0]
+    np.testing.assert_array_equal(np.isnan(log_likelihood).any(axis=0), ~present)
+    # The inserted weeks carry the media history: the week after them is the
+    # same prediction whether X has the gap or not.
+    rows = X.iloc[[19, 20]]
+    np.testing.assert_allclose(est.predict(rows), predicted[[19, 20]], rtol=1e-6)

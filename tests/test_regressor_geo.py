@@ -246,11 +246,78 @@ def test_geo_predict_rejects_unknown_and_missing_geos(geo_fit, geo_data):
 # ----------------------------------------------------------- bad panels
 
 
-def test_geo_fit_rejects_a_ragged_panel_naming_geo_and_date(geo_data, geo_estimator):
+def test_geo_fit_rejects_a_gap_in_a_geos_history_naming_geo_and_date(
+    geo_data, geo_estimator
+):
     data = geo_data
     dropped = data.X[~((data.X["geo"] == "geo_3") & (data.X["date"] == "2021-02-01"))]
-    with pytest.raises(ValueError, match=r"ragged panel: geo 'geo_3'.*2021-02-01"):
+    with pytest.raises(
+        ValueError, match=r"gap in the history of geo 'geo_3'.*\(2021-02-01\)"
+    ):
         geo_estimator().fit(dropped, data.y.loc[dropped.index])
+
+
+# ----------------------------------------------------------- ragged panels
+
+
+def test_ragged_geo_fit_scales_each_geo_over_its_own_dates(ragged_geo_fit):
+    est, X, y = ragged_geo_fit
+    present = est.training_data_.present
+    assert present.shape == (60, N_GEOS) and (~present).sum() == 20
+    by_geo = y.groupby(X["geo"]).mean()
+    np.testing.assert_allclose(est.target_scale_, by_geo[est.geo_names_].to_numpy())
+    tv = X[est.media_names_[0]].groupby(X["geo"]).mean()[est.geo_names_]
+    np.testing.assert_allclose(est.media_scale_[0], tv.to_numpy())
+    assert 0.9 < est.score(X, y) <= 1.0
+
+
+def test_ragged_geo_fit_predicts_the_given_rows_in_their_order(ragged_geo_fit):
+    est, X, y = ragged_geo_fit
+    predicted = est.predict(X)
+    assert predicted.shape == (len(X),)
+    reordered = X.sample(frac=1.0, random_state=1)
+    np.testing.assert_allclose(
+        est.predict(reordered), predicted[reordered.index.to_numpy()], rtol=1e-6
+    )
+    draws = est.sample_prior_predictive(X, y, n_draws=20, random_state=0)
+    assert draws.shape == (20, len(X))
+    # The week after training: geo_3 closed before it, the others continue.
+    last = X["date"].max()
+    later = X[X["date"] == last].assign(date=last + pd.Timedelta(weeks=1))
+    assert sorted(later["geo"]) == ["geo_1", "geo_2"]
+    assert np.isfinite(est.predict(later)).all()
+    reopened = pd.concat([later, later.iloc[[0]].assign(geo="geo_3")])
+    with pytest.raises(ValueError, match=r"row for geo 'geo_3' .*outside its training"):
+        est.predict(reopened)
+
+
+def test_ragged_geo_attribution_sums_only_present_cells(ragged_geo_fit):
+    est, X, y = ragged_geo_fit
+    cells = attribution.contributions(est, by_geo=True)
+    assert len(cells) == len(X)
+    assert set(cells.index) == set(zip(X["date"], X["geo"], strict=True))
+    by_row = pd.Series(
+        est.predict(X), index=pd.MultiIndex.from_frame(X[["date", "geo"]])
+    )
+    np.testing.assert_allclose(
+        cells.sum(axis=1).to_numpy(), by_row.loc[cells.index].to_numpy(), rtol=1e-5
+    )
+    roi = attribution.roi(est).mean()
+    np.testing.assert_allclose(
+        roi.to_numpy(),
+        cells[est.media_names_].sum().to_numpy() / est.media_prior_,
+        rtol=1e-5,
+    )
+    share = attribution.contribution_share(est).mean()
+    np.testing.assert_allclose(
+        share.to_numpy(),
+        (cells[est.media_names_].sum() / cells.sum(axis=1).sum()).to_numpy(),
+        rtol=2e-2,
+    )
+    log_likelihood = est.fitted_.log_likelihood()
+    np.testing.assert_array_equal(
+        np.isnan(log_likelihood[0]), ~est.training_data_.present
+    )
 
 
 def test_geo_fit_rejects_duplicate_date_geo_rows(geo_data, geo_estimator):
@@ -420,3 +487,17 @@ def test_geo_prior_predictive_has_a_draw_per_date_and_geo(geo_data, geo_estimato
     )
     assert draws.shape == (50, len(geo_data.y)) and np.isfinite(draws).all()
     assert 0.3 < np.median(draws) / geo_data.y.mean() < 3
+
+
+def test_complete_geo_panel_is_fitted_without_a_mask(geo_fit, geo_data, geo_estimator):
+    """Same inputs, so the same draws as before ragged panels were accepted."""
+    from skmmm.families import model_family
+
+    assert geo_fit.training_data_.present is None
+    est = geo_estimator()
+    problem = model_family(est).prepare(est, geo_data.X, geo_data.y, stacklevel=1)
+    assert problem.inputs.target_mask is None
+    np.testing.assert_array_equal(
+        problem.attributes["target_scale_"],
+        problem.data.target.mean(axis=0),
+    )

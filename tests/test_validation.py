@@ -1062,3 +1062,202 @@ def test_a_date_off_the_calendar_is_named_at_fit():
     X.index = pd.DatetimeIndex(dates)
     with pytest.raises(ValueError, match="off that calendar"):
         validate_training_data(X, _y(), media_columns=["tv"])
+
+
+# ------------------------------------------------------ ragged geo panels
+
+_GEO_DATES = pd.date_range("2021-01-04", periods=8, freq="W-MON")
+
+
+def _panel(drop=()):
+    """Geos a, b, c over 8 weeks; ``drop`` lists (geo, week) cells to leave out."""
+    rows = [
+        {"date": date, "geo": geo, "tv": 1.0 + week, "price": 2.0}
+        for week, date in enumerate(_GEO_DATES)
+        for geo in "abc"
+        if (geo, week) not in drop
+    ]
+    X = pd.DataFrame(rows)
+    return X, pd.Series(10.0 + np.arange(len(X)), index=X.index)
+
+
+def _validate_panel(X, y):
+    return _validation.validate_geo_training_data(
+        X, y, geo_column="geo", date_column="date", media_columns=["tv"]
+    )
+
+
+def test_geo_ragged_panel_marks_each_geos_cells():
+    # b starts in week 2, c ends after week 5.
+    drop = {("b", 0), ("b", 1), ("c", 6), ("c", 7)}
+    X, y = _panel(drop)
+    data = _validate_panel(X, y)
+    assert data.geo_names == ["a", "c", "b"]  # order of first appearance
+    expected = np.ones((8, 3), dtype=bool)
+    expected[:2, 2] = expected[6:, 1] = False
+    np.testing.assert_array_equal(data.present, expected)
+    assert data.media.shape == (8, 1, 3)
+    assert data.media[:, 0][~expected].sum() == data.target[~expected].sum() == 0
+    row = X.index[(X["geo"] == "b") & (X["date"] == _GEO_DATES[2])][0]
+    assert data.target[2, 2] == y[row]
+
+
+def test_geo_complete_panel_has_no_cell_mask():
+    assert _validate_panel(*_panel()).present is None
+
+
+def test_geo_gap_inside_a_geos_history_names_the_geo_and_dates():
+    X, y = _panel({("b", 3), ("b", 4)})
+    with pytest.raises(
+        ValueError,
+        match=r"gap in the history of geo 'b'.*2 dates between its first date "
+        r"2021-01-04 and its last date 2021-02-22 \(2021-01-25, 2021-02-01\)",
+    ):
+        _validate_panel(X, y)
+
+
+def test_geo_ragged_panel_still_refuses_duplicate_rows():
+    X, y = _panel({("b", 0)})
+    X = pd.concat([X, X.iloc[[4]]], ignore_index=True)
+    y = pd.concat([y, y.iloc[[4]]], ignore_index=True)
+    geo, date = X.iloc[4]["geo"], X.iloc[4]["date"]
+    with pytest.raises(
+        ValueError, match=rf"duplicate rows for geo '{geo}' on {date:%Y-%m-%d}"
+    ):
+        _validate_panel(X, y)
+
+
+def _predict_rows(fitted, X):
+    return _validation.validate_geo_prediction_data(
+        X, fitted=fitted, geo_column="geo", date_column="date"
+    )
+
+
+def test_geo_prediction_rows_follow_each_geos_training_history():
+    drop = {("b", 0), ("b", 1), ("c", 6), ("c", 7)}
+    fitted = _validate_panel(*_panel(drop))
+    X, _ = _panel(drop)
+    assert len(_predict_rows(fitted, X).index) == len(X)
+    # A row of b before its first training date.
+    early, _ = _panel({("b", 1), ("c", 6), ("c", 7)})
+    with pytest.raises(ValueError, match=r"row for geo 'b' on 2021-01-04, outside"):
+        _predict_rows(fitted, early)
+    # b present at week 4 in training, but left out of X.
+    short = X[~((X["geo"] == "b") & (X["date"] == _GEO_DATES[4]))]
+    with pytest.raises(ValueError, match=r"no row for geo 'b' on 2021-02-01"):
+        _predict_rows(fitted, short)
+    # After training: a and b continue, c closed before the end.
+    later = X[X["date"] == _GEO_DATES[7]].assign(
+        date=_GEO_DATES[7] + pd.Timedelta("7D")
+    )
+    assert len(_predict_rows(fitted, later).index) == 2
+    reopened = pd.concat([later, later.iloc[[0]].assign(geo="c")], ignore_index=True)
+    with pytest.raises(ValueError, match=r"row for geo 'c' on 2021-03-01, outside"):
+        _predict_rows(fitted, reopened)
+
+
+# ------------------------------------------------------------- fill_missing
+
+
+def _with_missing_weeks(*weeks):
+    """_frame() on a weekly calendar of N + len(weeks) periods without ``weeks``."""
+    dates = pd.date_range("2021-01-04", periods=N + len(weeks), freq="W-MON")
+    return _frame(with_date=False).set_axis(dates.delete(list(weeks)))
+
+
+def test_a_missing_week_error_names_the_fill_missing_option():
+    with pytest.raises(ValueError, match=r"\(2021-01-25\).*fill_missing='zero'"):
+        validate_training_data(_with_missing_weeks(3), _y(), media_columns=["tv"])
+
+
+def test_fill_missing_zero_inserts_the_missing_periods():
+    X = _with_missing_weeks(3, 4)
+    data = validate_training_data(X, _y(), media_columns=["tv"], fill_missing="zero")
+    assert len(data.index) == N + 2
+    assert data.frequency == pd.tseries.frequencies.to_offset("W-MON")
+    np.testing.assert_array_equal(np.flatnonzero(~data.present), [3, 4])
+    assert (data.media[[3, 4]] == 0).all() and (data.extra_features[[3, 4]] == 0).all()
+    assert (data.target[[3, 4]] == 0).all()
+    np.testing.assert_array_equal(data.target[data.present], _y())
+    np.testing.assert_array_equal(data.media[data.present, 0], X["tv"].to_numpy())
+
+
+def test_fill_missing_values_per_column():
+    X = _with_missing_weeks(3)
+    data = validate_training_data(
+        X,
+        _y(),
+        media_columns=["tv", "search"],
+        fill_missing={"search": 2.0, "price": 9.5},
+    )
+    assert data.media[3].tolist() == [0.0, 2.0]  # tv, search
+    assert data.extra_features[3].tolist() == [9.5]
+
+
+@pytest.mark.parametrize(
+    "fill, message",
+    [
+        ({"radio": 1.0}, r"fill_missing names 'radio', which is not a media"),
+        ({"tv": -1.0}, r"fill_missing\['tv'\] is -1.0; media must be finite"),
+        ({"price": float("nan")}, r"fill_missing\['price'\] is nan"),
+        ({"tv": "0"}, r"fill_missing\['tv'\] must be a number"),
+    ],
+)
+def test_fill_missing_bad_values_are_refused(fill, message):
+    with pytest.raises(ValueError, match=message):
+        validate_training_data(
+            _with_missing_weeks(3), _y(), media_columns=["tv"], fill_missing=fill
+        )
+
+
+def test_fill_missing_keeps_refusing_dates_off_the_calendar():
+    dates = DATES.tolist()
+    dates[4] = dates[4] + pd.Timedelta(days=2)
+    X = _frame(with_date=False).set_axis(pd.DatetimeIndex(dates))
+    with pytest.raises(ValueError, match="off that calendar"):
+        validate_training_data(X, _y(), media_columns=["tv"], fill_missing="zero")
+
+
+def test_fill_missing_complete_data_has_no_mask():
+    data = validate_training_data(
+        _frame(), _y(), media_columns=["tv"], date_column="date", fill_missing="zero"
+    )
+    assert data.present is None
+
+
+def test_calendar_new_rows_may_skip_inserted_training_periods():
+    skippable = np.zeros(len(DATES), dtype=bool)
+    skippable[3] = True
+    periods = place_on_calendar(DATES, "W-MON", DATES.delete(3), 0, skippable)
+    np.testing.assert_array_equal(periods, [0, 1, 2, 4, 5, 6, 7])
+    with pytest.raises(ValueError, match="not consecutive"):
+        place_on_calendar(DATES, "W-MON", DATES.delete(3), 0)
+    with pytest.raises(ValueError, match="not consecutive"):  # week 2 was observed
+        place_on_calendar(DATES, "W-MON", DATES.delete(2), 0, skippable)
+
+
+def test_geo_fill_missing_inserts_a_gap_in_a_geos_history():
+    X, y = _panel({("b", 3), ("b", 4), ("b", 0)})
+    data = _validation.validate_geo_training_data(
+        X,
+        y,
+        geo_column="geo",
+        date_column="date",
+        media_columns=["tv"],
+        fill_missing={"tv": 7.0},
+    )
+    b = data.geo_names.index("b")
+    np.testing.assert_array_equal(np.flatnonzero(~data.present[:, b]), [0, 3, 4])
+    # Inside b's history the fill value, before its first date zero media.
+    assert data.media[[3, 4], 0, b].tolist() == [7.0, 7.0]
+    assert data.media[0, 0, b] == 0.0 and np.delete(data.present, b, axis=1).all()
+
+
+def test_geo_fill_missing_inserts_a_date_every_geo_lacks():
+    X, y = _panel({(geo, 5) for geo in "abc"})
+    with pytest.raises(ValueError, match=r"1 period missing \(2021-02-08\)"):
+        _validate_panel(X, y)
+    data = _validation.validate_geo_training_data(
+        X, y, geo_column="geo", date_column="date", fill_missing="zero"
+    )
+    assert len(data.index) == 8 and not data.present[5].any()
