@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from skmmm.draws import map_draws, mean_over_draws
+from skmmm.draws import draw_batch_size, map_draws, mean_over_draws
 from skmmm.fitted import FittedMMM
 from skmmm.models import media_transform, panel_mean_components
 from skmmm.priors import COEF_MEDIA, ROI_SITES, prior_quantiles
@@ -524,8 +524,8 @@ def roi_prior_width_ratio(est, interval: float = 0.9) -> np.ndarray:
     return posterior_width / (bounds[1] - bounds[0])
 
 
-@partial(jax.jit, static_argnums=(0, 1))
-def _steady_state_effect(spec, n_periods, params, weekly_scaled):
+@partial(jax.jit, static_argnums=(0, 1, 4))
+def _steady_state_effect(spec, n_periods, params, weekly_scaled, batch_size):
     """Per-draw effect (n_draws, n_channels, n_geos) in the last of ``n_periods``
     periods of constant spend ``weekly_scaled`` (n_channels, n_geos), internal
     scale."""
@@ -536,7 +536,7 @@ def _steady_state_effect(spec, n_periods, params, weekly_scaled):
         coef = draw[COEF_MEDIA].reshape(weekly_scaled.shape[0], -1)
         return media_transform(spec, media, draw)[-1] * coef
 
-    return jax.vmap(one_draw)(params)
+    return map_draws(one_draw, params, batch_size)
 
 
 def _spend_grid(names, spend_grid, n_points, maximum) -> np.ndarray:
@@ -666,11 +666,15 @@ def response_curves(
     n_periods = max(STEADY_STATE_PERIODS, fitted.n_train_periods)
     dtype = jnp.result_type(float)
     names = list(fitted.media_names)
+    # A long history makes long steady states: a few draws at a time.
+    batch_size = draw_batch_size(fitted.n_draws, n_periods * media[0].size)
 
     def effects_at(weekly: np.ndarray) -> np.ndarray:
         """(n_draws, n_channels, n_geos) KPI for weekly spend per (channel, geo)."""
         scaled = jnp.asarray(weekly / fitted.media_scale, dtype)
-        effect = _steady_state_effect(fitted.spec, n_periods, params, scaled)
+        effect = _steady_state_effect(
+            fitted.spec, n_periods, params, scaled, batch_size
+        )
         return np.asarray(effect, dtype=float) * fitted.target_scale
 
     observed = observed_spend_range(est, by_geo)
