@@ -1,6 +1,6 @@
 """The moving baseline: ROI recovery and LOO's choice when the level moves.
 
-Usage: python benchmarks/bench_baseline.py [--draws 300] [--seeds 3]
+Usage: python benchmarks/bench_baseline.py [--draws 300] [--seeds 3] [--first-seed 0]
 
 Each scenario simulates 104 weeks of 3 channels (seasonal, always-on and
 flighted spend) with skmmm's simulator and moves the KPI's baseline by 15%
@@ -110,10 +110,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=300)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
     args = parser.parse_args()
     results, right = [], []
     for kind in KINDS:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             rows, best = run(kind, seed, args.draws)
             for row in rows:
                 print(json.dumps(row), flush=True)
