@@ -78,6 +78,8 @@ __all__ = [
 ]
 
 MIN_PERIODS = 5
+# baseline="spline": knots per seasonal cycle (a knot a quarter).
+KNOTS_PER_CYCLE = 4
 # Fitted attributes only a geo fit has: a national refit drops them.
 GEO_ONLY_ATTRIBUTES = ("geo_names_", "media_prior_by_geo_", "extra_offset_")
 
@@ -127,6 +129,30 @@ class SamplingProblem:
     prior_model: Callable | None = None
     feature_names_in: np.ndarray | None = None
     n_features_in: int = 0
+
+
+def baseline_fields(est, n_times: int) -> dict:
+    """The spec's fields of the estimator's ``baseline`` (none for "trend").
+
+    The moving level has a knot about every quarter of a seasonal cycle
+    (``seasonality_frequency / 4`` periods: 13 weeks for weekly data) and at
+    least two, evenly spaced from the first to the last training period.
+    """
+    baseline = est.baseline
+    if baseline == "trend":
+        return {}
+    if est.parametrization == "lightweight_mmm":
+        raise ValueError(
+            f"baseline={baseline!r} is not part of LightweightMMM's model: use "
+            "parametrization='skmmm' with it, or baseline='trend'."
+        )
+    spacing = max(float(est.seasonality_frequency) / KNOTS_PER_CYCLE, 2.0)
+    n_knots = max(2, int(round((n_times - 1) / spacing)) + 1)
+    return {
+        "baseline": baseline,
+        "baseline_knots": n_knots,
+        "baseline_periods": int(n_times),
+    }
 
 
 def safe_scale(values: np.ndarray) -> np.ndarray:
@@ -192,6 +218,7 @@ class ModelFamily:
             seasonality_frequency=float(est.seasonality_frequency),
             weekday_seasonality=bool(est.weekday_seasonality),
             trend_time_scale=1.0 if lightweight else float(n_times),
+            **baseline_fields(est, n_times),
         )
 
     def roi_reference(self, est, total_target: float, total_cost: float) -> float:

@@ -419,7 +419,8 @@ class FittedMMM:
         dict of str to ndarray
             ``media`` (n_draws, n_rows, n_channels), ``mu`` and the baseline
             parts (``intercept``, ``trend``, ``seasonality``, and
-            ``extra_features`` and ``weekday`` when used), each
+            ``extra_features``, ``weekday`` and the moving ``level`` of
+            ``baseline="spline"`` when used), each
             (n_draws, n_rows).
         """
         timeline = self.timeline(X, media_gap)

@@ -32,11 +32,15 @@ from skmmm.priors import (
 )
 
 __all__ = [
+    "BASELINES",
+    "BASELINE_SCALE",
+    "BASELINE_STEPS",
     "MODEL_NAMES",
     "GeoModelInputs",
     "GeoModelSpec",
     "ModelSpec",
     "NationalModelInputs",
+    "baseline_knots",
     "geo_mean_components",
     "geo_mean_scaled_sites",
     "geo_model",
@@ -52,8 +56,10 @@ __all__ = [
     "panel_mean_components",
     "parameter_label",
     "response_at_average",
+    "sample_baseline_steps",
     "scaled_geo_means",
     "site_shapes",
+    "spline_level",
     "unscaled_geo_means",
 ]
 
@@ -84,6 +90,12 @@ class ModelSpec:
         Sample the intercept and the media effects at average spend as a total
         level times shares on a simplex (same priors, same posterior; see
         :func:`national_model`).
+    baseline : {"trend", "spline"}
+        "spline" adds a moving level (:func:`spline_level`) to the baseline.
+    baseline_knots : int
+        With "spline", the number of the level's knots (evenly spaced).
+    baseline_periods : int
+        With "spline", the number of training periods the knots span.
     """
 
     model_name: str
@@ -92,6 +104,9 @@ class ModelSpec:
     weekday_seasonality: bool = False
     trend_time_scale: float = 1.0
     simplex_level: bool = False
+    baseline: str = "trend"
+    baseline_knots: int = 0
+    baseline_periods: int = 0
 
 
 CHANNEL_SITES = frozenset(
@@ -142,6 +157,8 @@ def parameter_label(
         axes = [[str(degree + 1) for degree in range(shape[0])], ["cos", "sin"]]
     elif name in GEO_SITES:
         axes = [geos]
+    elif name == BASELINE_STEPS:
+        axes = [[], geos]
     else:
         axes = []
     index = np.unravel_index(position, shape)
@@ -169,6 +186,8 @@ def site_shapes(
         "sigma": (),
         "gamma_seasonality": (spec.degrees_seasonality, 2),
     }
+    if spec.baseline == "spline":
+        shapes[BASELINE_SCALE] = ()
     if spec.weekday_seasonality:
         shapes["weekday"] = (WEEKDAYS,)
     if n_extra:
@@ -223,6 +242,68 @@ def trend_time(
     )
 
 
+BASELINES = ("trend", "spline")
+BASELINE_SCALE, BASELINE_STEPS = "baseline_scale", "baseline_steps"
+
+
+def baseline_knots(spec: ModelSpec) -> np.ndarray:
+    """The moving level's knots: periods, evenly spaced over the training data."""
+    return np.linspace(0.0, spec.baseline_periods - 1.0, spec.baseline_knots)
+
+
+def _knot_weights(knots: np.ndarray, time_index: jax.Array) -> jax.Array:
+    """Piecewise-linear (hat) basis at each period, (n_times, n_knots).
+
+    Periods after the last knot get its weight alone: the level holds flat.
+    """
+    spacing = knots[1] - knots[0]
+    clamped = jnp.clip(time_index, knots[0], knots[-1])
+    distance = jnp.abs(clamped[:, None] - jnp.asarray(knots, time_index.dtype))
+    return jnp.clip(1.0 - distance / spacing, 0.0, 1.0)
+
+
+def spline_level(
+    spec: ModelSpec, params: Mapping[str, jax.Array], time_index: jax.Array
+) -> jax.Array:
+    """The moving level of ``baseline="spline"`` at each period.
+
+    A piecewise-linear curve through ``spec.baseline_knots`` evenly spaced
+    knots whose values are a Gaussian random walk: knot ``k`` is knot ``k -
+    1`` plus ``baseline_scale * baseline_steps[k - 1]``, ``baseline_steps ~
+    Normal(0, 1)`` (non-centred). The curve is centred to mean 0 over the
+    training periods, so the intercept stays the baseline's average level.
+    After the last training period it holds the last knot's value.
+
+    Returns
+    -------
+    jax.Array of shape (n_times,), or (n_times, n_geos) when
+    ``baseline_steps`` has a geo axis.
+    """
+    knots = baseline_knots(spec)
+    steps = params[BASELINE_SCALE] * params[BASELINE_STEPS]
+    values = jnp.concatenate([jnp.zeros_like(steps[:1]), jnp.cumsum(steps, axis=0)])
+    training = jnp.arange(spec.baseline_periods, dtype=time_index.dtype)
+    weights = _knot_weights(knots, time_index) - _knot_weights(knots, training).mean(
+        axis=0
+    )
+    return weights @ values
+
+
+def sample_baseline_steps(
+    spec: ModelSpec, params: dict[str, jax.Array], geo_shape: tuple[int, ...] = ()
+) -> dict[str, jax.Array]:
+    """Add the moving level's standardised steps to ``params`` (``"spline"`` only).
+
+    ``geo_shape`` is ``(n_geos,)`` for a level per geo.
+    """
+    if spec.baseline == "spline":
+        shape = (spec.baseline_knots - 1, *geo_shape)
+        params[BASELINE_STEPS] = numpyro.sample(
+            BASELINE_STEPS, dist.Normal(jnp.zeros(shape), 1.0).to_event(len(shape))
+        )
+    return params
+
+
 def mean_components(
     spec: ModelSpec,
     params: Mapping[str, jax.Array],
@@ -261,6 +342,8 @@ def mean_components(
             params["gamma_seasonality"],
         ),
     }
+    if spec.baseline == "spline":
+        parts["level"] = spline_level(spec, params, time_index)
     if "coef_extra_features" in params:
         parts["extra_features"] = extra_features @ params["coef_extra_features"]
     if spec.weekday_seasonality:
@@ -438,6 +521,7 @@ def national_model(
             )
             for name, prior in priors.items()
         }
+    params = sample_baseline_steps(spec, params)
     mu = mean_components(spec, params, media, extra_features, time_index)["mu"]
     _observe(dist.Normal(mu, params["sigma"]), target, target_mask)
 
@@ -599,6 +683,8 @@ def geo_site_shapes(
         "gamma_seasonality": (spec.degrees_seasonality, 2),
         "coef_seasonality": (n_geos,),
     }
+    if spec.baseline == "spline":
+        shapes[BASELINE_SCALE] = ()
     if spec.weekday_seasonality:
         shapes["weekday"] = (WEEKDAYS,)
     if n_extra:
@@ -783,6 +869,8 @@ def geo_mean_components(
         * params["coef_trend"],
         "seasonality": seasonality[:, None] * params["coef_seasonality"],
     }
+    if spec.baseline == "spline":
+        parts["level"] = spline_level(spec, params, time_index)
     if "coef_extra_features" in params:
         parts["extra_features"] = jnp.einsum(
             "tfg,fg->tg", extra_features, params["coef_extra_features"]
@@ -1164,6 +1252,7 @@ def geo_model(
                 for scale in geo_mean_scaled_sites(spec, geo_mean_scale).values()
             ),
         )
+    params = sample_baseline_steps(spec, params, (media.shape[2],))
     mu = geo_mean_components(
         spec, params, media, extra_features, time_index, transformed
     )["mu"]

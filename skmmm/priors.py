@@ -103,6 +103,9 @@ DEFAULT_PRIORS: dict[str, PriorSpec] = {
     ROI: PriorSpec(
         dist.LogNormal, {"loc": RELATIVE_ROI_LOC, "scale": RELATIVE_ROI_SCALE}
     ),
+    # baseline="spline": the sd of the moving level's step from one knot to
+    # the next, as a fraction of the mean KPI (docs/model.md).
+    "baseline_scale": PriorSpec(dist.HalfNormal, {"scale": 0.1}),
 }
 
 MEDIA_TRANSFORM_PRIORS: dict[str, tuple[str, ...]] = {

@@ -28,6 +28,7 @@ from skmmm.diagnostics import chain_diagnostics, convergence_verdict
 from skmmm.families import GEO, GEO_ONLY_ATTRIBUTES, NATIONAL, model_family
 from skmmm.fitted import FittedMMM
 from skmmm.models import (
+    BASELINES,
     LEVEL_SITES,
     MODEL_NAMES,
     GeoModelSpec,
@@ -102,6 +103,15 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         Periods per seasonal cycle (52 for yearly seasonality of weekly data).
     weekday_seasonality : bool, default=False
         Add a day-of-week effect (daily data).
+    baseline : {"trend", "spline"}, default="trend"
+        "trend": the baseline is the intercept, a power trend and the
+        seasonality. "spline" adds a smooth moving level, a piecewise-linear
+        curve with a knot every quarter of a seasonal cycle whose knots
+        follow a Gaussian random walk, for level shifts and slow drifts that
+        would otherwise leak into media. It belongs to the baseline in
+        attribution, and predictions after the data hold its last value
+        (docs/model.md, "A baseline that can move"). Needs
+        ``parametrization="skmmm"``.
     custom_priors : dict, default=None
         Overrides of the default priors by parameter name: a NumPyro
         distribution, or the default distribution's parameters as a dict,
@@ -233,6 +243,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         "degrees_seasonality": [Interval(Integral, 0, None, closed="left")],
         "seasonality_frequency": [Interval(Real, 0, None, closed="neither")],
         "weekday_seasonality": ["boolean"],
+        "baseline": [StrOptions(set(BASELINES))],
         "custom_priors": [dict, None],
         "date_column": [str, None],
         "date_format": [str, None],
@@ -258,6 +269,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         degrees_seasonality: int = 2,
         seasonality_frequency: float = 52,
         weekday_seasonality: bool = False,
+        baseline: str = "trend",
         custom_priors: dict | None = None,
         date_column: str | None = None,
         date_format: str | None = None,
@@ -279,6 +291,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         self.degrees_seasonality = degrees_seasonality
         self.seasonality_frequency = seasonality_frequency
         self.weekday_seasonality = weekday_seasonality
+        self.baseline = baseline
         self.custom_priors = custom_priors
         self.date_column = date_column
         self.date_format = date_format

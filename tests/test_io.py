@@ -156,6 +156,23 @@ def test_load_model_round_trip_gives_identical_results(fitted, saved, data):
     )
 
 
+def test_spline_baseline_round_trip(data, tmp_path):
+    est = _fit(
+        data.X,
+        data.y,
+        media_columns=data.media_columns,
+        baseline="spline",
+        random_state=0,
+    )
+    save_model(est, tmp_path / "spline.skmmm")
+    loaded = load_model(tmp_path / "spline.skmmm")
+    assert loaded.baseline == "spline"
+    assert loaded.spec_ == est.spec_ and loaded.spec_.baseline_knots > 1
+    future = data.X.iloc[-6:].copy()
+    future.index = future.index + pd.Timedelta(weeks=6)
+    _assert_same_results(est, loaded, future)
+
+
 def test_loaded_model_repr_shows_parameters(saved, fitted):
     loaded = load_model(saved)
     assert repr(loaded) == repr(fitted)

@@ -24,6 +24,8 @@ from numpyro.infer import Predictive
 from numpyro.infer.util import log_density
 
 from skmmm.models import (
+    BASELINE_SCALE,
+    BASELINE_STEPS,
     MODEL_NAMES,
     GeoModelSpec,
     ModelSpec,
@@ -36,6 +38,7 @@ from skmmm.models import (
     parameter_label,
     response_at_average,
     site_shapes,
+    spline_level,
 )
 from skmmm.priors import DEFAULT_PRIORS, RELATIVE_ROI_LOC, resolve_priors
 
@@ -858,3 +861,59 @@ def test_geo_mask_of_a_complete_panel_changes_nothing():
     np.testing.assert_array_equal(plain[0], masked[0])
     for name in params:
         np.testing.assert_array_equal(plain[1][name], masked[1][name])
+
+
+# ------------------------------------------------------ moving baseline
+
+SPLINE_SPEC = ModelSpec(
+    "adstock", baseline="spline", baseline_knots=3, baseline_periods=5
+)
+
+
+def test_spline_level_known_answer_centred_and_flat_after_the_data():
+    # Knots at periods 0, 2, 4 with values 0, 1, -1 (scale 1, steps 1, -2):
+    # the curve 0, 0.5, 1, 0, -1 over the training periods, mean 0.1.
+    params = {
+        BASELINE_SCALE: jnp.asarray(1.0),
+        BASELINE_STEPS: jnp.asarray([1.0, -2.0]),
+    }
+    level = spline_level(SPLINE_SPEC, params, jnp.arange(8, dtype=float))
+    expected = np.array([0.0, 0.5, 1.0, 0.0, -1.0, -1.0, -1.0, -1.0]) - 0.1
+    np.testing.assert_allclose(level, expected, atol=1e-6)
+    np.testing.assert_allclose(level[:5].mean(), 0.0, atol=1e-6)
+
+
+def test_spline_level_per_geo_is_each_geo_s_curve():
+    steps = jnp.asarray([[1.0, 0.5], [-2.0, 0.0]])
+    params = {BASELINE_SCALE: jnp.asarray(2.0), BASELINE_STEPS: steps}
+    level = spline_level(SPLINE_SPEC, params, jnp.arange(5, dtype=float))
+    assert level.shape == (5, 2)
+    for geo in range(2):
+        alone = {BASELINE_SCALE: jnp.asarray(2.0), BASELINE_STEPS: steps[:, geo]}
+        np.testing.assert_allclose(
+            level[:, geo], spline_level(SPLINE_SPEC, alone, jnp.arange(5.0))
+        )
+
+
+def test_spline_baseline_adds_its_sites_and_a_level_part():
+    assert BASELINE_SCALE not in site_shapes(ModelSpec("adstock"), 2, 1)
+    assert site_shapes(SPLINE_SPEC, 2, 1)[BASELINE_SCALE] == ()
+    assert geo_site_shapes(SPLINE_SPEC, 2, 1, 3)[BASELINE_SCALE] == ()
+    spec = ModelSpec(
+        "adstock", baseline="spline", baseline_knots=4, baseline_periods=N_TIMES
+    )
+    media, extra, time_index, media_prior = _data()
+    priors = resolve_priors(None, site_shapes(spec, N_CHANNELS, N_EXTRA))
+    draws = Predictive(
+        partial(national_model, spec=spec, priors=priors), num_samples=10
+    )(jax.random.PRNGKey(0), media, extra, time_index, media_prior)
+    assert draws[BASELINE_STEPS].shape == (10, 3)
+    draw = {name: value[0] for name, value in draws.items()}
+    parts = mean_components(spec, draw, media, extra, time_index)
+    others = sum(value for name, value in parts.items() if name not in ("mu", "media"))
+    np.testing.assert_allclose(
+        parts["mu"], others + parts["media"].sum(axis=1), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        parts["level"], spline_level(spec, draw, time_index), rtol=1e-6
+    )
