@@ -272,6 +272,18 @@ def _diagnostics(est, verdict: ConvergenceVerdict) -> dict[str, Any]:
     )
     n_draws = next(iter(est.posterior_.values())).shape[0]
     info = getattr(est, "sampling_info_", {}) or {}
+    if info.get("inference") == "laplace":
+        sampling = (
+            f"Laplace approximation at the posterior mode (inference='laplace'), "
+            f"{n_draws} independent draws from it; fitted in "
+            f"{info.get('sampling_seconds', math.nan):.1f} s"
+        )
+        return {
+            "verdict": verdict,
+            "parameters": parameters,
+            "sampling": sampling,
+            "approximate": True,
+        }
     sampling = (
         f"{_plural(_n_chains(est), 'chain')}, {n_draws} posterior draws in all"
         + (
@@ -284,7 +296,12 @@ def _diagnostics(est, verdict: ConvergenceVerdict) -> dict[str, Any]:
         sampling += f"; sampled in {info['sampling_seconds']:.1f} s"
         if info.get("device"):
             sampling += f" on {info['device']}"
-    return {"verdict": verdict, "parameters": parameters, "sampling": sampling}
+    return {
+        "verdict": verdict,
+        "parameters": parameters,
+        "sampling": sampling,
+        "approximate": False,
+    }
 
 
 def _fit_metrics(est) -> dict[str, float]:
