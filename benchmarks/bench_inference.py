@@ -1,6 +1,6 @@
 """``inference="laplace"`` against NUTS: wall time, ROI medians, intervals, coverage.
 
-Usage: python benchmarks/bench_inference.py [--scenarios 0 4 9 16 25] [--no-geo]
+Usage: python benchmarks/bench_inference.py [--scenarios 0 4 9 16 21 25] [--no-geo]
 [--draws 1000]
 
 Cases: the bundled example data (``skmmm.load_example()``), the shared
@@ -9,8 +9,9 @@ reference data (LightweightMMM's dummy data, 150 training weeks, when
 ``benchmarks/bench_variety.py`` (the same data and seeds) and, unless
 ``--no-geo``, a small simulated geo panel (104 weeks, 3 channels, 5 geos).
 Each case is fitted with every default, by NUTS and by the Laplace
-approximation, twice each: a cold fit (the first of its shapes in this
-process, with JAX's persistent compilation cache off, so it compiles
+approximation, twice each, in a new Python process per case and method
+(imports excluded from the times): a cold fit (the process's first, with
+JAX's persistent compilation cache off, so it starts JAX and compiles
 everything) and a warm fit (the same data, another seed: compiled programs
 reused). Per case it prints one JSON row:
 
@@ -35,7 +36,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -152,19 +155,56 @@ def _interval(draws: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return draws.quantile(0.05), draws.quantile(0.95)
 
 
-def run_case(case: dict, draws: int) -> dict:
+def fit_in_this_process(case: dict, inference: str, draws: int, out: str) -> None:
+    """The child's work: a cold and a warm fit; times and ROI draws to ``out``."""
+    est, cold = _fit(case, inference, case["seed"], draws)
+    _, warm = _fit(case, inference, case["seed"] + 1, draws)
+    roi = attribution.roi(est)
+    np.savez(
+        out,
+        roi=roi.to_numpy(),
+        channels=np.asarray([str(c) for c in roi.columns]),
+        cold=cold,
+        warm=warm,
+        compile_seconds=est.sampling_info_["compile_seconds"],
+        status=est.summary().attrs["convergence"].status,
+    )
+
+
+def _child(index: int, inference: str, args, out: str) -> dict:
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        str(index),
+        inference,
+        out,
+        "--draws",
+        str(args.draws),
+        "--scenarios",
+        *map(str, args.scenarios),
+    ] + (["--no-geo"] if args.no_geo else [])
+    subprocess.run(command, check=True)
+    with np.load(out) as saved:
+        result = {key: saved[key] for key in saved.files}
+    roi = pd.DataFrame(result["roi"], columns=list(result["channels"]))
+    return {**result, "roi": roi}
+
+
+def run_case(index: int, case: dict, args) -> dict:
     row: dict = {"case": case["name"]}
-    fits = {}
-    for inference in ("laplace", "nuts"):
-        est, cold = _fit(case, inference, case["seed"], draws)
-        _, warm = _fit(case, inference, case["seed"] + 1, draws)
-        fits[inference] = est
-        row[f"{inference}_cold_s"] = round(cold, 2)
-        row[f"{inference}_warm_s"] = round(warm, 2)
-        row[f"{inference}_status"] = est.summary().attrs["convergence"].status
+    draws = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for inference in ("laplace", "nuts"):
+            result = _child(index, inference, args, f"{folder}/{inference}.npz")
+            draws[inference] = result["roi"]
+            row[f"{inference}_cold_s"] = round(float(result["cold"]), 2)
+            row[f"{inference}_warm_s"] = round(float(result["warm"]), 2)
+            row[f"{inference}_compile_s"] = round(float(result["compile_seconds"]), 2)
+            row[f"{inference}_status"] = str(result["status"])
     row["speedup_cold"] = _sig(row["nuts_cold_s"] / row["laplace_cold_s"])
     row["speedup_warm"] = _sig(row["nuts_warm_s"] / row["laplace_warm_s"])
-    nuts, laplace = (attribution.roi(fits[name]) for name in ("nuts", "laplace"))
+    nuts, laplace = draws["nuts"], draws["laplace"]
     gap = (laplace.median() - nuts.median()) / nuts.std()
     (n_low, n_high), (l_low, l_high) = _interval(nuts), _interval(laplace)
     row["roi_gap_sd"] = {k: _sig(v) for k, v in gap.items()}
@@ -176,6 +216,7 @@ def run_case(case: dict, draws: int) -> dict:
     row["roi_median_laplace"] = {k: _sig(v) for k, v in laplace.median().items()}
     truth = case["truth"]
     if truth is not None:
+        truth = pd.Series(truth.to_numpy(), index=[str(c) for c in truth.index])
         truth = truth.reindex(nuts.columns)
         row["covered_nuts"] = [bool(c) for c in (truth >= n_low) & (truth <= n_high)]
         row["covered_laplace"] = [bool(c) for c in (truth >= l_low) & (truth <= l_high)]
@@ -207,15 +248,23 @@ def summarise(rows: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", type=int, nargs="*", default=[0, 4, 9, 16, 25])
+    parser.add_argument(
+        "--scenarios", type=int, nargs="*", default=[0, 4, 9, 16, 21, 25]
+    )
     parser.add_argument("--no-geo", action="store_true")
     parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     # Cold fits compile everything: no persistent compilation cache.
-    print(json.dumps(skmmm.configure(compilation_cache=False)), flush=True)
+    configured = skmmm.configure(compilation_cache=False)
+    if args.child:
+        index, inference, out = args.child
+        fit_in_this_process(_cases(args)[int(index)], inference, args.draws, out)
+        return
+    print(json.dumps(configured), flush=True)
     rows = []
-    for case in _cases(args):
-        row = run_case(case, args.draws)
+    for index, case in enumerate(_cases(args)):
+        row = run_case(index, case, args)
         rows.append(row)
         print(json.dumps(row), flush=True)
     print(json.dumps({"summary": summarise(rows)}), flush=True)
