@@ -98,6 +98,17 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         Total cost of each channel: the scale of each media coefficient's
         prior, as in LightweightMMM. None uses the column sums of the media
         (media given as spend).
+    revenue_per_kpi : float or str, default=None
+        Revenue per unit of KPI, for a KPI that is not revenue (conversions,
+        sign-ups): a positive number, or the name of a column of ``X`` with
+        each period's value (each row's: per date and geo in geo fits). The
+        model is still fitted on the KPI, and the column is not a control;
+        ROI (``attribution.roi``, ``marginal_roi``, ``summary``'s ``roi_*``
+        and ``mroi_*``, the report) is then revenue per unit of cost, each
+        period's contribution times its revenue per KPI, and the budget
+        optimiser maximises revenue (the KPI times the training period's
+        average revenue per KPI, per geo). Cost per KPI (``cpa``) stays in
+        KPI units. None: the KPI is the revenue.
     degrees_seasonality : int, default=2
         Number of Fourier harmonics of the seasonality.
     seasonality_frequency : int, default=52
@@ -193,6 +204,9 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         Number of columns of ``X``.
     divergences_ : int
         Number of divergent transitions after warm-up.
+    revenue_per_kpi_ : float or ndarray of shape (n_periods,) or (n_periods, n_geos)
+        The training periods' revenue per unit of KPI (set only with
+        ``revenue_per_kpi``).
     roi_reference_ : float
         The training data's average return, total KPI over total cost (the
         media prior), to which the default ROI prior is relative: a channel
@@ -238,6 +252,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         "model": [StrOptions(set(MODEL_NAMES))],
         "media_columns": ["array-like", str, None],
         "media_prior": ["array-like", None],
+        "revenue_per_kpi": [Interval(Real, 0, None, closed="neither"), str, None],
         "degrees_seasonality": [Interval(Integral, 0, None, closed="left")],
         "seasonality_frequency": [Interval(Real, 0, None, closed="neither")],
         "weekday_seasonality": ["boolean"],
@@ -263,6 +278,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         *,
         media_columns: list | None = None,
         media_prior: Any = None,
+        revenue_per_kpi: float | str | None = None,
         degrees_seasonality: int = 2,
         seasonality_frequency: float = 52,
         weekday_seasonality: bool = False,
@@ -284,6 +300,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         self.model = model
         self.media_columns = media_columns
         self.media_prior = media_prior
+        self.revenue_per_kpi = revenue_per_kpi
         self.degrees_seasonality = degrees_seasonality
         self.seasonality_frequency = seasonality_frequency
         self.weekday_seasonality = weekday_seasonality
@@ -329,6 +346,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             for name in GEO_ONLY_ATTRIBUTES:
                 self.__dict__.pop(name, None)
         problem = family.prepare(self, X, y, stacklevel=2)
+        self.__dict__.pop("revenue_per_kpi_", None)
         for name, value in problem.attributes.items():
             setattr(self, name, value)
         if self.inference == "laplace":
@@ -557,6 +575,10 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             date_format=self.date_format,
             estimator_name=type(self).__name__,
             sampling_info=getattr(self, "sampling_info_", None),
+            revenue_per_kpi=getattr(self, "revenue_per_kpi_", None),
+            revenue_column=self.revenue_per_kpi
+            if isinstance(self.revenue_per_kpi, str)
+            else None,
         )
         _FITTED_MODELS[self] = (self.posterior_, fitted)
         return fitted

@@ -236,6 +236,21 @@ def _data_summary(est) -> dict[str, Any]:
         ("KPI total", _number(national.sum())),
         ("KPI mean per period", _number(national.mean())),
     ]
+    revenue = getattr(est, "revenue_per_kpi", None)
+    if revenue is not None and hasattr(est, "revenue_per_kpi_"):
+        average = est.fitted_.revenue_per_kpi_by_geo
+        source = (
+            f"column {revenue!r}, KPI-weighted average {_number(float(np.mean(average)))}"
+            if isinstance(revenue, str)
+            else _number(float(revenue))
+        )
+        facts.append(
+            (
+                "Revenue per KPI",
+                f"{source}: ROI is revenue per unit of cost, the budget "
+                "optimiser maximises revenue",
+            )
+        )
     media_totals = _media_totals(est)
     grand_total = media_totals.sum()
     channels = _table(
