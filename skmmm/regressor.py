@@ -220,7 +220,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
     sampling_info_ : dict
         ``"inference"`` (``"nuts"`` or ``"laplace"``); for Laplace fits,
         compile and fit seconds, device, ``"optimizer_converged"``,
-        ``"newton_decrement"``, ``"clipped_directions"``,
+        ``"newton_decrement"``, ``"clipped_directions"``, ``"min_curvature"``,
         ``"optimizer_iterations"`` and ``"start_log_densities"`` (one per
         start) and ``"best_start"``. For NUTS fits:
         compile and sampling seconds, chain method, device, mean NUTS steps,
@@ -457,6 +457,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             "optimizer_converged": result.converged,
             "newton_decrement": result.newton_decrement,
             "clipped_directions": result.clipped_directions,
+            "min_curvature": result.min_curvature,
             "optimizer_iterations": result.iterations,
             "start_log_densities": result.log_densities,
             "best_start": result.best_start,
