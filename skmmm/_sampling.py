@@ -32,9 +32,14 @@ from skmmm.draws import draw_batch_size, map_draws
 __all__ = [
     "CoordinateAdaptation",
     "SamplerSettings",
+    "TRACE_LOCK",
     "SamplingResult",
+    "compile_lowered",
+    "compiler_options",
+    "initial_point",
     "sample_nuts",
     "should_show_progress",
+    "unconstrained_shapes",
 ]
 
 _CACHE_SIZE = 32
@@ -179,7 +184,7 @@ class _Compiled:
 _PROGRAMS: OrderedDict[Hashable, _Compiled] = OrderedDict()
 _LOCK = threading.Lock()
 # Held while a model is traced (NumPyro's handler stack is process-global).
-_TRACE_LOCK = threading.Lock()
+TRACE_LOCK = threading.Lock()
 _INIT_RADIUS = 2.0
 # Largest data array (elements) compiled with XLA's older CPU fusion emitters.
 _OLD_EMITTERS_MAX_SIZE = 20_000
@@ -222,7 +227,7 @@ def _report_progress(*args: object) -> None:
         bar.update(*args)
 
 
-def _unconstrained_shapes(model: Callable, model_args: tuple) -> dict:
+def unconstrained_shapes(model: Callable, model_args: tuple) -> dict:
     """Shape and dtype of every latent site in unconstrained space.
 
     The model runs with zeros in place of its latent draws, under
@@ -248,19 +253,19 @@ def _unconstrained_shapes(model: Callable, model_args: tuple) -> dict:
     return jax.eval_shape(latent_values)
 
 
-def _initial_point(unconstrained_shapes: dict, rng_key) -> dict:
+def initial_point(shapes: dict, rng_key) -> dict:
     """A uniform draw on (-2, 2) in unconstrained space (NumPyro's init_to_uniform).
 
     Only the shapes of the latent sites are needed, so no prior sampler is
     compiled: Beta, Gamma and Dirichlet samplers are rejection loops that
     doubled the program's compile time when used for initialisation.
     """
-    keys = jax.random.split(rng_key, len(unconstrained_shapes))
+    keys = jax.random.split(rng_key, len(shapes))
     return {
         name: jax.random.uniform(
             key, shape.shape, shape.dtype, -_INIT_RADIUS, _INIT_RADIUS
         )
-        for key, (name, shape) in zip(keys, unconstrained_shapes.items(), strict=True)
+        for key, (name, shape) in zip(keys, shapes.items(), strict=True)
     }
 
 
@@ -289,7 +294,7 @@ def _build_programs(
 
     def initialise(rng_key, model_args):
         init_key, _ = jax.random.split(rng_key)
-        z = _initial_point(_unconstrained_shapes(model, model_args), init_key)
+        z = initial_point(unconstrained_shapes(model, model_args), init_key)
         energy, grad = jax.value_and_grad(potential_fn_gen(*model_args))(z)
         return z, energy, grad
 
@@ -449,11 +454,11 @@ def _compile(compiled: _Compiled, chain_keys, model_args, settings) -> tuple:
 
     Lowering traces the model with NumPyro's effect handlers, whose stack is
     global to the process: two threads tracing at once mix their sites
-    ("all sites must have unique names"), so lowering holds ``_TRACE_LOCK``
+    ("all sites must have unique names"), so lowering holds ``TRACE_LOCK``
     (fits in threads then trace one at a time and compile in parallel). It
     stays on this thread; XLA's compiler releases the GIL.
     """
-    with _TRACE_LOCK:
+    with TRACE_LOCK:
         lowered_initialise = compiled.initialise.lower(chain_keys, model_args)
         starts = lowered_initialise.out_info
         draws = jax.tree.map(
@@ -467,25 +472,25 @@ def _compile(compiled: _Compiled, chain_keys, model_args, settings) -> tuple:
             lowered_initialise,
             compiled.constrain.lower(draws, model_args),
         )
-    options = _compiler_options(model_args)
+    options = compiler_options(model_args)
     side: list = []
     worker = threading.Thread(
         target=lambda: side.extend(
-            _compile_lowered(lowered, options) for lowered in lowered_side
+            compile_lowered(lowered, options) for lowered in lowered_side
         )
     )
     worker.start()
     try:
-        run = _compile_lowered(lowered_run, options)
+        run = compile_lowered(lowered_run, options)
     finally:
         worker.join()
     if len(side) != len(lowered_side):
         # The worker failed; compile here to raise its error.
-        side = [_compile_lowered(lowered, options) for lowered in lowered_side]
+        side = [compile_lowered(lowered, options) for lowered in lowered_side]
     return side[0], run, side[1]
 
 
-def _compiler_options(model_args: tuple) -> dict:
+def compiler_options(model_args: tuple) -> dict:
     """XLA options for the sampling programs of this data on this platform.
 
     On CPU, XLA's older fusion emitters compile the programs about 2 s (a
@@ -500,7 +505,7 @@ def _compiler_options(model_args: tuple) -> dict:
     return {}
 
 
-def _compile_lowered(lowered, options: dict):
+def compile_lowered(lowered, options: dict):
     """Compile with ``options``, or without them if this XLA does not know them."""
     if options:
         try:

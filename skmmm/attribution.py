@@ -165,30 +165,44 @@ def contributions(est, X=None, media_gap=None, by_geo: bool = False) -> pd.DataF
 
 @partial(jax.jit, static_argnums=(0, 7))
 def _training_totals(
-    spec, params, media, controls, time_index, scaling, present, batch_size
+    spec, params, media, controls, time_index, scaling, weights, batch_size
 ):
     """Per draw: channel effects (n_channels, n_geos) and ``mu`` (n_geos) summed
-    over time, with media scaled by ``scaling`` (n_channels, n_geos); over
-    the ``present`` (n_times, n_geos) cells only, unless None."""
+    over time, with media scaled by ``scaling`` (n_channels, n_geos) and each
+    (period, geo) cell weighted by ``weights`` (n_times, n_geos)."""
 
     def one_draw(draw):
         parts = panel_mean_components(spec, draw, media * scaling, controls, time_index)
-        if present is None:
-            return parts["media"].sum(axis=0), parts["mu"].sum(axis=0)
-        media_parts = jnp.where(present[:, None, :], parts["media"], 0.0)
-        return media_parts.sum(axis=0), jnp.where(present, parts["mu"], 0.0).sum(0)
+        return (
+            (parts["media"] * weights[:, None, :]).sum(axis=0),
+            (parts["mu"] * weights).sum(axis=0),
+        )
 
     return map_draws(one_draw, params, batch_size)
 
 
-def _totals(fitted: FittedMMM, scaling=None) -> tuple[np.ndarray, np.ndarray]:
+def _cell_weights(fitted: FittedMMM, revenue: bool, dtype) -> jnp.ndarray:
+    """Each training (period, geo) cell's weight in a sum over training: its
+    revenue per KPI (``revenue``) or one, and zero where a ragged panel has
+    no cell."""
+    if revenue and fitted.revenue_weights is not None:
+        weights = np.asarray(fitted.revenue_weights, dtype=float)
+    else:
+        weights = np.ones((fitted.n_train_periods, fitted.n_geos))
+    if fitted.training_present is not None:
+        weights = np.where(fitted.training_present, weights, 0.0)
+    return jnp.asarray(weights, dtype)
+
+
+def _totals(
+    fitted: FittedMMM, scaling=None, revenue: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Channel effects (n_draws, n_channels, n_geos) and KPI (n_draws, n_geos)
     summed over the training periods (a ragged panel's present cells), in
-    KPI units."""
+    KPI units (revenue with ``revenue`` when the fit has ``revenue_per_kpi``)."""
     media, controls, time_index = fitted.timeline().inputs
     if scaling is None:
         scaling = jnp.ones(media.shape[1:], media.dtype)
-    present = fitted.training_present
     media_total, mu_total = _training_totals(
         fitted.spec,
         fitted.device_posterior(),
@@ -196,7 +210,7 @@ def _totals(fitted: FittedMMM, scaling=None) -> tuple[np.ndarray, np.ndarray]:
         controls,
         time_index,
         scaling,
-        None if present is None else jnp.asarray(present),
+        _cell_weights(fitted, revenue, media.dtype),
         fitted.draw_batch_size(media),
     )
     return (
@@ -289,9 +303,11 @@ def roi(est, by_geo: bool = False) -> pd.DataFrame:
     DataFrame of shape (n_draws, n_channels)
         ``sum_t media_{t,c} / cost_c`` (KPI per unit of currency) with
         ``cost = est.media_prior_``; 0 for a channel with no cost or no spend.
+        With ``revenue_per_kpi``, revenue per unit of currency:
+        ``sum_t revenue_per_kpi_t * media_{t,c} / cost_c``.
     """
     fitted = _fitted(est, by_geo)
-    media_total, _ = _totals(fitted)
+    media_total, _ = _totals(fitted, revenue=True)
     return _per_cost(fitted, media_total, by_geo)
 
 
@@ -340,13 +356,13 @@ def cpa(est, by_geo: bool = False) -> pd.DataFrame:
 
 @partial(jax.jit, static_argnums=(0, 7))
 def _total_kpi_gradient(
-    spec, params, media, controls, time_index, target_scale, present, batch_size
+    spec, params, media, controls, time_index, target_scale, weights, batch_size
 ):
-    """d(KPI summed over time and geos, KPI units)/d(scaling_{c,g}) at 1.
+    """d(KPI summed over time and geos, KPI units)/d(scaling_{c,g}) at 1,
+    each (period, geo) cell weighted by ``weights`` (n_times, n_geos).
 
     Geos are independent given a draw, so entry (c, g) is also the
     derivative of geo ``g``'s own KPI. Shape (n_draws, n_channels, n_geos).
-    Over the ``present`` (n_times, n_geos) cells only, unless None.
     """
 
     def one_draw(draw):
@@ -354,16 +370,18 @@ def _total_kpi_gradient(
             parts = panel_mean_components(
                 spec, draw, media * scaling, controls, time_index
             )
-            mu = parts["mu"] if present is None else jnp.where(present, parts["mu"], 0)
-            return mu.sum(axis=0) @ target_scale
+            return (parts["mu"] * weights).sum(axis=0) @ target_scale
 
         return jax.grad(total)(jnp.ones(media.shape[1:], media.dtype))
 
     return map_draws(one_draw, params, batch_size)
 
 
-def _kpi_derivative(fitted: FittedMMM, delta: float | None) -> np.ndarray:
-    """d KPI / d(relative spend) per draw, channel and geo, in KPI units."""
+def _kpi_derivative(
+    fitted: FittedMMM, delta: float | None, revenue: bool = True
+) -> np.ndarray:
+    """d KPI / d(relative spend) per draw, channel and geo, in KPI units
+    (revenue with ``revenue`` when the fit has ``revenue_per_kpi``)."""
     if delta is None:
         media, controls, time_index = fitted.timeline().inputs
         return np.asarray(
@@ -374,9 +392,7 @@ def _kpi_derivative(fitted: FittedMMM, delta: float | None) -> np.ndarray:
                 controls,
                 time_index,
                 jnp.asarray(fitted.target_scale, media.dtype),
-                None
-                if fitted.training_present is None
-                else jnp.asarray(fitted.training_present),
+                _cell_weights(fitted, revenue, media.dtype),
                 fitted.draw_batch_size(media, panels_per_draw=4),
             ),
             dtype=float,
@@ -384,14 +400,16 @@ def _kpi_derivative(fitted: FittedMMM, delta: float | None) -> np.ndarray:
     if not delta > 0:
         raise ValueError(f"delta must be a positive number or None, got {delta}.")
     n_channels, n_geos = fitted.media_scale.shape
-    _, base = _totals(fitted)
+    _, base = _totals(fitted, revenue=revenue)
     # Scaling a channel in every geo at once changes each geo's KPI by what
     # scaling it in that geo alone would: geos share no media.
     steps = []
     for c in range(n_channels):
         scaling = np.ones((n_channels, n_geos))
         scaling[c] = 1.0 + delta
-        _, raised = _totals(fitted, jnp.asarray(scaling, jnp.result_type(float)))
+        _, raised = _totals(
+            fitted, jnp.asarray(scaling, jnp.result_type(float)), revenue=revenue
+        )
         steps.append((raised - base) / delta)
     return np.stack(steps, axis=1)
 
@@ -421,7 +439,9 @@ def marginal_roi(est, delta: float | None = None, by_geo: bool = False) -> pd.Da
     Returns
     -------
     DataFrame of shape (n_draws, n_channels)
-        KPI per unit of currency; 0 for a channel with no spend or cost.
+        KPI per unit of currency (revenue per unit of currency with
+        ``revenue_per_kpi``, each period's extra KPI times its revenue per
+        KPI); 0 for a channel with no spend or cost.
     """
     fitted = _fitted(est, by_geo)
     return _per_cost(fitted, _kpi_derivative(fitted, delta), by_geo)
@@ -451,7 +471,9 @@ def summary(est, interval: float = 0.9, by_geo: bool = False) -> pd.DataFrame:
         figures to read when the KPI counts (conversions) rather than earns.
         They are ``inf`` where some draws give the channel no KPI (its cost
         buys nothing there) and NaN for a channel without spend. Indexed by (geo, channel) with
-        ``by_geo=True``.
+        ``by_geo=True``. With ``revenue_per_kpi``, ``roi_*`` and ``mroi_*``
+        are revenue per unit of cost, and ``cpa_*`` and ``mcpa_mean`` stay
+        cost per unit of KPI.
 
         ``roi_prior_width_ratio`` says how much the data narrowed the
         channel's ROI: the width of the posterior's credible interval of its
@@ -483,10 +505,16 @@ def summary(est, interval: float = 0.9, by_geo: bool = False) -> pd.DataFrame:
             table[f"{prefix}_median"] = draws.median(axis=0)
         table[f"{prefix}_lower"] = draws.quantile(lower_q, axis=0)
         table[f"{prefix}_upper"] = draws.quantile(upper_q, axis=0)
-    # The cost of one more unit of KPI at the historical spend: 1 / mROI.
+    # The cost of one more unit of KPI at the historical spend: 1 / mROI in
+    # KPI units (not revenue, with revenue_per_kpi).
     spent = ~np.isnan(table["cpa_lower"].to_numpy())
+    kpi_mroi = mroi.to_numpy()
+    if fitted.revenue_weights is not None:
+        kpi_mroi = _per_cost(
+            fitted, _kpi_derivative(fitted, None, revenue=False), by_geo
+        ).to_numpy()
     with np.errstate(divide="ignore"):
-        per_draw = np.where(mroi.to_numpy() > 0, 1.0 / mroi.to_numpy(), np.inf)
+        per_draw = np.where(kpi_mroi > 0, 1.0 / kpi_mroi, np.inf)
     table["mcpa_mean"] = np.where(spent, per_draw.mean(axis=0), np.nan)
     ratio = roi_prior_width_ratio(est, interval)
     table["roi_prior_width_ratio"] = (

@@ -22,6 +22,11 @@ normalization, folding, and localization: an improved R-hat"):
   for posterior means (their Monte Carlo error is under a tenth of the
   posterior sd) but not yet for stable interval ends.
 
+A fit with ``inference="laplace"`` has no chains to judge: its status is
+**approximate** when the optimiser reached the posterior mode (the Newton
+step left there is short and the Hessian positive definite), with no
+warning, and **not converged** otherwise, which warns and names the remedy.
+
 r_hat is the split r_hat and ESS the bulk effective sample size of
 :mod:`numpyro.diagnostics` (:func:`chain_diagnostics`): split r_hat compares
 the halves of each chain, so a single chain is judged too.
@@ -42,6 +47,7 @@ import pandas as pd
 from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from sklearn.utils.validation import check_is_fitted
 
+from skmmm._laplace import NEWTON_DECREMENT_TOL
 from skmmm.priors import ROI_SITES, prior_cdf
 
 __all__ = [
@@ -147,7 +153,7 @@ class ConvergenceVerdict:
 
     Attributes
     ----------
-    status : {"converged", "warning", "not converged"}
+    status : {"converged", "warning", "not converged", "approximate"}
         See the module docstring.
     headline : str
         One sentence, e.g. "Converged: max r_hat 1.004, no divergent
@@ -290,6 +296,9 @@ def convergence_verdict(
         See the module docstring for the rules.
     """
     check_is_fitted(estimator, "posterior_")
+    info = getattr(estimator, "sampling_info_", None) or {}
+    if info.get("inference") == "laplace":
+        return _laplace_verdict(estimator, info)
     if table is None:
         table = estimator.summary()
         if "convergence" in table.attrs:  # summary judged it already
@@ -404,4 +413,54 @@ def convergence_verdict(
         f"Converged: max r_hat {max_rhat:.3f}, {divergence_text}.",
         "",
         [],
+    )
+
+
+def _laplace_verdict(estimator, info: Mapping) -> ConvergenceVerdict:
+    """The verdict of a Laplace fit: did the optimiser reach the mode."""
+    notes = [
+        "Approximate: the draws come from a normal approximation at the "
+        "posterior mode (inference='laplace'), not from NUTS; r_hat and ESS do "
+        "not apply. Check final figures with inference='nuts'."
+    ]
+    notes.extend(prior_data_conflicts(estimator))
+    model = model_label(estimator)
+    clipped = int(info.get("clipped_directions", 0))
+    if bool(info.get("optimizer_converged", False)):
+        return ConvergenceVerdict(
+            "approximate",
+            "Approximate fit (Laplace approximation at the posterior mode): "
+            "the optimiser converged.",
+            "",
+            math.nan,
+            math.nan,
+            0,
+            [],
+            notes,
+            model,
+        )
+    problems = []
+    decrement = float(info.get("newton_decrement", math.nan))
+    if not decrement < NEWTON_DECREMENT_TOL:
+        problems.append(
+            f"the optimiser stopped short of the mode (Newton decrement "
+            f"{decrement:.3g})"
+        )
+    if clipped:
+        problems.append(
+            f"the log density is flat or curves upwards in "
+            f"{_plural(clipped, 'direction')} at the mode"
+        )
+    return ConvergenceVerdict(
+        "not converged",
+        "Laplace fit not converged: " + "; ".join(problems or ["no mode found"]) + ".",
+        "Do not rely on the estimates. Fit again with more optimiser iterations "
+        "(number_warmup=5000) or more starting points (number_chains=4), or use "
+        "inference='nuts', which does not need a well-behaved mode.",
+        math.nan,
+        math.nan,
+        0,
+        [],
+        notes,
+        model,
     )

@@ -254,9 +254,52 @@ class ModelFamily:
         ``stacklevel`` is that of the caller's frame, for warnings about the
         data.
         """
-        data = self.validate(est, X, y)
+        column = est.revenue_per_kpi
+        features = X
+        if isinstance(column, str):
+            if not isinstance(X, pd.DataFrame) or column not in X.columns:
+                raise ValueError(
+                    f"revenue_per_kpi={column!r} is not a column of X: give the "
+                    "name of a column of the DataFrame X holding each period's "
+                    "revenue per unit of KPI, or a positive number."
+                )
+            features = X.drop(columns=[column])
+        data = self.validate(est, features, y)
         costs, per_geo = self.media_costs(est, data, stacklevel + 1)
-        return self.build(est, X, data, costs, per_geo)
+        problem = self.build(est, features, data, costs, per_geo)
+        if column is not None:
+            problem.attributes["revenue_per_kpi_"] = self.revenue_per_kpi(est, X, data)
+        return problem
+
+    def revenue_per_kpi(self, est, X, data) -> float | np.ndarray:
+        """``revenue_per_kpi`` checked: a positive number, or the column's values.
+
+        The column's values come one per training period, (n_periods,) for
+        national fits and (n_periods, n_geos) for geo fits; each must be
+        finite and >= 0.
+        """
+        column = est.revenue_per_kpi
+        if not isinstance(column, str):
+            value = float(column)
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(
+                    f"revenue_per_kpi must be a positive number (revenue per unit "
+                    f"of KPI) or a column name, got {column!r}."
+                )
+            return value
+        values = self.revenue_column_values(est, X, data)
+        bad = ~(np.isfinite(values) & (values >= 0))
+        if bad.any():
+            row = int(np.flatnonzero(bad.any(axis=-1) if bad.ndim > 1 else bad)[0])
+            raise ValueError(
+                f"revenue_per_kpi column {column!r} has a value that is not a "
+                f"finite number >= 0 at period {data.index[row]!r}: give every "
+                "period's revenue per unit of KPI."
+            )
+        return values
+
+    def revenue_column_values(self, est, X, data) -> np.ndarray:
+        raise NotImplementedError
 
     # ------------------------------------------------- family-specific steps
 
@@ -310,6 +353,12 @@ class NationalFamily(ModelFamily):
             return costs, False
         fallback = totals[totals > 0].mean() if np.any(totals > 0) else 1.0
         return np.where(totals > 0, totals, fallback), False
+
+    def revenue_column_values(self, est, X, data) -> np.ndarray:
+        """The column in row order (rows are the training periods, in order)."""
+        return pd.to_numeric(X[est.revenue_per_kpi], errors="coerce").to_numpy(
+            dtype=float
+        )
 
     def uses_roi_prior(self, est) -> bool:
         """Whether the media effects get their prior through ``roi``.
@@ -591,6 +640,36 @@ class GeoFamily(ModelFamily):
             axis=1,
         )
         return by_geo, True
+
+    def revenue_column_values(self, est, X, data) -> np.ndarray:
+        """The column as (n_periods, n_geos), on the training dates and geos."""
+        column = est.revenue_per_kpi
+        dates = (
+            X[est.date_column] if est.date_column is not None else X.index.to_series()
+        )
+        dates = _validation.parse_date_column(
+            pd.Series(np.asarray(dates), index=X.index),
+            "date column",
+            est.date_format,
+        )
+        frame = pd.DataFrame(
+            {
+                "date": np.asarray(dates),
+                "geo": X[est.geo_column].astype(str).to_numpy(),
+                "value": pd.to_numeric(X[column], errors="coerce").to_numpy(),
+            }
+        )
+        if frame.duplicated(["date", "geo"]).any():
+            raise ValueError(
+                f"revenue_per_kpi column {column!r}: X has several rows for one "
+                "date and geo; give one row per date and geo."
+            )
+        table = frame.pivot(index="date", columns="geo", values="value")
+        table = table.reindex(
+            index=pd.DatetimeIndex(data.index),
+            columns=[str(geo) for geo in data.geo_names],
+        )
+        return table.to_numpy(dtype=float)
 
     def uses_roi_prior(self, est) -> bool:
         """skmmm's geo prior on channel ROIs, unless ``channel_coef_media`` is set."""

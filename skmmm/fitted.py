@@ -170,6 +170,13 @@ class FittedMMM:
         Named in error messages.
     sampling_info : dict, default=None
         The sampler's record (times, device, mass matrix, energies).
+    revenue_per_kpi : float or ndarray, default=None
+        Revenue per unit of KPI of the training periods: a number, or one
+        value per period ((n_periods,), or (n_periods, n_geos) for geo fits).
+        None: the KPI is revenue.
+    revenue_column : str, default=None
+        The column of ``X`` that held it; new rows may carry it, and it is
+        dropped from them.
     """
 
     def __init__(
@@ -193,6 +200,8 @@ class FittedMMM:
         date_format: str | None = None,
         estimator_name: str = "BayesianMMMRegressor",
         sampling_info: Mapping[str, Any] | None = None,
+        revenue_per_kpi=None,
+        revenue_column: str | None = None,
     ) -> None:
         self.spec = spec
         self.posterior = dict(posterior)
@@ -222,6 +231,17 @@ class FittedMMM:
         self.date_format = date_format
         self.estimator_name = estimator_name
         self.sampling_info = dict(sampling_info or {})
+        self.revenue_column = revenue_column
+        self.revenue_weights = (
+            None
+            if revenue_per_kpi is None
+            else np.broadcast_to(
+                _with_geo_axis(np.asarray(revenue_per_kpi, dtype=float), self.is_geo)
+                if np.ndim(revenue_per_kpi)
+                else np.asarray(revenue_per_kpi, dtype=float),
+                (self.n_train_periods, self.n_geos),
+            ).copy()
+        )
         self._device_posterior = None
 
     def __getstate__(self) -> dict:
@@ -297,6 +317,21 @@ class FittedMMM:
         return int(self.training.media.shape[0])
 
     @property
+    def revenue_per_kpi_by_geo(self) -> np.ndarray:
+        """Average revenue per unit of KPI of each geo's training KPI, (n_geos,).
+
+        Total revenue over total KPI (the KPI-weighted mean of
+        ``revenue_weights``); ones when the KPI is revenue.
+        """
+        if self.revenue_weights is None:
+            return np.ones(self.n_geos)
+        target = _with_geo_axis(self.training.target, self.is_geo)
+        totals = target.sum(axis=0)
+        revenue = (target * self.revenue_weights).sum(axis=0)
+        mean = self.revenue_weights.mean(axis=0)
+        return np.where(totals != 0, revenue / np.where(totals != 0, totals, 1), mean)
+
+    @property
     def training_media(self) -> np.ndarray:
         """Training media in media units, (n_times, n_channels, n_geos)."""
         return _with_geo_axis(self.training.media, self.is_geo)
@@ -364,6 +399,12 @@ class FittedMMM:
             Device arrays on the internal scale, with the period and geo of
             each row and the rows' labels.
         """
+        if (
+            self.revenue_column is not None
+            and isinstance(X, pd.DataFrame)
+            and self.revenue_column in X.columns
+        ):
+            X = X.drop(columns=[self.revenue_column])
         media, controls, time_index, rows, geos, index = self.family.place_rows(
             self, X, media_gap
         )

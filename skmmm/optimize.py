@@ -49,7 +49,9 @@ class OptimizationResult:
         The plan compared with: the budget split by historical spend share,
         or as ``optimize(starting_allocation=...)`` asked.
     kpi_optimal, kpi_starting : float
-        Posterior mean of the KPI summed over the horizon.
+        Posterior mean of the KPI summed over the horizon. For a fit with
+        ``revenue_per_kpi``, revenue: the KPI times the training period's
+        average revenue per KPI (per geo), which the optimiser maximises.
     kpi_optimal_interval, kpi_starting_interval : tuple of float
         Central credible interval (lower, upper) of the same.
     budget : float
@@ -1072,7 +1074,11 @@ class _Solver:
         self.timeline = timeline
         self.weekly_map = weekly_map
         self.shape = shape
-        self.target_scale = jnp.asarray(fitted.target_scale, jnp.float64)
+        # With revenue_per_kpi the objective is revenue: each geo's KPI times
+        # its training average revenue per KPI (ones otherwise).
+        self.target_scale = jnp.asarray(
+            fitted.target_scale * fitted.revenue_per_kpi_by_geo, jnp.float64
+        )
         # Doubles, and the gradient's working arrays: eight panels per draw.
         self.batch_size = fitted.draw_batch_size(timeline[0], panels_per_draw=8)
 

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from skmmm import attribution, optimize
 from skmmm._compat import Interval, StrOptions
+from skmmm._laplace import LaplaceSettings, fit_laplace
 from skmmm._sampling import (
     SamplerSettings,
     sample_nuts,
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 PARAMETRIZATIONS = ("skmmm", "lightweight_mmm")
+INFERENCE_METHODS = ("nuts", "laplace")
 SAMPLING_MAX_TREE_DEPTH = 10
 WARMUP_MAX_TREE_DEPTH = 6
 _FITTED_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -97,6 +99,17 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         Total cost of each channel: the scale of each media coefficient's
         prior, as in LightweightMMM. None uses the column sums of the media
         (media given as spend).
+    revenue_per_kpi : float or str, default=None
+        Revenue per unit of KPI, for a KPI that is not revenue (conversions,
+        sign-ups): a positive number, or the name of a column of ``X`` with
+        each period's value (each row's: per date and geo in geo fits). The
+        model is still fitted on the KPI, and the column is not a control;
+        ROI (``attribution.roi``, ``marginal_roi``, ``summary``'s ``roi_*``
+        and ``mroi_*``, the report) is then revenue per unit of cost, each
+        period's contribution times its revenue per KPI, and the budget
+        optimiser maximises revenue (the KPI times the training period's
+        average revenue per KPI, per geo). Cost per KPI (``cpa``) stays in
+        KPI units. None: the KPI is the revenue.
     degrees_seasonality : int, default=2
         Number of Fourier harmonics of the seasonality.
     seasonality_frequency : int, default=52
@@ -150,6 +163,17 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         "skmmm" uses the reparametrisations and priors that make the sampler
         converge (docs/model.md); "lightweight_mmm" reproduces LightweightMMM
         0.1.9's model and priors exactly.
+    inference : {"nuts", "laplace"}, default="nuts"
+        How the posterior is computed. "nuts" samples it with NUTS (exact up
+        to Monte Carlo error; r_hat and ESS check the chains). "laplace"
+        approximates it by a normal distribution in NumPyro's unconstrained
+        space at the posterior mode (BFGS from ``number_chains`` starting
+        points, covariance the inverse Hessian) and draws
+        ``number_chains * number_samples`` independent draws from it: many
+        times faster, but approximate, and labelled so in ``summary()``,
+        ``sampling_info_`` and the report (docs/user-guide.md says when not to
+        use it). With "laplace", ``number_warmup`` is the optimiser's
+        iteration limit per start; the NUTS settings are unused.
     number_warmup : int, default=1000
         Warm-up (adaptation) iterations per chain.
     number_samples : int, default=1000
@@ -200,6 +224,9 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         Number of columns of ``X``.
     divergences_ : int
         Number of divergent transitions after warm-up.
+    revenue_per_kpi_ : float or ndarray of shape (n_periods,) or (n_periods, n_geos)
+        The training periods' revenue per unit of KPI (set only with
+        ``revenue_per_kpi``).
     roi_reference_ : float
         The training data's average return, total KPI over total cost (the
         media prior), to which the default ROI prior is relative: a channel
@@ -211,7 +238,12 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
     ess_ : dict of ndarray
         Bulk effective sample size of every parameter.
     sampling_info_ : dict
-        Compile and sampling seconds, chain method, device, mean NUTS steps,
+        ``"inference"`` (``"nuts"`` or ``"laplace"``); for Laplace fits,
+        compile and fit seconds, device, ``"optimizer_converged"``,
+        ``"newton_decrement"``, ``"clipped_directions"``, ``"min_curvature"``,
+        ``"optimizer_iterations"`` and ``"start_log_densities"`` (one per
+        start) and ``"best_start"``. For NUTS fits:
+        compile and sampling seconds, chain method, device, mean NUTS steps,
         ``"mass_matrix"`` (``"dense"``, ``"diagonal"``, or ``"diagonal, dense
         block over gamma_seasonality"`` with the sites of each dense block);
         for geo fits, ``"media_noncentring"`` and ``"roi_shear"`` (chains x
@@ -240,6 +272,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         "model": [StrOptions(set(MODEL_NAMES))],
         "media_columns": ["array-like", str, None],
         "media_prior": ["array-like", None],
+        "revenue_per_kpi": [Interval(Real, 0, None, closed="neither"), str, None],
         "degrees_seasonality": [Interval(Integral, 0, None, closed="left")],
         "seasonality_frequency": [Interval(Real, 0, None, closed="neither")],
         "weekday_seasonality": ["boolean"],
@@ -250,6 +283,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         "fill_missing": [StrOptions({"zero"}), dict, None],
         "geo_column": [str, None],
         "parametrization": [StrOptions(set(PARAMETRIZATIONS))],
+        "inference": [StrOptions(set(INFERENCE_METHODS))],
         "number_warmup": [Interval(Integral, 1, None, closed="left")],
         "number_samples": [Interval(Integral, 1, None, closed="left")],
         "number_chains": [Interval(Integral, 1, None, closed="left")],
@@ -266,6 +300,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         *,
         media_columns: list | None = None,
         media_prior: Any = None,
+        revenue_per_kpi: float | str | None = None,
         degrees_seasonality: int = 2,
         seasonality_frequency: float = 52,
         weekday_seasonality: bool = False,
@@ -276,6 +311,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         fill_missing: str | dict | None = None,
         geo_column: str | None = None,
         parametrization: str = "skmmm",
+        inference: str = "nuts",
         number_warmup: int = 1000,
         number_samples: int = 1000,
         number_chains: int = 2,
@@ -288,6 +324,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         self.model = model
         self.media_columns = media_columns
         self.media_prior = media_prior
+        self.revenue_per_kpi = revenue_per_kpi
         self.degrees_seasonality = degrees_seasonality
         self.seasonality_frequency = seasonality_frequency
         self.weekday_seasonality = weekday_seasonality
@@ -298,6 +335,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         self.fill_missing = fill_missing
         self.geo_column = geo_column
         self.parametrization = parametrization
+        self.inference = inference
         self.number_warmup = number_warmup
         self.number_samples = number_samples
         self.number_chains = number_chains
@@ -334,25 +372,42 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             for name in GEO_ONLY_ATTRIBUTES:
                 self.__dict__.pop(name, None)
         problem = family.prepare(self, X, y, stacklevel=2)
+        self.__dict__.pop("revenue_per_kpi_", None)
         for name, value in problem.attributes.items():
             setattr(self, name, value)
-        result = sample_nuts(
-            problem.model,
-            problem.inputs,
-            self._sampler_settings(dense_mass=problem.dense_mass),
-            cache_key=problem.cache_key,
-            seed=self._seed(),
-            progress_bar=should_show_progress(self.progress_bar),
-            adaptation=problem.adaptation,
-        )
-        self._store_sampling_result(result, problem.hidden_sites)
+        if self.inference == "laplace":
+            self._store_laplace_result(
+                fit_laplace(
+                    problem.model,
+                    problem.inputs,
+                    LaplaceSettings(
+                        num_starts=self.number_chains,
+                        num_draws=self.number_chains * self.number_samples,
+                        max_iterations=self.number_warmup,
+                    ),
+                    cache_key=problem.cache_key,
+                    seed=self._seed(),
+                ),
+                problem.hidden_sites,
+            )
+        else:
+            result = sample_nuts(
+                problem.model,
+                problem.inputs,
+                self._sampler_settings(dense_mass=problem.dense_mass),
+                cache_key=problem.cache_key,
+                seed=self._seed(),
+                progress_bar=should_show_progress(self.progress_bar),
+                adaptation=problem.adaptation,
+            )
+            self._store_sampling_result(result, problem.hidden_sites)
+            if problem.adaptation is not None:
+                self.sampling_info_.update(
+                    family.adapted_settings(self.spec_, result.adapted)
+                )
         if problem.roi_site in self.posterior_:
             self.posterior_[problem.roi_site] = (
                 self.posterior_[problem.roi_site] * self.roi_reference_
-            )
-        if problem.adaptation is not None:
-            self.sampling_info_.update(
-                family.adapted_settings(self.spec_, result.adapted)
             )
         data = problem.data
         self.media_names_ = list(data.media_names)
@@ -370,6 +425,10 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         self.n_train_periods_ = int(data.media.shape[0])
         self._warn_on_convergence(stacklevel=3)
         return self
+
+    def _inference_used(self) -> str:
+        """How the fitted posterior was computed (files before it: NUTS)."""
+        return str(getattr(self, "sampling_info_", {}).get("inference", "nuts"))
 
     def _is_geo_fit(self) -> bool:
         return isinstance(getattr(self, "spec_", None), GeoModelSpec)
@@ -392,6 +451,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         )
         self.divergences_ = int(result.diverging.sum())
         self.sampling_info_ = {
+            "inference": "nuts",
             "compile_seconds": result.compile_seconds,
             "sampling_seconds": result.sampling_seconds,
             "chain_method": result.chain_method,
@@ -401,6 +461,32 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             "diverging": result.diverging,
             "energy": result.energy,
             "n_steps": result.num_steps,
+        }
+
+    def _store_laplace_result(self, result, hidden_sites=()) -> None:
+        """Draws of a Laplace fit; r_hat and ESS are NaN (no chains to compare)."""
+        hidden = set(hidden_sites) | set(LEVEL_SITES)
+        self.posterior_ = {
+            name: value for name, value in result.samples.items() if name not in hidden
+        }
+        self.rhat_ = {
+            name: np.full(value.shape[1:], np.nan)
+            for name, value in self.posterior_.items()
+        }
+        self.ess_ = {name: value.copy() for name, value in self.rhat_.items()}
+        self.divergences_ = 0
+        self.sampling_info_ = {
+            "inference": "laplace",
+            "compile_seconds": result.compile_seconds,
+            "sampling_seconds": result.fit_seconds,
+            "device": result.device,
+            "optimizer_converged": result.converged,
+            "newton_decrement": result.newton_decrement,
+            "clipped_directions": result.clipped_directions,
+            "min_curvature": result.min_curvature,
+            "optimizer_iterations": result.iterations,
+            "start_log_densities": result.log_densities,
+            "best_start": result.best_start,
         }
 
     def _target_accept_prob(self) -> float:
@@ -516,6 +602,10 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             date_format=self.date_format,
             estimator_name=type(self).__name__,
             sampling_info=getattr(self, "sampling_info_", None),
+            revenue_per_kpi=getattr(self, "revenue_per_kpi_", None),
+            revenue_column=self.revenue_per_kpi
+            if isinstance(self.revenue_per_kpi, str)
+            else None,
         )
         _FITTED_MODELS[self] = (self.posterior_, fitted)
         return fitted
@@ -636,7 +726,11 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             lower quantile, ``median``, the upper quantile, ``ess_bulk``, ``r_hat``.
             ``table.attrs["convergence"]`` holds the fit's
             :class:`skmmm.diagnostics.ConvergenceVerdict`, the judgement the
-            warning and the report give.
+            warning and the report give; ``table.attrs["inference"]`` is
+            ``"nuts"`` or ``"laplace"``. A Laplace fit's draws are
+            independent draws from an approximation, with nothing for r_hat
+            and ESS to check: both columns are NaN and the verdict's status
+            is ``"approximate"``.
         """
         check_is_fitted(self, "posterior_")
         if (
@@ -668,6 +762,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
                     "r_hat": rhat[position],
                 }
         table = pd.DataFrame.from_dict(rows, orient="index")
+        table.attrs["inference"] = self._inference_used()
         table.attrs["convergence"] = convergence_verdict(self, table)
         return table
 

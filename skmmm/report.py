@@ -426,6 +426,21 @@ def _data_summary(est, units: _Units) -> dict[str, Any]:
         (f"{_capitalised(units.kpi_name)} total", _number(national.sum())),
         (f"{_capitalised(units.kpi_name)} mean per period", _number(national.mean())),
     ]
+    revenue = getattr(est, "revenue_per_kpi", None)
+    if revenue is not None and hasattr(est, "revenue_per_kpi_"):
+        average = est.fitted_.revenue_per_kpi_by_geo
+        source = (
+            f"column {revenue!r}, KPI-weighted average {_number(float(np.mean(average)))}"
+            if isinstance(revenue, str)
+            else _number(float(revenue))
+        )
+        facts.append(
+            (
+                "Revenue per KPI",
+                f"{source}: ROI is revenue per unit of cost, the budget "
+                "optimiser maximises revenue",
+            )
+        )
     media_totals = _media_totals(est)
     grand_total = media_totals.sum()
     channels = _table(
@@ -462,6 +477,18 @@ def _diagnostics(est, verdict: ConvergenceVerdict) -> dict[str, Any]:
     )
     n_draws = next(iter(est.posterior_.values())).shape[0]
     info = getattr(est, "sampling_info_", {}) or {}
+    if info.get("inference") == "laplace":
+        sampling = (
+            f"Laplace approximation at the posterior mode (inference='laplace'), "
+            f"{n_draws} independent draws from it; fitted in "
+            f"{info.get('sampling_seconds', math.nan):.1f} s"
+        )
+        return {
+            "verdict": verdict,
+            "parameters": parameters,
+            "sampling": sampling,
+            "approximate": True,
+        }
     sampling = (
         f"{_plural(_n_chains(est), 'chain')}, {n_draws} posterior draws in all"
         + (
@@ -474,7 +501,12 @@ def _diagnostics(est, verdict: ConvergenceVerdict) -> dict[str, Any]:
         sampling += f"; sampled in {info['sampling_seconds']:.1f} s"
         if info.get("device"):
             sampling += f" on {info['device']}"
-    return {"verdict": verdict, "parameters": parameters, "sampling": sampling}
+    return {
+        "verdict": verdict,
+        "parameters": parameters,
+        "sampling": sampling,
+        "approximate": False,
+    }
 
 
 def _fit_metrics(est) -> dict[str, float]:

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from _geo import N_CHANNELS, N_GEOS, future_rows
+from _geo import N_CHANNELS, N_GEOS, N_PERIODS, future_rows
 
 from skmmm import attribution
 
@@ -380,3 +380,104 @@ def test_observed_spend_range_of_a_ragged_panel_uses_the_rows_x_had(ragged_geo_f
     assert attribution.observed_spend_range(est).loc[channel, "min"] == pytest.approx(
         national.min()
     )
+
+
+# ------------------------------------------------------- revenue per KPI
+
+
+def _revenue_fit(data, X=None, **params):
+    """A fast (Laplace) fit; the same seed gives the same posterior whatever
+    ``revenue_per_kpi`` is, since the model is fitted on the KPI."""
+    from skmmm import AdstockRegressor
+
+    est = AdstockRegressor(
+        media_columns=data.media_columns,
+        inference="laplace",
+        number_samples=50,
+        random_state=0,
+        progress_bar=False,
+        **params,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(data.X if X is None else X, data.y)
+
+
+@pytest.fixture(scope="module")
+def kpi_fit(national_data):
+    return _revenue_fit(national_data)
+
+
+def test_revenue_per_kpi_number_scales_roi_and_not_cpa(national_data, kpi_fit):
+    est = _revenue_fit(national_data, revenue_per_kpi=2.5)
+    np.testing.assert_allclose(
+        est.roi().to_numpy(), 2.5 * kpi_fit.roi().to_numpy(), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        est.marginal_roi().to_numpy(),
+        2.5 * kpi_fit.marginal_roi().to_numpy(),
+        rtol=1e-5,
+    )
+    table, kpi_table = attribution.summary(est), attribution.summary(kpi_fit)
+    np.testing.assert_allclose(
+        table["roi_median"], 2.5 * kpi_table["roi_median"], rtol=1e-5
+    )
+    np.testing.assert_allclose(table["cpa_mean"], kpi_table["cpa_mean"], rtol=1e-5)
+    np.testing.assert_allclose(table["mcpa_mean"], kpi_table["mcpa_mean"], rtol=1e-5)
+    budget = float(national_data.X[national_data.media_columns].sum().sum()) / 20
+    revenue, kpi = est.optimize_budget(budget, 8), kpi_fit.optimize_budget(budget, 8)
+    assert revenue.kpi_optimal == pytest.approx(2.5 * kpi.kpi_optimal, rel=1e-5)
+
+
+def test_revenue_per_kpi_column_weights_each_period(national_data, kpi_fit):
+    X = national_data.X.copy()
+    weights = np.linspace(1.0, 3.0, len(X))
+    X["revenue_per_conversion"] = weights
+    est = _revenue_fit(national_data, X, revenue_per_kpi="revenue_per_conversion")
+    assert est.n_features_in_ == kpi_fit.n_features_in_  # not a control
+    np.testing.assert_array_equal(est.revenue_per_kpi_, weights)
+    np.testing.assert_allclose(est.predict(X), kpi_fit.predict(national_data.X))
+    # Known answer: ROI is linear in the contributions, so its posterior mean
+    # is the weighted sum of the mean contributions over the cost.
+    contributions = attribution.contributions(est)[national_data.media_columns]
+    expected = (contributions.to_numpy() * weights[:, None]).sum(0) / est.media_prior_
+    np.testing.assert_allclose(est.roi().mean().to_numpy(), expected, rtol=1e-4)
+
+
+def test_revenue_per_kpi_column_is_per_geo_row(geo_data, geo_estimator):
+    X = geo_data.X.copy()
+    X["rpk"] = np.random.default_rng(0).uniform(1.0, 3.0, len(X))
+    est = geo_estimator(inference="laplace", revenue_per_kpi="rpk")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, geo_data.y)
+    assert est.revenue_per_kpi_.shape == (N_PERIODS, N_GEOS)
+    contributions = attribution.contributions(est, by_geo=True)
+    weights = X.set_index(["date", "geo"])["rpk"].reindex(contributions.index)
+    expected = (
+        contributions[geo_data.media_columns].to_numpy() * weights.to_numpy()[:, None]
+    ).sum(0) / est.media_prior_
+    np.testing.assert_allclose(est.roi().mean().to_numpy(), expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        ("missing", "revenue_per_kpi='missing' is not a column of X"),
+        (-1.0, "revenue_per_kpi"),
+        (0.0, "revenue_per_kpi"),
+    ],
+)
+def test_revenue_per_kpi_bad_values_are_refused(national_data, value, match):
+    with pytest.raises(ValueError, match=match):
+        _revenue_fit(national_data, revenue_per_kpi=value)
+
+
+def test_revenue_per_kpi_column_with_a_negative_value_names_the_period(
+    national_data,
+):
+    X = national_data.X.copy()
+    X["rpk"] = 1.0
+    X.iloc[5, X.columns.get_loc("rpk")] = -2.0
+    with pytest.raises(ValueError, match="'rpk' has a value .* at period"):
+        _revenue_fit(national_data, X, revenue_per_kpi="rpk")

@@ -757,3 +757,29 @@ def test_fill_missing_fit_exports_only_the_periods_x_had(filled_national_fit):
     assert data.observed_data["y"].shape == (len(X),)
     assert data.log_likelihood["y"].shape[2:] == (len(X),)
     assert np.isfinite(az.loo(data).elpd_loo)
+
+
+@pytest.mark.parametrize("column", [False, True])
+def test_revenue_per_kpi_and_laplace_fits_round_trip(tmp_path, column):
+    data = simulate_mmm_data(n_periods=60, n_channels=2, seed=4)
+    X = data.X.copy()
+    X["rpk"] = np.linspace(1.0, 2.0, len(X))
+    est = HillAdstockRegressor(
+        media_columns=data.media_columns,
+        revenue_per_kpi="rpk" if column else 3.0,
+        inference="laplace",
+        number_samples=30,
+        random_state=0,
+        progress_bar=False,
+    )
+    X = X if column else data.X
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, data.y)
+    save_model(est, tmp_path / "model.skmmm")
+    loaded = load_model(tmp_path / "model.skmmm")
+    assert loaded.revenue_per_kpi == est.revenue_per_kpi
+    assert loaded.inference == "laplace"
+    np.testing.assert_array_equal(loaded.revenue_per_kpi_, est.revenue_per_kpi_)
+    np.testing.assert_array_equal(loaded.roi().to_numpy(), est.roi().to_numpy())
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
