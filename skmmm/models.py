@@ -23,6 +23,7 @@ import numpyro
 from numpyro import distributions as dist
 
 from skmmm import transforms
+from skmmm.lift_tests import LiftTestInputs
 from skmmm.priors import (
     CHANNEL_COEF_MEDIA,
     CHANNEL_ROI,
@@ -43,6 +44,8 @@ __all__ = [
     "geo_site_shapes",
     "level_log_ratio_shift",
     "level_log_ratio_terms",
+    "lift_test_effects",
+    "lift_test_likelihood",
     "log_elasticity_at_average",
     "log_lag_gain",
     "log_spend_sensitivity",
@@ -374,6 +377,7 @@ class NationalModelInputs(NamedTuple):
     time_index: jax.Array
     media_prior: jax.Array
     target: jax.Array | None = None
+    lift_tests: LiftTestInputs | None = None
 
 
 def national_model(
@@ -382,6 +386,7 @@ def national_model(
     time_index: jax.Array,
     media_prior: jax.Array,
     target: jax.Array | None = None,
+    lift_tests: LiftTestInputs | None = None,
     *,
     spec: ModelSpec,
     priors: Mapping[str, dist.Distribution | None],
@@ -404,6 +409,9 @@ def national_model(
         ``roi * media_prior`` (``roi`` is then KPI per unit of cost).
     target : jax.Array of shape (n_times,), optional
         Observed KPI on the internal scale; None to sample from the prior.
+    lift_tests : LiftTestInputs, optional
+        Experiments, each adding a likelihood term
+        (:func:`lift_test_likelihood`).
     spec : ModelSpec
         The model's static description.
     priors : dict
@@ -435,6 +443,71 @@ def national_model(
         }
     mu = mean_components(spec, params, media, extra_features, time_index)["mu"]
     numpyro.sample("target", dist.Normal(mu, params["sigma"]), obs=target)
+    lift_test_likelihood(spec, params, media, lift_tests)
+
+
+# ------------------------------------------------------------ lift tests
+
+
+def lift_test_effects(
+    spec: ModelSpec,
+    params: Mapping[str, jax.Array],
+    media: jax.Array,
+    tests: LiftTestInputs,
+) -> jax.Array:
+    """The model's lift of each test for one draw, on each test's KPI scale.
+
+    The incremental KPI of adding each test's ``delta`` to its channel's
+    observed media, summed over its measurement window: through the
+    channel's lag (adstock or carryover), its saturation at the spend it
+    had then, and its coefficient (per geo for geo models), so a test at
+    high spend informs the curve, not only the ROI.
+
+    Parameters
+    ----------
+    spec : ModelSpec or GeoModelSpec
+        The model.
+    params : dict
+        One draw (``coef_media`` (n_channels,) or (n_channels, n_geos) and
+        the transform parameters).
+    media : jax.Array of shape (n_times, n_channels[, n_geos])
+        Training media on the internal scale.
+    tests : LiftTestInputs
+        The tests (:func:`skmmm.lift_tests.lift_test_inputs`).
+
+    Returns
+    -------
+    jax.Array of shape (n_padded,)
+        Multiply by ``tests.kpi_scale`` for KPI units; 0 for padding.
+    """
+    panel = media if media.ndim == 3 else media[:, :, None]
+    coef = params[COEF_MEDIA]
+    coef = coef if coef.ndim == 2 else coef[:, None]
+    channel = tests.channel
+    base = panel[:, channel, :]  # (n_times, n_tests, n_geos): one column per test
+    changed = base + jnp.moveaxis(tests.delta, 0, 1)
+    per_test = {
+        name: params[name][channel] for name in MEDIA_TRANSFORM_PRIORS[spec.model_name]
+    }
+    increment = media_transform(spec, changed, per_test) - media_transform(
+        spec, base, per_test
+    )
+    per_geo = jnp.einsum("tkg,kt->kg", increment, tests.window) * coef[channel]
+    return (per_geo * tests.weights).sum(axis=1)
+
+
+def lift_test_likelihood(
+    spec: ModelSpec,
+    params: Mapping[str, jax.Array],
+    media: jax.Array,
+    tests: LiftTestInputs | None,
+) -> None:
+    """Add ``lift ~ Normal(model's lift, lift_sd)`` per test (nothing when None)."""
+    if tests is None:
+        return
+    predicted = lift_test_effects(spec, params, media, tests)
+    log_density = dist.Normal(predicted, tests.lift_sd).log_prob(tests.lift)
+    numpyro.factor("lift_tests", (log_density * tests.valid).sum())
 
 
 # --------------------------------------------------------------------- geo
@@ -1039,6 +1112,7 @@ class GeoModelInputs(NamedTuple):
     roi_shear: jax.Array
     geo_mean_scale: jax.Array
     target: jax.Array | None = None
+    lift_tests: LiftTestInputs | None = None
 
 
 def geo_model(
@@ -1051,6 +1125,7 @@ def geo_model(
     roi_shear: jax.Array,
     geo_mean_scale: jax.Array,
     target: jax.Array | None = None,
+    lift_tests: LiftTestInputs | None = None,
     *,
     spec: GeoModelSpec,
     priors: Mapping[str, dist.Distribution | None],
@@ -1111,6 +1186,9 @@ def geo_model(
         the model's coordinates).
     target : jax.Array of shape (n_times, n_geos), optional
         Observed KPI on the internal scale; None to sample from the prior.
+    lift_tests : LiftTestInputs, optional
+        Experiments, each adding a likelihood term
+        (:func:`lift_test_likelihood`).
     spec : GeoModelSpec
         The model's static description.
     priors : dict
@@ -1157,3 +1235,4 @@ def geo_model(
         spec, params, media, extra_features, time_index, transformed
     )["mu"]
     numpyro.sample("target", dist.Normal(mu, params["sigma"]), obs=target)
+    lift_test_likelihood(spec, params, media, lift_tests)
