@@ -208,6 +208,10 @@ def suggest(
         or n_outcomes < 1
     ):
         raise ValueError(f"n_outcomes must be a positive integer, got {n_outcomes!r}.")
+    if lift_sd is not None and (
+        isinstance(lift_sd, bool) or not isinstance(lift_sd, Real) or not lift_sd > 0
+    ):
+        raise ValueError(f"lift_sd must be a positive number, got {lift_sd!r}.")
     media = fitted.training_media.sum(axis=2)  # (n_times, n_channels), national
     spent = [
         name
@@ -254,8 +258,6 @@ def suggest(
                     }
                 )
     candidates = pd.DataFrame(rows)
-    if lift_sd is not None and not lift_sd > 0:
-        raise ValueError(f"lift_sd must be positive, got {lift_sd!r}.")
     table = candidates.drop(columns="periods")
     try:
         lifts = attribution.lift_test_draws(est, table).to_numpy()

@@ -110,6 +110,16 @@ class LiftTestInputs(NamedTuple):
         The test's scale: KPI units per unit of ``lift``.
     valid : array of shape (n_padded,)
         1 for a test, 0 for padding.
+    history : array of shape (n_padded, n_times, n_geos)
+        The channel's scaled media before the test, latest first
+        (``history[k, j] = media[start - 1 - j]``, zeros before the data).
+    window_media, window_delta : array of shape (n_padded, n_window, n_geos)
+        The channel's scaled media and the change over the measurement
+        window, from ``start`` (zeros after it).
+    window_mask : array of shape (n_padded, n_window)
+        1 over each test's measurement window. ``n_window`` is the longest
+        window, padded to a power of two: with these, adstock's lag over the
+        window needs no scan over the whole timeline.
     """
 
     channel: Any
@@ -120,6 +130,10 @@ class LiftTestInputs(NamedTuple):
     lift_sd: Any
     kpi_scale: Any
     valid: Any
+    history: Any
+    window_media: Any
+    window_delta: Any
+    window_mask: Any
 
 
 def _describe_row(position: int, labels: pd.Index) -> str:
@@ -418,6 +432,12 @@ def lift_test_inputs(
     lift_sd = np.ones(size)
     kpi_scale = np.ones(size)
     valid = np.zeros(size)
+    lengths = tests.measure_end - tests.start + 1
+    n_window = padded_size(int(lengths.max()) if tests.n_tests else 1)
+    history = np.zeros((size, n_times, n_geos))
+    window_media = np.zeros((size, n_window, n_geos))
+    window_delta = np.zeros((size, n_window, n_geos))
+    window_mask = np.zeros((size, n_window))
     for k in range(tests.n_tests):
         c, g = int(tests.channel[k]), int(tests.geo[k])
         national = g == NATIONAL
@@ -432,6 +452,23 @@ def lift_test_inputs(
         lift_sd[k] = tests.lift_sd[k] / reference
         kpi_scale[k] = reference
         valid[k] = 1.0
+        scaled = panel[:, c, :] / scale[c]
+        history[k, :start] = scaled[:start][::-1]
+        length = int(lengths[k])
+        window_media[k, :length] = scaled[start : start + length]
+        window_delta[k, : end - start + 1] = delta[k, start : end + 1]
+        window_mask[k, :length] = 1.0
     return LiftTestInputs(
-        channel, delta, window, weights, lift, lift_sd, kpi_scale, valid
+        channel,
+        delta,
+        window,
+        weights,
+        lift,
+        lift_sd,
+        kpi_scale,
+        valid,
+        history,
+        window_media,
+        window_delta,
+        window_mask,
     )

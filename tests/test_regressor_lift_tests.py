@@ -223,3 +223,11 @@ def test_lift_test_draws_take_any_table(data, calibrated):
     # exponent ~1: twice the spend, twice the lift
     np.testing.assert_allclose(two, 2 * one, rtol=5e-3)
     copy.deepcopy(est)  # a calibrated fit copies (joblib, fit_many)
+
+
+def test_prior_predictive_ignores_the_lift_tests(data):
+    est = AdstockRegressor(media_columns=data.media_columns, **MCMC)
+    plain = est.sample_prior_predictive(data.X, data.y, n_draws=20, random_state=0)
+    est.set_params(lift_tests=_precise_test(data, 2.0))
+    draws = est.sample_prior_predictive(data.X, data.y, n_draws=20, random_state=0)
+    np.testing.assert_allclose(draws, plain, rtol=1e-5)
