@@ -231,3 +231,27 @@ def test_prior_predictive_ignores_the_lift_tests(data):
     est.set_params(lift_tests=_precise_test(data, 2.0))
     draws = est.sample_prior_predictive(data.X, data.y, n_draws=20, random_state=0)
     np.testing.assert_allclose(draws, plain, rtol=1e-5)
+
+
+def test_fit_many_calibrates_every_group(data):
+    from skmmm import fit_many
+
+    frames = []
+    for brand, factor in (("a", 1.0), ("b", 2.0)):
+        frame = data.X.assign(brand=brand, sales=data.y * factor)
+        frames.append(frame)
+    table = _precise_test(data, 2.0, sd_share=0.05)
+    est = AdstockRegressor(
+        media_columns=data.media_columns,
+        lift_tests=table,
+        random_state=0,
+        **{**MCMC, "number_warmup": 40, "number_samples": 40},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = fit_many(est, pd.concat(frames), group_columns="brand", target="sales")
+    assert set(fits) == {"a", "b"}
+    for fitted in fits.values():
+        assert fitted.lift_tests is not table  # cloned
+        pd.testing.assert_frame_equal(fitted.lift_tests, table)
+        assert "tv_test" in attribution.lift_test_fit(fitted).index
