@@ -100,7 +100,7 @@ def test_suggest_refuses_bad_arguments(weak_and_strong):
         experiments.suggest(est, periods=200)
     with pytest.raises(ValueError, match="not possible"):
         experiments.suggest(est, spend_change=-5.0, channels=["search"])
-    with pytest.raises(ValueError, match="lift_sd must be positive"):
+    with pytest.raises(ValueError, match="lift_sd must be a positive number"):
         experiments.suggest(est, lift_sd=0.0)
     assert isinstance(
         experiments.suggest(est, periods=4, spend_change=-0.1, channels=["tv"]),
