@@ -499,7 +499,9 @@ def compiler_options(model_args: tuple) -> dict:
     geo panel (104 x 6 x 50, benchmarks/bench_geo.py) it ran 55% slower, so
     they are used for small data only.
     """
-    largest = max((int(np.size(arg)) for arg in model_args), default=0)
+    largest = max(
+        (int(np.size(leaf)) for leaf in jax.tree.leaves(model_args)), default=0
+    )
     if jax.default_backend() == "cpu" and largest <= _OLD_EMITTERS_MAX_SIZE:
         return {"xla_cpu_use_fusion_emitters": False}
     return {}

@@ -36,9 +36,10 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from skmmm import lift_tests as lift_tests_module
 from skmmm.draws import draw_batch_size, map_draws, mean_over_draws
 from skmmm.fitted import FittedMMM
-from skmmm.models import media_transform, panel_mean_components
+from skmmm.models import lift_test_effects, media_transform, panel_mean_components
 from skmmm.priors import COEF_MEDIA, ROI_SITES, prior_quantiles
 
 __all__ = [
@@ -46,6 +47,8 @@ __all__ = [
     "contributions",
     "cpa",
     "incremental_kpi",
+    "lift_test_draws",
+    "lift_test_fit",
     "marginal_roi",
     "observed_spend_range",
     "response_curves",
@@ -744,3 +747,139 @@ def response_curves(
             frame.insert(0, "geo", geo)
             frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+# ------------------------------------------------------------ lift tests
+
+
+@partial(jax.jit, static_argnums=0)
+def _lift_draws(spec, params, media, tests):
+    return jax.vmap(lambda draw: lift_test_effects(spec, draw, media, tests))(params)
+
+
+def _validated_tests(fitted: FittedMMM, table) -> lift_tests_module.LiftTests:
+    return lift_tests_module.validate_lift_tests(
+        table,
+        index=fitted.training.index,
+        media_names=fitted.media_names,
+        media=fitted.training.media,
+        geo_names=fitted.geo_names if fitted.is_geo else None,
+    )
+
+
+def lift_test_draws(est, lift_tests=None) -> pd.DataFrame:
+    """The model's lift of each experiment, per posterior draw, in KPI units.
+
+    Parameters
+    ----------
+    est : fitted skmmm regressor
+        The model.
+    lift_tests : DataFrame, default=None
+        Experiments in the format of the estimator's ``lift_tests``
+        parameter (their ``lift`` and ``lift_sd`` are not used); None
+        means the estimator's own ``lift_tests``.
+
+    Returns
+    -------
+    DataFrame of shape (n_draws, n_tests)
+        One column per row of ``lift_tests`` (its index): the incremental
+        KPI of the test's spend change over its measurement window, as the
+        likelihood term of a calibrated fit computes it.
+    """
+    fitted = _fitted(est)
+    table = est.lift_tests if lift_tests is None else lift_tests
+    if table is None:
+        raise ValueError(
+            "The estimator has no lift_tests; pass lift_tests= (a DataFrame of "
+            "experiments) to evaluate."
+        )
+    tests = _validated_tests(fitted, table)
+    inputs = lift_tests_module.lift_test_inputs(
+        tests,
+        media=fitted.training_media,
+        media_scale=fitted.media_scale,
+        target_scale=fitted.target_scale,
+    )
+    dtype = jnp.result_type(float)
+    device_inputs = lift_tests_module.LiftTestInputs(
+        *(
+            jnp.asarray(a, jnp.int32 if name == "channel" else dtype)
+            for name, a in zip(
+                lift_tests_module.LiftTestInputs._fields, inputs, strict=True
+            )
+        )
+    )
+    draws = _lift_draws(
+        fitted.spec,
+        fitted.device_posterior(),
+        fitted.timeline().media,
+        device_inputs,
+    )
+    values = (
+        np.asarray(draws, dtype=float)[:, : tests.n_tests]
+        * inputs.kpi_scale[: tests.n_tests]
+    )
+    frame = pd.DataFrame(values, columns=tests.labels)
+    frame.index.name = "draw"
+    return frame
+
+
+def lift_test_fit(
+    est, lift_tests=None, interval: float = 0.9, uncalibrated=None
+) -> pd.DataFrame:
+    """Each experiment's measured lift next to the model's.
+
+    Parameters
+    ----------
+    est : fitted skmmm regressor
+        The model (usually fitted with ``lift_tests``).
+    lift_tests : DataFrame, default=None
+        The experiments; None means the estimator's ``lift_tests``.
+    interval : float, default=0.9
+        Width of the central credible interval of the model's lift.
+    uncalibrated : fitted skmmm regressor, default=None
+        The same model fitted without the tests: adds its lift (the
+        ``model_lift_before_*`` columns), so the table shows what
+        calibration changed.
+
+    Returns
+    -------
+    DataFrame
+        One row per test (the table's index) with ``channel``, ``geo`` (geo
+        fits), ``start``, ``end``, ``measure_end``, ``delta_spend``,
+        ``lift``, ``lift_sd`` as given, then ``model_lift_mean``,
+        ``model_lift_sd``, ``model_lift_lower``, ``model_lift_upper`` and
+        ``z``: (model mean - lift) / sqrt(lift_sd**2 + model_lift_sd**2),
+        which is within about +-2 where test and model agree.
+    """
+    lower_q, upper_q = _check_interval(interval)
+    fitted = _fitted(est)
+    table = est.lift_tests if lift_tests is None else lift_tests
+    draws = lift_test_draws(est, table)
+    tests = _validated_tests(fitted, table)
+    index = fitted.training.index
+    frame = pd.DataFrame(index=tests.labels)
+    frame["channel"] = [fitted.media_names[c] for c in tests.channel]
+    if fitted.is_geo:
+        frame["geo"] = [
+            None if g == lift_tests_module.NATIONAL else fitted.geo_names[g]
+            for g in tests.geo
+        ]
+    for name in ("start", "end", "measure_end"):
+        frame[name] = index[getattr(tests, name)]
+    for name in ("delta_spend", "lift", "lift_sd"):
+        frame[name] = getattr(tests, name)
+
+    def describe(values: pd.DataFrame, prefix: str) -> None:
+        frame[f"{prefix}_mean"] = values.mean(axis=0).to_numpy()
+        frame[f"{prefix}_sd"] = values.std(axis=0, ddof=0).to_numpy()
+        frame[f"{prefix}_lower"] = values.quantile(lower_q, axis=0).to_numpy()
+        frame[f"{prefix}_upper"] = values.quantile(upper_q, axis=0).to_numpy()
+
+    describe(draws, "model_lift")
+    frame["z"] = (frame["model_lift_mean"] - frame["lift"]) / np.sqrt(
+        frame["lift_sd"] ** 2 + frame["model_lift_sd"] ** 2
+    )
+    if uncalibrated is not None:
+        describe(lift_test_draws(uncalibrated, table), "model_lift_before")
+    return frame

@@ -30,7 +30,7 @@ import pandas as pd
 from numpyro import distributions as dist
 from numpyro.distributions import constraints
 
-from skmmm import _validation
+from skmmm import _validation, lift_tests
 from skmmm._geo_coordinates import (
     INITIAL_MEDIA_NONCENTRING,
     INITIAL_ROI_SHEAR,
@@ -248,6 +248,33 @@ class ModelFamily:
             else DEFAULT_PRIORS,
         )
 
+    @staticmethod
+    def lift_test_inputs(
+        est, data, media_scale, target_scale
+    ) -> lift_tests.LiftTestInputs | None:
+        """The estimator's ``lift_tests`` as model inputs (None without tests)."""
+        if est.lift_tests is None:
+            return None
+        tests = lift_tests.validate_lift_tests(
+            est.lift_tests,
+            index=data.index,
+            media_names=data.media_names,
+            media=data.media,
+            geo_names=getattr(data, "geo_names", None),
+        )
+        inputs = lift_tests.lift_test_inputs(
+            tests, media=data.media, media_scale=media_scale, target_scale=target_scale
+        )
+        float_dtype = jnp.result_type(float)
+        return lift_tests.LiftTestInputs(
+            *(
+                jnp.asarray(a, dtype=jnp.int32 if name == "channel" else float_dtype)
+                for name, a in zip(
+                    lift_tests.LiftTestInputs._fields, inputs, strict=True
+                )
+            )
+        )
+
     def prepare(self, est, X, y, stacklevel: int) -> SamplingProblem:
         """Validate, scale and set up the model of a fit.
 
@@ -422,6 +449,9 @@ class NationalFamily(ModelFamily):
             ),
             # Periods fill_missing inserted are left out of the likelihood.
             target_mask=None if data.present is None else jnp.asarray(data.present),
+            lift_tests=self.lift_test_inputs(
+                est, data, attributes["media_scale_"], target_scale
+            ),
         )
         return SamplingProblem(
             data=data,
@@ -734,6 +764,7 @@ class GeoFamily(ModelFamily):
             ),
             # Absent cells of a ragged panel are left out of the likelihood.
             target_mask=None if present is None else jnp.asarray(present),
+            lift_tests=self.lift_test_inputs(est, data, media_scale, target_scale),
         )
         adapts = spec.level_log_ratios or spec.sheared_roi or spec.geo_mean_scaling
         columns = list(X.columns)

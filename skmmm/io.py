@@ -24,7 +24,9 @@ distributions of the classes in ``SAVEABLE_DISTRIBUTIONS`` (stored as the
 class name and its parameter values). Any other value (e.g. an expanded or
 transformed distribution) makes :func:`save_model` raise ``ValueError``.
 A ``random_state`` that is a ``RandomState`` instance is saved as None (the
-posterior is already drawn; only a refit would use it).
+posterior is already drawn; only a refit would use it). ``lift_tests`` (a
+DataFrame) is saved column by column, dates as ISO strings, with its index;
+columns and index labels must be numbers, strings, dates or missing values.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ SAVEABLE_DISTRIBUTIONS = (
     "Uniform",
 )
 _DISTRIBUTION_KEY = "__numpyro_distribution__"
+_FRAME_KEY = "__dataframe__"
 _ZIP_DATE = (2000, 1, 1, 0, 0, 0)
 
 # Fitted attributes written and read explicitly; any other ``name_`` attribute
@@ -228,6 +231,117 @@ def _encode_media_prior(media_prior: Any) -> Any:
     return np.asarray(media_prior, dtype=float).tolist()
 
 
+def _encode_series(values: pd.Index | pd.Series, what: str) -> dict:
+    """A column or index as JSON: dates as ISO strings, missing values as None."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        dates = pd.DatetimeIndex(values)
+        return {
+            "kind": "datetime",
+            "tz": None if dates.tz is None else str(dates.tz),
+            "values": [None if pd.isna(v) else v.isoformat() for v in dates],
+        }
+    encoded = []
+    for value in values:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            encoded.append(None)
+        elif isinstance(value, pd.Timestamp):
+            encoded.append({"__timestamp__": value.isoformat()})
+        else:
+            try:
+                encoded.append(_json_scalar(value))
+            except TypeError:
+                raise ValueError(
+                    f"Cannot save lift_tests: its {what} holds "
+                    f"{type(value).__name__} values; save_model stores numbers, "
+                    "strings, dates and missing values."
+                ) from None
+    return {"kind": "values", "dtype": str(values.dtype), "values": encoded}
+
+
+def _encode_frame(frame: Any) -> Any:
+    if frame is None:
+        return None
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(
+            f"Cannot save lift_tests: expected None or a DataFrame, got "
+            f"{type(frame).__name__}."
+        )
+    if isinstance(frame.index, pd.MultiIndex) or not all(
+        isinstance(column, str) for column in frame.columns
+    ):
+        raise ValueError(
+            "Cannot save lift_tests: save_model stores a DataFrame with string "
+            "column names and a flat index."
+        )
+    return {
+        _FRAME_KEY: {
+            "columns": list(frame.columns),
+            "data": [
+                _encode_series(frame[column], f"column {column!r}")
+                for column in frame.columns
+            ],
+            "index": _encode_series(frame.index, "index"),
+            "index_name": _json_scalar(frame.index.name)
+            if isinstance(frame.index.name, (str, Integral, type(None)))
+            else None,
+            "range_index": isinstance(frame.index, pd.RangeIndex)
+            and frame.index.equals(pd.RangeIndex(len(frame))),
+        }
+    }
+
+
+def _decode_series(info: Any) -> list | pd.DatetimeIndex:
+    _expect(
+        isinstance(info, dict) and isinstance(info.get("values"), list),
+        "The saved lift_tests are malformed.",
+    )
+    if info.get("kind") == "datetime":
+        dates = pd.DatetimeIndex(pd.to_datetime(info["values"], format="ISO8601"))
+        tz = info.get("tz")
+        return dates if tz is None else dates.tz_convert(str(tz))
+    values = []
+    for value in info["values"]:
+        if isinstance(value, dict) and set(value) == {"__timestamp__"}:
+            values.append(pd.Timestamp(value["__timestamp__"]))
+        else:
+            _expect(
+                value is None or isinstance(value, (bool, int, float, str)),
+                "The saved lift_tests hold a value that is not a number, string "
+                "or date.",
+            )
+            values.append(value)
+    return values
+
+
+def _decode_frame(value: Mapping) -> pd.DataFrame:
+    info = value[_FRAME_KEY]
+    _expect(
+        isinstance(info, dict)
+        and isinstance(info.get("columns"), list)
+        and isinstance(info.get("data"), list)
+        and len(info["columns"]) == len(info["data"]),
+        "The saved lift_tests are malformed.",
+    )
+    columns = {}
+    for name, series in zip(info["columns"], info["data"], strict=True):
+        values = _decode_series(series)
+        dtype = series.get("dtype")
+        if series.get("kind") == "values" and dtype in ("int64", "float64", "bool"):
+            values = np.asarray(
+                [np.nan if v is None else v for v in values], dtype=dtype
+            )
+        columns[str(name)] = values
+    if info.get("range_index"):
+        index = None
+    else:
+        labels = _decode_series(info.get("index"))
+        index = pd.Index(labels, name=info.get("index_name"))
+    frame = pd.DataFrame(columns, index=index)
+    if index is not None:
+        frame.index.name = info.get("index_name")
+    return frame
+
+
 _TUPLE_KEY = "__tuple__"
 
 
@@ -252,6 +366,8 @@ def _encode_params(estimator) -> dict:
             encoded[name] = _encode_custom_priors(value)
         elif name == "media_prior":
             encoded[name] = _encode_media_prior(value)
+        elif name == "lift_tests":
+            encoded[name] = _encode_frame(value)
         elif name == "random_state" and isinstance(value, np.random.RandomState):
             encoded[name] = None
         else:
@@ -612,6 +728,8 @@ def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
         if _DISTRIBUTION_KEY in value:
             return _decode_distribution(value)
+        if set(value) == {_FRAME_KEY}:
+            return _decode_frame(value)
         if set(value) == {_TUPLE_KEY} and isinstance(value[_TUPLE_KEY], list):
             return tuple(_decode_value(v) for v in value[_TUPLE_KEY])
         return {k: _decode_value(v) for k, v in value.items()}

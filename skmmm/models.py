@@ -23,6 +23,7 @@ import numpyro
 from numpyro import distributions as dist
 
 from skmmm import transforms
+from skmmm.lift_tests import LiftTestInputs
 from skmmm.priors import (
     CHANNEL_COEF_MEDIA,
     CHANNEL_ROI,
@@ -47,6 +48,8 @@ __all__ = [
     "geo_site_shapes",
     "level_log_ratio_shift",
     "level_log_ratio_terms",
+    "lift_test_effects",
+    "lift_test_likelihood",
     "log_elasticity_at_average",
     "log_lag_gain",
     "log_spend_sensitivity",
@@ -227,6 +230,13 @@ def media_transform(
         )
     if rows is not None:
         lagged = lagged[rows]
+    return _media_shape(spec, lagged, params)
+
+
+def _media_shape(
+    spec: ModelSpec, lagged: jax.Array, params: Mapping[str, jax.Array]
+) -> jax.Array:
+    """The pointwise part of the media transform (Hill curve or exponent)."""
     if spec.model_name == "hill_adstock":
         half_max = params["half_max_effective_concentration"]
         return transforms.hill(lagged, half_max, params["slope"])
@@ -458,6 +468,7 @@ class NationalModelInputs(NamedTuple):
     media_prior: jax.Array
     target: jax.Array | None = None
     target_mask: jax.Array | None = None
+    lift_tests: LiftTestInputs | None = None
 
 
 def national_model(
@@ -467,6 +478,7 @@ def national_model(
     media_prior: jax.Array,
     target: jax.Array | None = None,
     target_mask: jax.Array | None = None,
+    lift_tests: LiftTestInputs | None = None,
     *,
     spec: ModelSpec,
     priors: Mapping[str, dist.Distribution | None],
@@ -492,6 +504,9 @@ def national_model(
     target_mask : jax.Array of shape (n_times,), dtype bool, optional
         Periods whose KPI is observed; False leaves a period (one that
         ``fill_missing`` inserted) out of the likelihood. None: every period.
+    lift_tests : LiftTestInputs, optional
+        Experiments, each adding a likelihood term
+        (:func:`lift_test_likelihood`).
     spec : ModelSpec
         The model's static description.
     priors : dict
@@ -524,6 +539,126 @@ def national_model(
     params = sample_baseline_steps(spec, params)
     mu = mean_components(spec, params, media, extra_features, time_index)["mu"]
     _observe(dist.Normal(mu, params["sigma"]), target, target_mask)
+    lift_test_likelihood(spec, params, media, lift_tests)
+
+
+# ------------------------------------------------------------ lift tests
+
+
+def lift_test_effects(
+    spec: ModelSpec,
+    params: Mapping[str, jax.Array],
+    media: jax.Array,
+    tests: LiftTestInputs,
+) -> jax.Array:
+    """The model's lift of each test for one draw, on each test's KPI scale.
+
+    The incremental KPI of adding each test's ``delta`` to its channel's
+    observed media, summed over its measurement window: through the
+    channel's lag (adstock or carryover), its saturation at the spend it
+    had then, and its coefficient (per geo for geo models), so a test at
+    high spend informs the curve, not only the ROI.
+
+    Parameters
+    ----------
+    spec : ModelSpec or GeoModelSpec
+        The model.
+    params : dict
+        One draw (``coef_media`` (n_channels,) or (n_channels, n_geos) and
+        the transform parameters).
+    media : jax.Array of shape (n_times, n_channels[, n_geos])
+        Training media on the internal scale.
+    tests : LiftTestInputs
+        The tests (:func:`skmmm.lift_tests.lift_test_inputs`).
+
+    Returns
+    -------
+    jax.Array of shape (n_padded,)
+        Multiply by ``tests.kpi_scale`` for KPI units; 0 for padding.
+    """
+    panel = media if media.ndim == 3 else media[:, :, None]
+    coef = params[COEF_MEDIA]
+    coef = coef if coef.ndim == 2 else coef[:, None]
+    channel = tests.channel
+    per_test = {
+        name: params[name][channel] for name in MEDIA_TRANSFORM_PRIORS[spec.model_name]
+    }
+    if spec.model_name in ("adstock", "hill_adstock"):
+        return _adstock_lift(spec, per_test, coef[channel], tests)
+    n_tests = channel.shape[0]
+    base = panel[:, channel, :]  # (n_times, n_tests, n_geos): one column per test
+    changed = base + jnp.moveaxis(tests.delta, 0, 1)
+    # One transform over both: carryover is a convolution, no scan over time.
+    per_test = {name: jnp.tile(value, 2) for name, value in per_test.items()}
+    both = media_transform(spec, jnp.concatenate([changed, base], axis=1), per_test)
+    increment = both[:, :n_tests] - both[:, n_tests:]
+    per_geo = jnp.einsum("tkg,kt->kg", increment, tests.window) * coef[channel]
+    return (per_geo * tests.weights).sum(axis=1)
+
+
+def _adstock_lift(
+    spec: ModelSpec,
+    params: Mapping[str, jax.Array],
+    coef: jax.Array,
+    tests: LiftTestInputs,
+) -> jax.Array:
+    """:func:`lift_test_effects` for the adstock models, without a scan.
+
+    Unnormalised adstock ``a_t = x_t + w a_{t-1}`` is, over a test's
+    window from ``start``, ``a_{start+i} = w**(i+1) a_{start-1} +
+    sum_{j<=i} w**(i-j) x_{start+j}``, and ``a_{start-1} = sum_j w**j
+    history[j]``: a dot product over the history and a small (window x
+    window) product, where a second scan over the whole timeline made each
+    sampler step 1.8 times slower (benchmarks/bench_calibration.py).
+    ``params`` are the tests' channels' transform parameters, ``coef`` their
+    coefficients (n_padded, n_geos).
+    """
+    lag = params["lag_weight"]  # (n_padded,)
+    n_times, n_window = tests.history.shape[1], tests.window_mask.shape[1]
+    log_lag = jnp.log(lag)[:, None]
+    before = jnp.einsum(
+        "kj,kjg->kg",
+        jnp.exp(log_lag * jnp.arange(n_times, dtype=lag.dtype)),
+        tests.history,
+    )
+    steps = jnp.arange(n_window, dtype=lag.dtype)
+    gap = steps[:, None] - steps[None, :]
+    kernel = jnp.where(
+        gap >= 0, jnp.exp(log_lag[:, :, None] * jnp.maximum(gap, 0.0)), 0.0
+    )  # (n_padded, n_window, n_window)
+    base = jnp.exp(log_lag * (steps + 1))[:, :, None] * before[:, None, :]
+    base = base + jnp.einsum("kij,kjg->kig", kernel, tests.window_media)
+    changed = base + jnp.einsum("kij,kjg->kig", kernel, tests.window_delta)
+    normalise = (1 - lag)[:, None, None]
+    # (n_window, 2 * n_padded, n_geos): the tests as channels of the shape.
+    lagged = jnp.moveaxis(
+        jnp.concatenate([changed, base], axis=0) * jnp.tile(normalise, (2, 1, 1)),
+        0,
+        1,
+    )
+    shaped = _media_shape(
+        spec, lagged, {name: jnp.tile(value, 2) for name, value in params.items()}
+    )
+    n_tests = lag.shape[0]
+    increment = (
+        shaped[:, :n_tests] - shaped[:, n_tests:]
+    )  # (n_window, n_padded, n_geos)
+    per_geo = jnp.einsum("ikg,ki->kg", increment, tests.window_mask) * coef
+    return (per_geo * tests.weights).sum(axis=1)
+
+
+def lift_test_likelihood(
+    spec: ModelSpec,
+    params: Mapping[str, jax.Array],
+    media: jax.Array,
+    tests: LiftTestInputs | None,
+) -> None:
+    """Add ``lift ~ Normal(model's lift, lift_sd)`` per test (nothing when None)."""
+    if tests is None:
+        return
+    predicted = lift_test_effects(spec, params, media, tests)
+    log_density = dist.Normal(predicted, tests.lift_sd).log_prob(tests.lift)
+    numpyro.factor("lift_tests", (log_density * tests.valid).sum())
 
 
 # --------------------------------------------------------------------- geo
@@ -1133,6 +1268,7 @@ class GeoModelInputs(NamedTuple):
     geo_mean_scale: jax.Array
     target: jax.Array | None = None
     target_mask: jax.Array | None = None
+    lift_tests: LiftTestInputs | None = None
 
 
 def geo_model(
@@ -1146,6 +1282,7 @@ def geo_model(
     geo_mean_scale: jax.Array,
     target: jax.Array | None = None,
     target_mask: jax.Array | None = None,
+    lift_tests: LiftTestInputs | None = None,
     *,
     spec: GeoModelSpec,
     priors: Mapping[str, dist.Distribution | None],
@@ -1210,6 +1347,9 @@ def geo_model(
         The cells of a ragged panel (geos with different first or last
         dates): absent cells (False) hold zero media and controls and stay
         out of the likelihood. None: every cell is observed.
+    lift_tests : LiftTestInputs, optional
+        Experiments, each adding a likelihood term
+        (:func:`lift_test_likelihood`).
     spec : GeoModelSpec
         The model's static description.
     priors : dict
@@ -1257,6 +1397,7 @@ def geo_model(
         spec, params, media, extra_features, time_index, transformed
     )["mu"]
     _observe(dist.Normal(mu, params["sigma"]), target, target_mask)
+    lift_test_likelihood(spec, params, media, lift_tests)
 
 
 def _observe(

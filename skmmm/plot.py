@@ -24,6 +24,9 @@ LightweightMMM name                                    what it draws
 :func:`plot_mcmc_diagnostics`                          trace and rank plots
 =====================================================  ==================================
 
+:func:`plot_lift_tests` (no LightweightMMM counterpart) draws each
+experiment's measured lift against the model's.
+
 :func:`create_media_baseline_contribution_df` returns the table behind the
 area chart.
 
@@ -69,6 +72,7 @@ __all__ = [
     "create_media_baseline_contribution_df",
     "plot_bars_media_metrics",
     "plot_cross_correlate",
+    "plot_lift_tests",
     "plot_mcmc_diagnostics",
     "plot_media_baseline_contribution_area_plot",
     "plot_media_channel_posteriors",
@@ -1003,6 +1007,89 @@ def plot_bars_media_metrics(
     # Two lines: on one, the title is wider than the figure of one or two
     # channels and constrained layout cannot shrink it.
     ax.set_title(f"{title} per channel\nbars: mean; lines: {interval:.0%} interval")
+    return figure
+
+
+@_plain_text
+def plot_lift_tests(
+    estimator,
+    *,
+    lift_tests=None,
+    interval: float = 0.9,
+    uncalibrated=None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Each experiment's measured lift against the model's, with intervals.
+
+    One row per test: the measured lift with its central ``interval``
+    under Normal(lift, lift_sd), and the model's posterior lift
+    (:func:`skmmm.attribution.lift_test_fit`); with ``uncalibrated``, also
+    the lift of the model fitted without the tests.
+
+    Parameters
+    ----------
+    estimator : fitted skmmm regressor
+        The model.
+    lift_tests : DataFrame, default=None
+        The experiments; None means the estimator's ``lift_tests``.
+    interval : float, default=0.9
+        Width of the intervals.
+    uncalibrated : fitted skmmm regressor, default=None
+        The same model fitted without the tests.
+    ax : Axes, default=None
+        Axes to draw into; None creates a figure.
+
+    Returns
+    -------
+    Figure
+    """
+    lower_q, _ = _check_interval(interval)
+    _check_fitted(estimator)
+    table = attribution.lift_test_fit(
+        estimator, lift_tests, interval=interval, uncalibrated=uncalibrated
+    )
+    n_tests = len(table)
+    figure, ax = _single_axes(ax, size=(8, 1.0 + 0.7 * n_tests))
+    rows = np.arange(n_tests)[::-1].astype(float)
+    half_width = -stats.norm.ppf(lower_q) * table["lift_sd"].to_numpy()
+    measured = table["lift"].to_numpy()
+    ax.errorbar(
+        measured,
+        rows + 0.15,
+        xerr=half_width,
+        fmt="o",
+        color="black",
+        capsize=4,
+        label="measured",
+    )
+    series = [("model_lift", "model", "C0", 0.0)]
+    if uncalibrated is not None:
+        series.append(("model_lift_before", "model without the tests", "C7", -0.15))
+    for prefix, label, color, offset in series:
+        mean = table[f"{prefix}_mean"].to_numpy()
+        ax.errorbar(
+            mean,
+            rows + offset,
+            xerr=np.vstack(
+                [
+                    mean - table[f"{prefix}_lower"].to_numpy(),
+                    table[f"{prefix}_upper"].to_numpy() - mean,
+                ]
+            ),
+            fmt="s",
+            color=color,
+            capsize=4,
+            label=label,
+        )
+    labels = [
+        f"{label}: {channel}" if str(label) != str(channel) else str(channel)
+        for label, channel in zip(table.index, table["channel"], strict=True)
+    ]
+    ax.set_yticks(rows, labels)
+    ax.axvline(0.0, color="0.8", linewidth=1)
+    ax.set_xlabel("Lift over the measurement window (KPI)")
+    ax.set_title(f"Lift tests: measured and modelled ({interval:.0%} intervals)")
+    ax.legend(loc="best", fontsize="small")
     return figure
 
 

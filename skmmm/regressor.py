@@ -204,6 +204,20 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
     progress_bar : bool or "auto", default="auto"
         Show a progress bar while sampling; "auto" shows it when a person is
         watching (a terminal or a notebook).
+    lift_tests : DataFrame, default=None
+        Experiments that calibrate the model (geo-lift, conversion-lift,
+        holdouts), one row per test, with columns ``channel``, ``start``,
+        ``end`` (dates, or period positions for undated data: the spend
+        change runs from ``start`` to ``end`` inclusive), optional
+        ``measure_end`` (last period of the measurement window, default
+        ``end``), ``delta_spend`` (extra media per period, in the channel's
+        media units; negative for a holdout), ``lift`` (the measured
+        incremental KPI over the window, in KPI units), ``lift_sd`` (its
+        standard error), and for geo fits optional ``geo`` (empty: a national
+        test). Each test adds ``lift ~ Normal(model's lift, lift_sd)`` to the
+        likelihood, where the model's lift runs the spend change through the
+        channel's lag, saturation and coefficient (``skmmm.lift_tests``, the
+        user guide's "Calibrating with experiments"). None fits without tests.
 
     Attributes
     ----------
@@ -292,6 +306,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         "max_tree_depth": [Interval(Integral, 1, None, closed="left"), tuple, None],
         "random_state": ["random_state"],
         "progress_bar": ["boolean", StrOptions({"auto"})],
+        "lift_tests": [pd.DataFrame, None],
     }
 
     def __init__(
@@ -320,6 +335,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         max_tree_depth: int | tuple[int, int] | None = None,
         random_state: int | None = None,
         progress_bar: bool | str = "auto",
+        lift_tests: pd.DataFrame | None = None,
     ) -> None:
         self.model = model
         self.media_columns = media_columns
@@ -344,6 +360,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         self.max_tree_depth = max_tree_depth
         self.random_state = random_state
         self.progress_bar = progress_bar
+        self.lift_tests = lift_tests
 
     # ------------------------------------------------------------------ fit
 

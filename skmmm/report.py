@@ -663,6 +663,55 @@ def _attribution_table(
     )
 
 
+def _date_text(value: Any) -> str:
+    if isinstance(value, pd.Timestamp):
+        return str(value.date())
+    return str(value)
+
+
+def _lift_test_table(est, interval: float) -> _Table | None:
+    """The experiments the fit was calibrated with, measured and modelled."""
+    if getattr(est, "lift_tests", None) is None:
+        return None
+    table = attribution.lift_test_fit(est, interval=interval)
+    width = f"{interval:.0%}"
+    geo = "geo" in table.columns
+    return _table(
+        ["Test", "Channel"]
+        + (["Geo"] if geo else [])
+        + [
+            "Spend change",
+            "Measured",
+            "Measured lift",
+            "Lift sd",
+            "Model lift",
+            f"Model {width} interval",
+            "z",
+        ],
+        [
+            [str(label), row["channel"]]
+            + (["national" if pd.isna(row["geo"]) else row["geo"]] if geo else [])
+            + [
+                f"{_date_text(row['start'])} – {_date_text(row['end'])}: "
+                f"{_number(row['delta_spend'])} per period",
+                f"to {_date_text(row['measure_end'])}",
+                _number(row["lift"]),
+                _number(row["lift_sd"]),
+                _number(row["model_lift_mean"]),
+                _interval_text(row["model_lift_lower"], row["model_lift_upper"]),
+                _number(row["z"], 2),
+            ]
+            for label, row in table.iterrows()
+        ],
+        caption="Each experiment adds its measured lift, with its standard error, "
+        "to the model's likelihood. Model lift: the posterior mean KPI the test's "
+        "spend change adds over its measurement window. z: (model - measured) / "
+        "the combined standard deviation; beyond about ±2 the model and the test "
+        "disagree (check the test's dates, spend change and standard error).",
+        text_columns=range(1, 4 + int(geo)),
+    )
+
+
 def _join_words(words: Sequence[str]) -> str:
     if len(words) <= 1:
         return "".join(words)
@@ -877,7 +926,15 @@ def _figures(
             )
         ],
         "budget": [],
+        "lift_tests": [],
     }
+    if getattr(est, "lift_tests", None) is not None:
+        figures["lift_tests"].append(
+            figure(
+                "Lift tests",
+                lambda: plot.plot_lift_tests(est, interval=interval),
+            )
+        )
     if optimizer_result is not None:
         figures["budget"].append(
             figure(
@@ -965,6 +1022,7 @@ def render_report(
             "mape": _percent(metrics["mape"]),
         },
         "attribution": attribution_table,
+        "lift_tests": _lift_test_table(main, interval),
         "comparison": _comparison_table(named, checks) if len(named) > 1 else None,
         "backtest": _backtest_table(backtest) if backtest is not None else None,
         "budget": budget,

@@ -481,3 +481,87 @@ def test_revenue_per_kpi_column_with_a_negative_value_names_the_period(
     X.iloc[5, X.columns.get_loc("rpk")] = -2.0
     with pytest.raises(ValueError, match="'rpk' has a value .* at period"):
         _revenue_fit(national_data, X, revenue_per_kpi="rpk")
+
+
+# ------------------------------------------------------------ lift tests
+
+
+def _lift_table(data):
+    dates = data.X.index
+    channel = data.media_columns[0]
+    return pd.DataFrame(
+        {
+            "channel": [channel, data.media_columns[1]],
+            "start": [dates[50], dates[100]],
+            "end": [dates[57], dates[103]],
+            "measure_end": [dates[70], dates[103]],
+            "delta_spend": [float(data.X[channel].mean()), 1000.0],
+            "lift": [1e5, 1e4],
+            "lift_sd": [1e4, 1e3],
+        },
+        index=["first", "second"],
+    )
+
+
+def test_lift_test_draws_are_the_change_of_the_prediction(est, data):
+    """Known answer: predict with the test's spend added, minus predict."""
+    table = _lift_table(data)
+    draws = attribution.lift_test_draws(est, table)
+    assert list(draws.columns) == ["first", "second"] and len(draws) == len(
+        est.posterior_["sigma"]
+    )
+    for label, row in table.iterrows():
+        changed = data.X.copy()
+        changed.loc[row["start"] : row["end"], row["channel"]] += row["delta_spend"]
+        window = (data.X.index >= row["start"]) & (data.X.index <= row["measure_end"])
+        expected = (est.predict(changed) - est.predict(data.X))[window].sum()
+        np.testing.assert_allclose(draws[label].mean(), expected, rtol=2e-3)
+
+
+def test_lift_test_fit_reports_measured_and_modelled_lift(est, data):
+    table = _lift_table(data)
+    calibrated = copy.copy(est)
+    calibrated.lift_tests = table  # a table on the estimator is the default
+    fit = attribution.lift_test_fit(calibrated, interval=0.8)
+    draws = attribution.lift_test_draws(est, table)
+    assert list(fit.index) == ["first", "second"]
+    np.testing.assert_allclose(fit["model_lift_mean"], draws.mean())
+    np.testing.assert_allclose(fit["model_lift_lower"], draws.quantile(0.1))
+    assert (fit["start"] == table["start"]).all() and (
+        fit["lift"] == table["lift"]
+    ).all()
+    z = (fit["model_lift_mean"] - fit["lift"]) / np.hypot(
+        fit["lift_sd"], fit["model_lift_sd"]
+    )
+    np.testing.assert_allclose(fit["z"], z)
+    before = attribution.lift_test_fit(est, table, uncalibrated=est)
+    np.testing.assert_allclose(before["model_lift_before_mean"], fit["model_lift_mean"])
+    with pytest.raises(ValueError, match="has no lift_tests"):
+        attribution.lift_test_fit(est)
+
+
+def test_geo_lift_test_draws_sum_each_geo(geo_fit, geo_data):
+    channel = geo_fit.media_names_[0]
+    dates = pd.DatetimeIndex(sorted(geo_data.X["date"].unique()))
+    table = pd.DataFrame(
+        {
+            "channel": [channel] * (N_GEOS + 1),
+            "geo": [*geo_fit.geo_names_, None],
+            "start": [dates[10]] * (N_GEOS + 1),
+            "end": [dates[14]] * (N_GEOS + 1),
+            "delta_spend": [100.0] * (N_GEOS + 1),
+            "lift": [1.0] * (N_GEOS + 1),
+            "lift_sd": [1.0] * (N_GEOS + 1),
+        }
+    )
+    draws = attribution.lift_test_draws(geo_fit, table)
+    assert draws.shape[1] == N_GEOS + 1 and np.all(draws.to_numpy() > 0)
+    # each geo's test: the change of that geo's prediction
+    X = geo_data.X
+    geo = geo_fit.geo_names_[1]
+    changed = X.copy()
+    rows = (X["geo"] == geo) & (X["date"] >= dates[10]) & (X["date"] <= dates[14])
+    changed.loc[rows, channel] += 100.0
+    in_window = (X["geo"] == geo) & (X["date"] >= dates[10]) & (X["date"] <= dates[14])
+    expected = (geo_fit.predict(changed) - geo_fit.predict(X))[in_window.to_numpy()]
+    np.testing.assert_allclose(draws[1].mean(), expected.sum(), rtol=2e-3)

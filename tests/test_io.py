@@ -218,6 +218,36 @@ def test_custom_priors_and_media_prior_round_trip(fitted, tmp_path):
     assert loaded.media_prior == {"tv": 10.0, "search": 5.0}
 
 
+def test_lift_tests_round_trip(data, tmp_path):
+    dates = data.X.index
+    table = pd.DataFrame(
+        {
+            "channel": ["tv", "search"],
+            "start": [dates[10], dates[20]],
+            "end": [dates[15], dates[25]],
+            "measure_end": [dates[20], pd.NaT],
+            "delta_spend": [1000.0, -10.0],
+            "lift": [5000.0, -40.0],
+            "lift_sd": [1000.0, 20.0],
+        },
+        index=pd.Index(["tv_2021", "search_holdout"], name="test"),
+    )
+    est = _fit(
+        data.X,
+        data.y,
+        media_columns=data.media_columns,
+        random_state=0,
+        lift_tests=table,
+    )
+    save_model(est, tmp_path / "m.skmmm")
+    loaded = load_model(tmp_path / "m.skmmm")
+    pd.testing.assert_frame_equal(loaded.lift_tests, table)
+    pd.testing.assert_frame_equal(
+        attribution.lift_test_fit(loaded), attribution.lift_test_fit(est)
+    )
+    _assert_same_results(est, loaded, data.X)
+
+
 def test_save_refuses_unsaveable_custom_prior(fitted, tmp_path):
     est = copy.deepcopy(fitted)
     est.set_params(custom_priors={"coef_media": dist.HalfNormal(1.0).expand([2])})

@@ -584,3 +584,30 @@ def test_prior_predictive_plot_of_a_ragged_panel_and_of_filled_weeks(
         totals = y.groupby(np.asarray(dates)).sum()
         np.testing.assert_allclose(actual.get_ydata(), totals.to_numpy())
         assert len(median.get_ydata()) == len(totals)
+
+
+def test_plot_lift_tests_draws_measured_and_modelled_lift(est, data):
+    dates = data.X.index
+    table = pd.DataFrame(
+        {
+            "channel": data.media_columns[:2],
+            "start": [dates[50], dates[100]],
+            "end": [dates[57], dates[103]],
+            "delta_spend": [1000.0, 500.0],
+            "lift": [1e4, 5e3],
+            "lift_sd": [1e3, 1e3],
+        },
+        index=["tv_test", "search_test"],
+    )
+    figure = _render(plot.plot_lift_tests(est, lift_tests=table))
+    ax = figure.axes[0]
+    assert len([c for c in ax.containers if isinstance(c, ErrorbarContainer)]) == 2
+    labels = [tick.get_text() for tick in ax.get_yticklabels()]
+    assert labels == [
+        f"tv_test: {data.media_columns[0]}",
+        f"search_test: {data.media_columns[1]}",
+    ]
+    assert list(ax.get_yticks()) == [1.0, 0.0]  # the first test on top
+    with_before = plot.plot_lift_tests(est, lift_tests=table, uncalibrated=est)
+    containers = with_before.axes[0].containers
+    assert len([c for c in containers if isinstance(c, ErrorbarContainer)]) == 3

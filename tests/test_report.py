@@ -787,3 +787,25 @@ def test_report_fits_the_window_in_chromium(browser, full_report, width):
         "  return img.getBoundingClientRect().right; });"
     )
     assert max(widths) <= window
+
+
+def test_lift_test_section_only_with_lift_tests(est, full_report, national_data):
+    _, html = full_report
+    assert 'id="lift-tests"' not in html
+    dates = national_data.X.index
+    calibrated = copy.copy(est)
+    calibrated.lift_tests = pd.DataFrame(
+        {
+            "channel": [national_data.media_columns[0]],
+            "start": [dates[50]],
+            "end": [dates[57]],
+            "delta_spend": [1000.0],
+            "lift": [12345.0],
+            "lift_sd": [1000.0],
+        },
+        index=["<b>tv</b>"],
+    )
+    html = render_report(calibrated)
+    assert '<section id="lift-tests">' in html and 'href="#lift-tests"' in html
+    assert "12,345" in html or "1.23e+04" in html or "12345" in html
+    assert "&lt;b&gt;tv&lt;/b&gt;" in html and "<b>tv</b>" not in html
