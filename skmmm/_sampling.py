@@ -398,7 +398,10 @@ def _build_programs(
         # Deterministic sites such as the ROI sum a panel per draw: batches
         # of draws bound the memory of long or wide panels.
         n_draws = jax.tree.leaves(draws)[0].shape[0]
-        panel_size = max((int(np.size(arg)) for arg in model_args), default=1)
+        panel_size = max(
+            (int(np.prod(np.shape(leaf))) for leaf in jax.tree.leaves(model_args)),
+            default=1,
+        )
         return map_draws(
             lambda z: constrain_one(z, model_args),
             draws,
