@@ -172,10 +172,13 @@ def _training_totals(
 ):
     """Per draw: channel effects (n_channels, n_geos) and ``mu`` (n_geos) summed
     over time, with media scaled by ``scaling`` (n_channels, n_geos) and each
-    (period, geo) cell weighted by ``weights`` (n_times, n_geos)."""
+    (period, geo) cell weighted by ``weights`` (n_times, n_geos), or not
+    weighted (None)."""
 
     def one_draw(draw):
         parts = panel_mean_components(spec, draw, media * scaling, controls, time_index)
+        if weights is None:
+            return parts["media"].sum(axis=0), parts["mu"].sum(axis=0)
         return (
             (parts["media"] * weights[:, None, :]).sum(axis=0),
             (parts["mu"] * weights).sum(axis=0),
@@ -184,11 +187,14 @@ def _training_totals(
     return map_draws(one_draw, params, batch_size)
 
 
-def _cell_weights(fitted: FittedMMM, revenue: bool, dtype) -> jnp.ndarray:
+def _cell_weights(fitted: FittedMMM, revenue: bool, dtype) -> jnp.ndarray | None:
     """Each training (period, geo) cell's weight in a sum over training: its
     revenue per KPI (``revenue``) or one, and zero where a ragged panel has
-    no cell."""
-    if revenue and fitted.revenue_weights is not None:
+    no cell; None when every weight is one (a plain sum)."""
+    weighted = revenue and fitted.revenue_weights is not None
+    if not weighted and fitted.training_present is None:
+        return None
+    if weighted:
         weights = np.asarray(fitted.revenue_weights, dtype=float)
     else:
         weights = np.ones((fitted.n_train_periods, fitted.n_geos))
@@ -373,7 +379,8 @@ def _total_kpi_gradient(
             parts = panel_mean_components(
                 spec, draw, media * scaling, controls, time_index
             )
-            return (parts["mu"] * weights).sum(axis=0) @ target_scale
+            mu = parts["mu"] if weights is None else parts["mu"] * weights
+            return mu.sum(axis=0) @ target_scale
 
         return jax.grad(total)(jnp.ones(media.shape[1:], media.dtype))
 
