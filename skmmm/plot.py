@@ -993,7 +993,13 @@ def plot_bars_media_metrics(
         positions,
         mean,
         color=[_channel_color(i) for i in positions],
-        yerr=np.vstack([mean - lower, upper - mean]),
+        # A few extreme draws can put the mean outside the interval: the
+        # interval's line then starts at the bar's top.
+        yerr=np.nan_to_num(
+            np.clip(np.vstack([mean - lower, upper - mean]), 0.0, None),
+            nan=0.0,
+            posinf=0.0,
+        ),
         capsize=4,
     )
     ax.set_xticks(positions, names, rotation=30, ha="right")

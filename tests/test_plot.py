@@ -346,6 +346,16 @@ def test_metric_bars_agree_with_attribution(est, metric, draws_of):
     np.testing.assert_allclose([s[1][1] for s in segments], draws.quantile(0.9))
 
 
+def test_metric_bars_draw_a_mean_outside_its_interval(est, monkeypatch):
+    # Heavy tails: a few extreme draws put the mean above the 95% quantile.
+    draws = attribution.roi(est).copy()
+    draws.iloc[:3, 0] = 1e6
+    monkeypatch.setattr(plot.attribution, "roi", lambda estimator: draws)
+    figure = _render(plot.plot_bars_media_metrics(est))
+    heights = [bar.get_height() for bar in figure.axes[0].patches]
+    assert heights[0] == pytest.approx(draws.iloc[:, 0].mean())
+
+
 @pytest.mark.parametrize("n_channels", [1, 2, 3])
 def test_metric_bars_title_fits_the_figure(est, monkeypatch, n_channels):
     draws = attribution.roi(est).iloc[:, :n_channels]
