@@ -658,17 +658,20 @@ def _optimize_budget(best, args: argparse.Namespace, prices, budget, ratio):
     )
 
 
-def _check_budget_options(problem: Problem, args: argparse.Namespace) -> None:
-    """Channel names in ``--bounds`` and ``--lock`` are media columns (before fitting)."""
-    for option, channels in (
+def _check_budget_options(
+    channels: Sequence[str], args: argparse.Namespace, what: str = "media columns"
+) -> None:
+    """Channel names in ``--bounds`` and ``--lock`` are ``channels`` (checked
+    before fitting or optimising)."""
+    for option, named in (
         ("--bounds", [channel for channel, _, _ in args.bounds]),
         ("--lock", [channel for channel, _ in args.lock]),
     ):
-        unknown = [channel for channel in channels if channel not in problem.media]
+        unknown = [channel for channel in named if channel not in channels]
         if unknown:
             raise ValueError(
-                f"{option} names {unknown}, which are not media columns; the media "
-                f"columns are {problem.media}."
+                f"{option} names {unknown}, which are not {what}; the {what} "
+                f"are {list(channels)}."
             )
     _locks(args.lock)
 
@@ -747,7 +750,7 @@ def _run(problem: Problem, models: Sequence[str], args: argparse.Namespace) -> i
     progress = _Progress(_show_progress(args))
     if args.folds:
         _check_room_for_folds(problem, args.folds, args.holdout)
-    _check_budget_options(problem, args)
+    _check_budget_options(problem.media, args)
     estimators = _estimators(problem, models, args)
 
     fitted = {}
@@ -829,16 +832,7 @@ def _report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _refuse_to_overwrite([out], args.overwrite)
     model = load_model(args.model_file)
-    for option, channels in (
-        ("--bounds", [channel for channel, _, _ in args.bounds]),
-        ("--lock", [channel for channel, _ in args.lock]),
-    ):
-        unknown = [c for c in channels if c not in model.media_names_]
-        if unknown:
-            raise ValueError(
-                f"{option} names {unknown}, which are not the model's channels "
-                f"{list(model.media_names_)}."
-            )
+    _check_budget_options(model.media_names_, args, "channels of the model")
     # Every section the model has the data for: the budget of the next
     # periods at the recent spend, as `skmmm fit` recommends it.
     result = _optimize_budget(model, args, *_saved_model_budget(model, args.horizon))
