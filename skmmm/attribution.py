@@ -853,7 +853,8 @@ def lift_test_fit(
     -------
     DataFrame
         One row per test (the table's index) with ``channel``, ``geo`` (geo
-        fits), ``start``, ``end``, ``measure_end``, ``delta_spend``,
+        fits), ``start``, ``end``, ``measure_end``, ``delta_spend`` (``"holdout"``
+        for a holdout),
         ``lift``, ``lift_sd`` as given, then ``model_lift_mean``,
         ``model_lift_sd``, ``model_lift_lower``, ``model_lift_upper`` and
         ``z``: (model mean - lift) / sqrt(lift_sd**2 + model_lift_sd**2),
@@ -874,7 +875,15 @@ def lift_test_fit(
         ]
     for name in ("start", "end", "measure_end"):
         frame[name] = index[getattr(tests, name)]
-    for name in ("delta_spend", "lift", "lift_sd"):
+    frame["delta_spend"] = pd.Series(
+        [
+            "holdout" if off else value
+            for off, value in zip(tests.holdout, tests.delta_spend, strict=True)
+        ],
+        index=frame.index,
+        dtype=object if tests.holdout.any() else float,
+    )
+    for name in ("lift", "lift_sd"):
         frame[name] = getattr(tests, name)
 
     def describe(values: pd.DataFrame, prefix: str) -> None:

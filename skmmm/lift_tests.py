@@ -15,7 +15,11 @@ added. ``lift_tests=`` takes a DataFrame with one row per test:
     spend change. A missing value in the column means ``end``.
 ``delta_spend``
     Extra media per period during the test, in the channel's media units
-    (negative for a holdout).
+    (negative for a partial cut), or ``"holdout"``: the channel's spend is
+    switched off from ``start`` to ``end`` (in the test's geo, or in every
+    geo for a national test), so the lift is the (negative) KPI its
+    observed spend brought. A holdout measures the channel's average
+    effect, a small change its marginal one.
 ``lift``, ``lift_sd``
     The measured incremental KPI over the measurement window, in KPI units,
     and its standard error.
@@ -68,7 +72,9 @@ class LiftTests(NamedTuple):
     start, end, measure_end : ndarray of int, shape (n_tests,)
         Training period positions.
     delta_spend, lift, lift_sd : ndarray of float, shape (n_tests,)
-        In media and KPI units.
+        In media and KPI units; ``delta_spend`` is NaN for a holdout.
+    holdout : ndarray of bool, shape (n_tests,)
+        The tests that switched the channel's spend off.
     labels : pandas.Index
         The table's row labels.
     """
@@ -81,6 +87,7 @@ class LiftTests(NamedTuple):
     delta_spend: np.ndarray
     lift: np.ndarray
     lift_sd: np.ndarray
+    holdout: np.ndarray
     labels: pd.Index
 
     @property
@@ -300,6 +307,7 @@ def validate_lift_tests(
             for name in ("delta_spend", "lift", "lift_sd")
         }
     )
+    out["holdout"] = np.zeros(n_tests, dtype=bool)
     for position in range(n_tests):
         row = frame.iloc[position]
         where = _describe_row(position, labels)
@@ -341,20 +349,36 @@ def validate_lift_tests(
             )
         out["start"][position], out["end"][position] = start, end
         out["measure_end"][position] = measure_end
-        for name in ("delta_spend", "lift", "lift_sd"):
+        holdout = isinstance(row["delta_spend"], str) and (
+            row["delta_spend"].strip().lower() == "holdout"
+        )
+        out["holdout"][position] = holdout
+        for name in (
+            ("lift", "lift_sd") if holdout else ("delta_spend", "lift", "lift_sd")
+        ):
             out[name][position] = _number(row[name], where, name)
         if out["lift_sd"][position] <= 0:
             raise ValueError(
                 f"lift_tests {where}, column 'lift_sd': {out['lift_sd'][position]:g}"
                 " is not positive; give the lift's standard error (> 0)."
             )
+        c, g = out["channel"][position], out["geo"][position]
+        if holdout:
+            out["delta_spend"][position] = np.nan
+            cells = panel[start : end + 1, c, :]
+            if not np.any(cells if g == NATIONAL else cells[:, g]):
+                raise ValueError(
+                    f"lift_tests {where}, column 'delta_spend': a holdout of "
+                    f"{names[c]!r} from start to end switches off no spend (it "
+                    "spent nothing then); check the dates, channel and geo."
+                )
+            continue
         delta = out["delta_spend"][position]
         if delta == 0:
             raise ValueError(
                 f"lift_tests {where}, column 'delta_spend': 0 changes nothing; "
-                "give the extra media per period (negative for a holdout)."
+                "give the extra media per period (negative for a cut), or 'holdout'."
             )
-        c, g = out["channel"][position], out["geo"][position]
         split = delta * (shares[c] if g == NATIONAL else np.eye(panel.shape[2])[g])
         changed = panel[start : end + 1, c, :] + split
         if np.any(changed < -1e-9 * max(1.0, abs(delta))):
@@ -443,7 +467,12 @@ def lift_test_inputs(
         national = g == NATIONAL
         split = shares[c] if national else np.eye(n_geos)[g]
         start, end = int(tests.start[k]), int(tests.end[k])
-        delta[k, start : end + 1, :] = tests.delta_spend[k] * split / scale[c]
+        if tests.holdout[k]:
+            cells = np.ones(n_geos) if national else np.eye(n_geos)[g]
+            delta[k, start : end + 1, :] = -panel[start : end + 1, c, :] * cells
+            delta[k, start : end + 1, :] /= scale[c]
+        else:
+            delta[k, start : end + 1, :] = tests.delta_spend[k] * split / scale[c]
         window[k, start : int(tests.measure_end[k]) + 1] = 1.0
         reference = kpi.mean() if national else kpi[g]
         weights[k] = (kpi / reference) * (1.0 if national else np.eye(n_geos)[g])

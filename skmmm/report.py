@@ -693,7 +693,11 @@ def _lift_test_table(est, interval: float) -> _Table | None:
             + (["national" if pd.isna(row["geo"]) else row["geo"]] if geo else [])
             + [
                 f"{_date_text(row['start'])} – {_date_text(row['end'])}: "
-                f"{_number(row['delta_spend'])} per period",
+                + (
+                    "spend switched off"
+                    if row["delta_spend"] == "holdout"
+                    else f"{_number(row['delta_spend'])} per period"
+                ),
                 f"to {_date_text(row['measure_end'])}",
                 _number(row["lift"]),
                 _number(row["lift_sd"]),

@@ -518,6 +518,48 @@ def test_lift_test_draws_are_the_change_of_the_prediction(est, data):
         np.testing.assert_allclose(draws[label].mean(), expected, rtol=2e-3)
 
 
+def test_a_holdout_is_the_prediction_without_the_channels_spend(est, data):
+    """Known answer: a holdout switches the channel off from start to end."""
+    table = _lift_table(data)
+    table["delta_spend"] = table["delta_spend"].astype(object)
+    table.loc["first", "delta_spend"] = "holdout"
+    draws = attribution.lift_test_draws(est, table)
+    row = table.loc["first"]
+    changed = data.X.copy()
+    changed.loc[row["start"] : row["end"], row["channel"]] = 0.0
+    window = (data.X.index >= row["start"]) & (data.X.index <= row["measure_end"])
+    expected = (est.predict(changed) - est.predict(data.X))[window].sum()
+    assert expected < 0
+    np.testing.assert_allclose(draws["first"].mean(), expected, rtol=2e-3)
+    fit = attribution.lift_test_fit(est, table)
+    assert fit.loc["first", "delta_spend"] == "holdout"
+    assert fit.loc["second", "delta_spend"] == 1000.0
+
+
+def test_a_geo_holdout_switches_off_that_geo_only(geo_fit, geo_data):
+    channel = geo_fit.media_names_[0]
+    dates = pd.DatetimeIndex(sorted(geo_data.X["date"].unique()))
+    geo = geo_fit.geo_names_[1]
+    table = pd.DataFrame(
+        {
+            "channel": [channel],
+            "geo": [geo],
+            "start": [dates[10]],
+            "end": [dates[14]],
+            "delta_spend": ["holdout"],
+            "lift": [-1.0],
+            "lift_sd": [1.0],
+        }
+    )
+    draws = attribution.lift_test_draws(geo_fit, table)
+    X = geo_data.X
+    rows = (X["geo"] == geo) & (X["date"] >= dates[10]) & (X["date"] <= dates[14])
+    changed = X.copy()
+    changed.loc[rows, channel] = 0.0
+    expected = (geo_fit.predict(changed) - geo_fit.predict(X))[rows.to_numpy()]
+    np.testing.assert_allclose(draws[0].mean(), expected.sum(), rtol=2e-3)
+
+
 def test_lift_test_fit_reports_measured_and_modelled_lift(est, data):
     table = _lift_table(data)
     calibrated = copy.copy(est)

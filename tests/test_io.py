@@ -226,7 +226,7 @@ def test_lift_tests_round_trip(data, tmp_path):
             "start": [dates[10], dates[20]],
             "end": [dates[15], dates[25]],
             "measure_end": [dates[20], pd.NaT],
-            "delta_spend": [1000.0, -10.0],
+            "delta_spend": [1000.0, "holdout"],
             "lift": [5000.0, -40.0],
             "lift_sd": [1000.0, 20.0],
         },

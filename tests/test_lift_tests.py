@@ -169,3 +169,26 @@ def test_geo_inputs_weigh_each_geo_by_its_kpi_scale():
 @pytest.mark.parametrize(("n", "size"), [(1, 4), (4, 4), (5, 8), (9, 16)])
 def test_padded_size_is_a_power_of_two(n, size):
     assert padded_size(n) == size
+
+
+def test_a_holdout_switches_the_channels_spend_off():
+    media = MEDIA.copy()
+    media[:3, 1] = 0.0  # search spent nothing in the first three weeks
+    tests = _validate(_table(channel="search", delta_spend="holdout"), media=media)
+    assert tests.holdout.tolist() == [True] and np.isnan(tests.delta_spend[0])
+    scale = np.array([10.0, 5.0])
+    inputs = lift_test_inputs(
+        tests, media=media, media_scale=scale, target_scale=np.array(2.0)
+    )
+    np.testing.assert_allclose(inputs.delta[0, 4:8, 0], -media[4:8, 1] / 5.0)
+    assert not inputs.delta[0, :4].any() and not inputs.delta[0, 8:].any()
+    assert _validate(_table(delta_spend=" Holdout ")).holdout.tolist() == [True]
+    with pytest.raises(ValueError, match="switches off no spend"):
+        _validate(
+            _table(
+                channel="search", start=DATES[0], end=DATES[2], delta_spend="holdout"
+            ),
+            media=media,
+        )
+    with pytest.raises(ValueError, match="column 'delta_spend': expected a number"):
+        _validate(_table(delta_spend="off"))
