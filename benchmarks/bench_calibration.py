@@ -1,7 +1,7 @@
 """Calibration with lift tests on simulated data with known ROI (issue 26 item 5).
 
 Usage: python benchmarks/bench_calibration.py [--scenarios 3] [--draws 300]
-[--weeks 104]
+[--weeks 104] [--holdout] [--no-suggest]
 
 Each scenario simulates national weekly data with skmmm's simulator (three
 channels: always-on, flighted and seasonal spend; the model alternates
@@ -11,13 +11,15 @@ truth| / truth) and the 90% interval width (relative to the truth) of both
 fits. The lift tests run on the weakly identified channels (always-on and
 seasonal): +50% of the channel's average spend for 8 weeks from week 40,
 measured until week 51, their measured lift simulated from the true
-response with noise of sd 25% of the true lift.
+response with noise of sd 25% of the true lift. With ``--holdout`` the
+tests switch the channel off for those 8 weeks instead
+(``delta_spend="holdout"``), which measures its average effect.
 
 Then the suggestion ranking: ``experiments.suggest`` on the uncalibrated
 fit, one candidate per channel (the same budget, 8 weeks); each candidate is
 run for real (a refit with its simulated outcome as a lift test), and the
 table compares the expected width ratio with the realised one (the ROI
-interval width after the refit over before).
+interval width after the refit over before); ``--no-suggest`` skips it.
 
 The summary gives, over all scenarios, the median ROI error and width of
 the tested and untested channels without and with tests, the coverage of
@@ -36,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+import skmmm
 from skmmm import BayesianMMMRegressor, experiments
 from skmmm.datasets import simulate_mmm_data
 from skmmm.models import ModelSpec, media_transform
@@ -76,16 +79,23 @@ def true_lift(data, channel: str, start: int, end: int, measure_end: int, delta)
 
 
 def lift_row(data, channel: str, start: int, weeks: int, measure: int, delta, rng):
+    """A simulated test's row and its true lift; ``delta="holdout"`` switches
+    the channel off from ``start`` for ``weeks``."""
     dates = data.X.index
     end, measure_end = start + weeks - 1, start + measure - 1
-    truth = true_lift(data, channel, start, end, measure_end, delta)
+    change = (
+        -data.X[channel].to_numpy(dtype=float)[start : end + 1]
+        if delta == "holdout"
+        else delta
+    )
+    truth = true_lift(data, channel, start, end, measure_end, change)
     sd = SD_SHARE * abs(truth)
     return {
         "channel": channel,
         "start": dates[start],
         "end": dates[end],
         "measure_end": dates[measure_end],
-        "delta_spend": float(delta),
+        "delta_spend": delta if delta == "holdout" else float(delta),
         "lift": truth + sd * rng.standard_normal(),
         "lift_sd": sd,
     }, truth
@@ -140,7 +150,7 @@ def run_scenario(index: int, args) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
             TEST_START,
             TEST_WEEKS,
             MEASURE_WEEKS,
-            0.5 * data.X[channel].mean(),
+            "holdout" if args.holdout else 0.5 * data.X[channel].mean(),
             rng,
         )[0]
         for channel in TESTED
@@ -165,6 +175,17 @@ def run_scenario(index: int, args) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         },
         index=pd.Index(data.media_columns, name="channel"),
     )
+    timing = {
+        "scenario": index,
+        "sampling_s_without": plain.sampling_info_["sampling_seconds"],
+        "sampling_s_with": calibrated.sampling_info_["sampling_seconds"],
+        "steps_without": plain.sampling_info_["mean_num_steps"],
+        "steps_with": calibrated.sampling_info_["mean_num_steps"],
+        "max_rhat_with": max(float(np.nanmax(v)) for v in calibrated.rhat_.values()),
+        "divergences_with": calibrated.divergences_,
+    }
+    if args.no_suggest:
+        return table, None, timing
     # The suggestion ranking against each candidate's realised value.
     budget = 4.0 * float(data.X[data.media_columns].mean().sum())
     start_suggest = time.perf_counter()
@@ -195,16 +216,7 @@ def run_scenario(index: int, args) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
             )
         )
     ranking = ranking.assign(realised_ratio=realised, scenario=index)
-    timing = {
-        "scenario": index,
-        "sampling_s_without": plain.sampling_info_["sampling_seconds"],
-        "sampling_s_with": calibrated.sampling_info_["sampling_seconds"],
-        "steps_without": plain.sampling_info_["mean_num_steps"],
-        "steps_with": calibrated.sampling_info_["mean_num_steps"],
-        "suggest_s": suggest_seconds,
-        "max_rhat_with": max(float(np.nanmax(v)) for v in calibrated.rhat_.values()),
-        "divergences_with": calibrated.divergences_,
-    }
+    timing["suggest_s"] = suggest_seconds
     return table, ranking, timing
 
 
@@ -213,7 +225,10 @@ def main() -> None:
     parser.add_argument("--scenarios", type=int, default=3)
     parser.add_argument("--draws", type=int, default=300)
     parser.add_argument("--weeks", type=int, default=104)
+    parser.add_argument("--holdout", action="store_true")
+    parser.add_argument("--no-suggest", action="store_true")
     args = parser.parse_args()
+    skmmm.configure()  # before any JAX operation: parallel chains
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     tables, rankings, timings = [], [], []
@@ -223,6 +238,8 @@ def main() -> None:
         rankings.append(ranking)
         timings.append(timing)
         print(table.round(3).to_string(), flush=True)
+        if ranking is None:
+            continue
         print(
             ranking[
                 [
@@ -238,13 +255,13 @@ def main() -> None:
             flush=True,
         )
     table = pd.concat(tables)
-    ranking = pd.concat(rankings)
     timing = pd.DataFrame(timings)
     print("\nper-scenario timing and convergence")
     print(timing.round(3).to_string(index=False))
     print(
         f"\nsummary over {args.scenarios} scenarios, {args.weeks} weeks, "
-        f"{args.draws} warm-up and {args.draws} draws x 2 chains"
+        f"{args.draws} warm-up and {args.draws} draws x 2 chains, "
+        f"{'holdout' if args.holdout else '+50% spend'} tests"
     )
     for tested, group in table.groupby("tested"):
         label = "tested channels" if tested else "untested channels"
@@ -265,6 +282,9 @@ def main() -> None:
         "time per NUTS step with / without: "
         f"{(timing['sampling_s_with'] / timing['steps_with']).sum() / (timing['sampling_s_without'] / timing['steps_without']).sum():.2f}"
     )
+    if args.no_suggest:
+        return
+    ranking = pd.concat(rankings)
     correlations = [
         stats.spearmanr(group["width_ratio"], group["realised_ratio"]).statistic
         for _, group in ranking.groupby("scenario")
