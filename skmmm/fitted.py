@@ -11,6 +11,7 @@ the training timeline, and which model computes the mean.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, NamedTuple
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 from numpyro import distributions as dist
 
+from skmmm._validation import GeoTrainingData, TrainingData
 from skmmm.draws import draw_batch_size, map_draws, mean_over_draws
 from skmmm.families import GEO, NATIONAL, ModelFamily, spend_shares
 from skmmm.models import GeoModelSpec, ModelSpec, panel_mean_components, parameter_label
@@ -646,6 +648,98 @@ class FittedMMM:
                     label = self.element_label(name, position, np.shape(values))
                     entries.append((label, float(value)))
         return entries
+
+    # ------------------------------------------------------------ as data
+
+    def to_dict(self, with_priors: bool = True) -> dict[str, Any]:
+        """The model as plain data: what :meth:`from_dict` rebuilds it from.
+
+        Parameters
+        ----------
+        with_priors : bool, default=True
+            Include the resolved priors (``"priors"``), which
+            :meth:`from_dict` needs; False leaves them unresolved (the
+            arrays only, as :func:`skmmm.save_model` writes them).
+
+        Returns
+        -------
+        dict
+            ``spec`` (the spec's fields, and ``"geo"``: whether it is a geo
+            model), ``posterior``, ``rhat`` and ``ess`` (dicts of ndarray),
+            ``divergences``, ``training`` (the training data's fields, media
+            and KPI arrays and the ``pandas.Index`` of periods), the scales
+            and costs as the estimator holds them (national arrays without
+            the geo axis), ``roi_reference``, the column names new rows are
+            read with, ``estimator_name``, ``sampling_info``,
+            ``revenue_per_kpi`` and ``revenue_column``, and ``priors``: the
+            resolved ``(site priors, ROI prior)`` as NumPyro distributions.
+            Arrays are copies: changing them leaves the model as it is.
+        """
+
+        def as_fitted(values):
+            values = np.array(values, dtype=float)
+            return values if self.is_geo else values[..., 0]
+
+        training = {
+            field.name: getattr(self.training, field.name)
+            for field in dataclasses.fields(self.training)
+        }
+        training = {
+            name: np.array(value) if isinstance(value, np.ndarray) else value
+            for name, value in training.items()
+        }
+        return {
+            "spec": {**dict(vars(self.spec)), "geo": self.is_geo},
+            "posterior": {name: np.array(v) for name, v in self.posterior.items()},
+            "rhat": {name: np.array(v) for name, v in self.rhat.items()},
+            "ess": {name: np.array(v) for name, v in self.ess.items()},
+            "divergences": self.divergences,
+            "training": training,
+            "media_scale": as_fitted(self.media_scale),
+            "control_scale": as_fitted(self.control_scale),
+            "control_offset": as_fitted(self.control_offset),
+            "target_scale": np.array(self.target_scale)
+            if self.is_geo
+            else float(self.target_scale[0]),
+            "media_cost": as_fitted(self.media_cost),
+            "roi_reference": self.roi_reference,
+            "geo_column": self.geo_column,
+            "date_column": self.date_column,
+            "date_format": self.date_format,
+            "estimator_name": self.estimator_name,
+            "sampling_info": dict(self.sampling_info),
+            "revenue_per_kpi": None
+            if self.revenue_weights is None
+            else as_fitted(self.revenue_weights),
+            "revenue_column": self.revenue_column,
+            **({"priors": self._priors()} if with_priors else {}),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FittedMMM:
+        """The model :meth:`to_dict` described.
+
+        Parameters
+        ----------
+        data : dict
+            As :meth:`to_dict` returns it.
+
+        Returns
+        -------
+        FittedMMM
+        """
+        data = dict(data)
+        spec_fields = dict(data.pop("spec"))
+        spec_class = GeoModelSpec if spec_fields.pop("geo") else ModelSpec
+        fields = dict(data.pop("training"))
+        training_class = GeoTrainingData if "geo_names" in fields else TrainingData
+        priors = data.pop("priors")
+        return cls(
+            spec=spec_class(**spec_fields),
+            training=training_class(**fields),
+            priors=lambda: priors,
+            **data,
+        )
 
     def with_draws(self, keep: np.ndarray) -> FittedMMM:
         """A copy that keeps the posterior draws at positions ``keep``."""

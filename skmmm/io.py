@@ -430,11 +430,10 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
     def put(key: str, value: Any) -> None:
         arrays[key] = _as_saveable_array(key, value)
 
-    for group, attribute in (("posterior", "posterior_"), ("rhat", "rhat_")):
-        for name, value in getattr(estimator, attribute).items():
+    model = estimator.fitted_.to_dict(with_priors=False)
+    for group in ("posterior", "rhat", "ess"):
+        for name, value in model[group].items():
             put(f"{group}/{name}", value)
-    for name, value in estimator.ess_.items():
-        put(f"ess/{name}", value)
     put("media_scale", estimator.media_scale_)
     put("extra_scale", estimator.extra_scale_)
     put("media_prior", estimator.media_prior_)
@@ -442,9 +441,8 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
     if target_scale.ndim:  # a geo fit: one scale per geo
         put("target_scale", target_scale)
     train = estimator.training_data_
-    put("training/media", train.media)
-    put("training/extra_features", train.extra_features)
-    put("training/target", train.target)
+    for name in ("media", "extra_features", "target"):
+        put(f"training/{name}", model["training"][name])
     present = getattr(train, "present", None)
     if present is not None:  # a ragged panel's cells
         put("training/present", np.asarray(present, dtype=bool))

@@ -186,3 +186,26 @@ def test_predictive_totals_sum_the_predictive_draws_over_geos(geo_est, monkeypat
     monkeypatch.setattr(draws_module, "DRAW_BATCH_FLOATS", 2 * len(data.X))
     batched, _ = model.predictive_totals(data.X, random_state=5)
     np.testing.assert_allclose(batched, totals, rtol=1e-10)
+
+
+@pytest.mark.parametrize("which", ["national", "geo"])
+def test_the_model_round_trips_through_plain_data(est, geo_est, which):
+    model = est.fitted_ if which == "national" else geo_est[0].fitted_
+    data = model.to_dict()
+    plain = (np.ndarray, pd.Index, str, int, float, bool, list, dict, tuple)
+    for name in ("posterior", "rhat", "ess"):
+        assert all(isinstance(v, np.ndarray) for v in data[name].values())
+    assert all(
+        value is None or isinstance(value, plain) for key, value in data.items()
+        if key not in ("priors",)
+    )
+    data["posterior"]["sigma"][:] = -1.0  # a copy: the model is unchanged
+    assert np.all(model.posterior["sigma"] > 0)
+    rebuilt = FittedMMM.from_dict(model.to_dict())
+    assert rebuilt.is_geo == model.is_geo and rebuilt.spec == model.spec
+    for name in ("media_scale", "control_scale", "target_scale", "media_cost"):
+        np.testing.assert_array_equal(getattr(rebuilt, name), getattr(model, name))
+    np.testing.assert_array_equal(rebuilt.mean_draws(), model.mean_draws())
+    for part, values in model.components().items():
+        np.testing.assert_array_equal(rebuilt.components()[part], values)
+    assert set(rebuilt.site_priors()) == set(model.site_priors())
