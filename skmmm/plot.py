@@ -1146,7 +1146,7 @@ def plot_pre_post_budget_allocation_comparison(
     positions = np.arange(len(names))
     width = 0.4
     for offset, allocation, label, color in (
-        (-width / 2, starting.to_numpy(float), "starting (historical shares)", "C7"),
+        (-width / 2, starting.to_numpy(float), "starting split", "C7"),
         (width / 2, result.optimal_allocation.to_numpy(float), "optimal", "C0"),
     ):
         bars = spend_ax.bar(

@@ -381,7 +381,7 @@ def test_pre_post_budget_allocation_comparison(optimizer_result):
     spend_ax, kpi_ax = figure.axes
     starting, optimal = spend_ax.containers
     assert [c.get_label() for c in (starting, optimal)] == [
-        "starting (historical shares)",
+        "starting split",
         "optimal",
     ]
     np.testing.assert_allclose(
