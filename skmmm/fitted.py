@@ -545,8 +545,13 @@ class FittedMMM:
 
     def predictive_draws(self, X=None, random_state=None, media_gap=None) -> np.ndarray:
         """Draws of the KPI (mean plus noise), (n_draws, n_rows), in KPI units."""
-        mu, sigma = self._mean_and_noise(X, media_gap)
-        rng = np.random.default_rng(random_state)
+        return self._predictive_at(
+            self.timeline(X, media_gap), np.random.default_rng(random_state)
+        )
+
+    def _predictive_at(self, timeline: Timeline, rng: np.random.Generator):
+        """Mean plus noise per draw at the timeline's rows, noise from ``rng``."""
+        mu, sigma = self._mean_and_noise(None, None, timeline)
         return mu + sigma * rng.standard_normal(mu.shape)
 
     def predictive_totals(
@@ -580,8 +585,7 @@ class FittedMMM:
         totals = []
         for first in range(0, self.n_draws, batch):
             subset = self.with_draws(np.arange(first, min(first + batch, self.n_draws)))
-            mu, sigma = subset._mean_and_noise(X, media_gap, timeline)
-            draws = mu + sigma * rng.standard_normal(mu.shape)
+            draws = subset._predictive_at(timeline, rng)
             totals.append(np.add.reduceat(draws[:, order], starts, axis=1))
         return np.concatenate(totals), index
 
