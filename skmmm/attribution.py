@@ -37,7 +37,12 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from skmmm import lift_tests as lift_tests_module
-from skmmm.draws import draw_batch_size, map_draws, mean_over_draws
+from skmmm.draws import (
+    draw_batch_size,
+    interval_quantiles,
+    map_draws,
+    mean_over_draws,
+)
 from skmmm.fitted import FittedMMM
 from skmmm.models import lift_test_effects, media_transform, panel_mean_components
 from skmmm.priors import COEF_MEDIA, ROI_SITES, prior_quantiles
@@ -70,12 +75,6 @@ def _fitted(est, by_geo: bool = False) -> FittedMMM:
             "this model is national."
         )
     return fitted
-
-
-def _check_interval(interval: float) -> tuple[float, float]:
-    if not 0 < interval < 1:
-        raise ValueError(f"interval must be in (0, 1), got {interval!r}.")
-    return (1 - interval) / 2, 1 - (1 - interval) / 2
 
 
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -493,7 +492,7 @@ def summary(est, interval: float = 0.9, by_geo: bool = False) -> pd.DataFrame:
         channel, and an experiment would help. NaN when the media prior is
         not on ROI; with ``by_geo=True`` each geo shows its channel's value.
     """
-    lower_q, upper_q = _check_interval(interval)
+    lower_q, upper_q = interval_quantiles(interval)
     fitted = _fitted(est, by_geo)
     if by_geo:
         index = pd.MultiIndex.from_product(
@@ -548,7 +547,7 @@ def roi_prior_width_ratio(est, interval: float = 0.9) -> np.ndarray:
     ndarray of shape (n_channels,)
         NaN for every channel when the media prior is not on ROI.
     """
-    lower_q, upper_q = _check_interval(interval)
+    lower_q, upper_q = interval_quantiles(interval)
     fitted = _fitted(est)
     prior = fitted.roi_prior
     if prior is None:
@@ -697,7 +696,7 @@ def response_curves(
         (:func:`observed_spend_range`): there the curve is an extrapolation.
     """
     fitted = _fitted(est, by_geo)
-    lower_q, upper_q = _check_interval(interval)
+    lower_q, upper_q = interval_quantiles(interval)
     media = fitted.training_media  # (n_times, n_channels, n_geos)
     shares = fitted.spend_shares
     params = fitted.device_posterior()
@@ -860,7 +859,7 @@ def lift_test_fit(
         ``z``: (model mean - lift) / sqrt(lift_sd**2 + model_lift_sd**2),
         which is within about +-2 where test and model agree.
     """
-    lower_q, upper_q = _check_interval(interval)
+    lower_q, upper_q = interval_quantiles(interval)
     fitted = _fitted(est)
     table = est.lift_tests if lift_tests is None else lift_tests
     draws = lift_test_draws(est, table)

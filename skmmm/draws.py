@@ -15,7 +15,13 @@ from collections.abc import Callable, Mapping
 import jax
 import jax.numpy as jnp
 
-__all__ = ["DRAW_BATCH_FLOATS", "draw_batch_size", "map_draws", "mean_over_draws"]
+__all__ = [
+    "DRAW_BATCH_FLOATS",
+    "draw_batch_size",
+    "interval_quantiles",
+    "map_draws",
+    "mean_over_draws",
+]
 
 # The geo model's working memory per draw is a few (n_times, n_channels,
 # n_geos) arrays: draws are evaluated in batches of about this many such
@@ -94,3 +100,26 @@ def draw_batch_size(n_draws: int, panel_size: int) -> int:
     draw and at most ``n_draws``.
     """
     return max(1, min(n_draws, DRAW_BATCH_FLOATS // max(1, int(panel_size))))
+
+
+def interval_quantiles(interval: float) -> tuple[float, float]:
+    """The quantiles that bound a central credible interval of the draws.
+
+    Parameters
+    ----------
+    interval : float
+        Width of the interval, in (0, 1).
+
+    Returns
+    -------
+    (float, float)
+        ``((1 - interval) / 2, 1 - (1 - interval) / 2)``.
+
+    Raises
+    ------
+    ValueError
+        If ``interval`` is not in (0, 1).
+    """
+    if not 0 < interval < 1:
+        raise ValueError(f"interval must be in (0, 1), got {interval!r}.")
+    return (1 - interval) / 2, 1 - (1 - interval) / 2

@@ -37,6 +37,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from skmmm import attribution
+from skmmm.draws import interval_quantiles
 
 __all__ = ["expected_interval_widths", "suggest"]
 
@@ -185,8 +186,7 @@ def suggest(
     """
     check_is_fitted(est, "posterior_")
     fitted = est.fitted_
-    if not 0 < interval < 1:
-        raise ValueError(f"interval must be in (0, 1), got {interval!r}.")
+    interval_quantiles(interval)
     if budget is not None and spend_change is not None:
         raise ValueError(
             "Give budget (extra spend per test) or spend_change (a share of each "

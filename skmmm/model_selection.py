@@ -35,6 +35,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import BaseCrossValidator, TimeSeriesSplit
 from sklearn.utils.validation import check_random_state
 
+from skmmm.draws import interval_quantiles
 from skmmm.models import MODEL_NAMES
 from skmmm.regressor import BayesianMMMRegressor
 
@@ -684,8 +685,7 @@ def compare_models(
     ...     model_params={"media_columns": data.media_columns}, random_state=0)
     >>> table.groupby("model")[["r2", "mape", "crps"]].mean()  # doctest: +SKIP
     """
-    if not 0 < interval < 1:
-        raise ValueError(f"interval must be in (0, 1), got {interval}.")
+    interval_quantiles(interval)
     if method not in ("backtest", "loo"):
         raise ValueError(f'method must be "backtest" or "loo", got {method!r}.')
     models = _resolve_estimators(estimators, model_params)

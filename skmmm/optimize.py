@@ -28,13 +28,24 @@ import pandas as pd
 from scipy.optimize import minimize
 from sklearn.utils.validation import check_is_fitted
 
-from skmmm.draws import map_draws
+from skmmm.draws import interval_quantiles, map_draws
 from skmmm.fitted import FittedMMM
 from skmmm.models import CARRYOVER_LAGS, panel_mean_components
 
 __all__ = ["BudgetOptimizer", "OptimizationResult"]
 
 GEO_ALLOCATIONS = ("proportional", "free")
+# What a budget search passes on to every optimize() call.
+_PLAN_ARGUMENTS = (
+    "prices",
+    "extra_features",
+    "media_gap",
+    "fixed_channels",
+    "bounds_lower",
+    "bounds_upper",
+)
+# What fixes the horizon of an evaluate() call.
+_HORIZON_ARGUMENTS = ("n_time_periods", "prices", "extra_features", "media_gap")
 
 
 @dataclass
@@ -112,6 +123,22 @@ class OptimizationResult:
     def kpi_uplift(self) -> float:
         """Relative KPI gain of the optimal over the starting allocation."""
         return self.kpi_optimal / self.kpi_starting - 1.0
+
+
+def _check_finite_target(
+    value, name: str, meaning: str, minimum: float | None = None
+) -> None:
+    """Raise unless ``value`` is a finite real number (``>= minimum`` if given)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, Real)
+        or not np.isfinite(value)
+        or (minimum is not None and value < minimum)
+    ):
+        bound = "" if minimum is None else f" >= {minimum:g}"
+        raise ValueError(
+            f"{name} must be a finite number{bound} ({meaning}), got {value!r}."
+        )
 
 
 def _history_needed(spec) -> int | None:
@@ -251,8 +278,7 @@ class BudgetOptimizer:
                 f"bounds_lower_pct must be in [0, 1], got {bounds_lower_pct}."
             )
         self._by_channel(bounds_upper_pct, "bounds_upper_pct")
-        if not 0 < interval < 1:
-            raise ValueError(f"interval must be in (0, 1), got {interval}.")
+        interval_quantiles(interval)
         if geo_allocation not in GEO_ALLOCATIONS:
             raise ValueError(
                 f"geo_allocation must be one of {GEO_ALLOCATIONS}, got "
@@ -521,12 +547,7 @@ class BudgetOptimizer:
             start_units = _project(start_units, lower_units, upper_units, budget)
         with jax.enable_x64(True):
             solver = _Solver(
-                fitted,
-                self._device_params(),
-                n_hist,
-                timeline,
-                weekly_map,
-                (n_channels, n_geos),
+                fitted, self._device_params(), n_hist, timeline, weekly_map
             )
             start_draws = solver.kpi(start_units)
             if free.any():
@@ -630,12 +651,7 @@ class BudgetOptimizer:
         n_hist, timeline = self._timeline(n_time_periods, extra_features, media_gap)
         with jax.enable_x64(True):
             solver = _Solver(
-                fitted,
-                self._device_params(),
-                n_hist,
-                timeline,
-                weekly_map,
-                fitted.spend_shares.shape,
+                fitted, self._device_params(), n_hist, timeline, weekly_map
             )
             return solver.kpi(spend)
 
@@ -643,13 +659,9 @@ class BudgetOptimizer:
         self,
         target_kpi: float,
         n_time_periods: int,
-        prices=None,
-        extra_features=None,
-        media_gap=None,
-        fixed_channels=None,
-        bounds_lower=None,
-        bounds_upper=None,
+        *,
         budget_rtol: float = 1e-6,
+        **plan,
     ) -> OptimizationResult:
         """The smallest budget (and its allocation) whose optimised KPI reaches a target.
 
@@ -661,10 +673,13 @@ class BudgetOptimizer:
         ----------
         target_kpi : float
             KPI (posterior mean, summed over the horizon) to reach.
-        n_time_periods, prices, extra_features, media_gap, fixed_channels, bounds_lower, bounds_upper
+        n_time_periods : int
             As in :meth:`optimize`.
         budget_rtol : float, default=1e-6
             Relative precision of the budget.
+        **plan
+            ``prices``, ``extra_features``, ``media_gap``, ``fixed_channels``,
+            ``bounds_lower`` and ``bounds_upper``, as in :meth:`optimize`.
 
         Returns
         -------
@@ -676,32 +691,14 @@ class BudgetOptimizer:
         ValueError
             If even the largest budget the bounds allow falls short.
         """
-        kwargs = dict(
-            n_time_periods=n_time_periods,
-            prices=prices,
-            extra_features=extra_features,
-            media_gap=media_gap,
-            fixed_channels=fixed_channels,
-            bounds_lower=bounds_lower,
-            bounds_upper=bounds_upper,
+        _check_finite_target(
+            target_kpi, "target_kpi", "the KPI to reach over the horizon"
         )
-        if (
-            isinstance(target_kpi, bool)
-            or not isinstance(target_kpi, Real)
-            or not np.isfinite(target_kpi)
-        ):
-            raise ValueError(
-                "target_kpi must be a finite number (the KPI to reach over the "
-                f"horizon), got {target_kpi!r}."
-            )
-        low_budget, high_budget = self._budget_range(
-            n_time_periods, prices, fixed_channels, bounds_lower, bounds_upper
-        )
-        high = self.optimize(high_budget, **kwargs)
+        low_budget, high, kwargs = self._largest_budget(n_time_periods, plan)
         if high.kpi_optimal < target_kpi:
             raise ValueError(
                 f"The bounds cannot reach a KPI of {target_kpi:.6g}: the largest "
-                f"budget they allow ({high_budget:.6g}) reaches at most "
+                f"budget they allow ({high.budget:.6g}) reaches at most "
                 f"{high.kpi_optimal:.6g}. Widen bounds_upper or lower the target."
             )
         _, reached = self._bisect_budget(
@@ -717,13 +714,9 @@ class BudgetOptimizer:
         self,
         target_marginal_roi: float,
         n_time_periods: int,
-        prices=None,
-        extra_features=None,
-        media_gap=None,
-        fixed_channels=None,
-        bounds_lower=None,
-        bounds_upper=None,
+        *,
         budget_rtol: float = 1e-4,
+        **plan,
     ) -> OptimizationResult:
         """The largest budget whose next unit of spend still returns a target.
 
@@ -741,10 +734,12 @@ class BudgetOptimizer:
         target_marginal_roi : float
             KPI per extra unit of currency at which to stop (e.g. 1.0 for
             revenue: stop where the next euro brings back one euro).
-        n_time_periods, prices, extra_features, media_gap, fixed_channels, bounds_lower, bounds_upper
+        n_time_periods : int
             As in :meth:`optimize`.
         budget_rtol : float, default=1e-4
             Relative precision of the budget.
+        **plan
+            As in :meth:`optimize_for_target`.
 
         Returns
         -------
@@ -754,43 +749,23 @@ class BudgetOptimizer:
             budget (the bounds stop the spending, the message says so); where
             even the smallest returns less, the smallest.
         """
-        if (
-            isinstance(target_marginal_roi, bool)
-            or not isinstance(target_marginal_roi, Real)
-            or not np.isfinite(target_marginal_roi)
-            or target_marginal_roi < 0
-        ):
-            raise ValueError(
-                "target_marginal_roi must be a finite number >= 0 (KPI per extra "
-                f"unit of currency), got {target_marginal_roi!r}."
-            )
-        kwargs = dict(
-            n_time_periods=n_time_periods,
-            prices=prices,
-            extra_features=extra_features,
-            media_gap=media_gap,
-            fixed_channels=fixed_channels,
-            bounds_lower=bounds_lower,
-            bounds_upper=bounds_upper,
+        _check_finite_target(
+            target_marginal_roi,
+            "target_marginal_roi",
+            "KPI per extra unit of currency",
+            minimum=0.0,
         )
-        horizon = dict(
-            n_time_periods=n_time_periods,
-            prices=prices,
-            extra_features=extra_features,
-            media_gap=media_gap,
-        )
-        low_budget, high_budget = self._budget_range(
-            n_time_periods, prices, fixed_channels, bounds_lower, bounds_upper
-        )
+        low_budget, high, kwargs = self._largest_budget(n_time_periods, plan)
+        horizon = {name: kwargs[name] for name in _HORIZON_ARGUMENTS}
 
         def with_marginal_roi(result: OptimizationResult) -> OptimizationResult:
             result.marginal_roi = self._marginal_roi(result, horizon)
             return result
 
-        high = with_marginal_roi(self.optimize(high_budget, **kwargs))
+        high = with_marginal_roi(high)
         if high.marginal_roi >= target_marginal_roi:
             high.message += (
-                f" Note: at the largest budget the bounds allow ({high_budget:.6g}) "
+                f" Note: at the largest budget the bounds allow ({high.budget:.6g}) "
                 f"the next unit of spend still returns {high.marginal_roi:.3g}, "
                 f"above the target {target_marginal_roi:.3g}: widen bounds_upper "
                 "to spend more."
@@ -811,6 +786,32 @@ class BudgetOptimizer:
             )
             return reached
         return below
+
+    def _largest_budget(
+        self, n_time_periods, plan: dict
+    ) -> tuple[float, OptimizationResult, dict]:
+        """Where a budget search starts: the smallest budget, the optimum at the largest.
+
+        Returns the smallest budget the bounds allow, the optimised result at
+        the largest, and the keyword arguments of :meth:`optimize` for the
+        search (``plan`` completed with its defaults).
+        """
+        unknown = sorted(set(plan) - set(_PLAN_ARGUMENTS))
+        if unknown:
+            raise TypeError(
+                f"unexpected keyword argument(s) {unknown}; a budget search takes "
+                f"budget_rtol and {list(_PLAN_ARGUMENTS)}."
+            )
+        kwargs = {name: plan.get(name) for name in _PLAN_ARGUMENTS}
+        kwargs["n_time_periods"] = n_time_periods
+        low_budget, high_budget = self._budget_range(
+            n_time_periods,
+            kwargs["prices"],
+            kwargs["fixed_channels"],
+            kwargs["bounds_lower"],
+            kwargs["bounds_upper"],
+        )
+        return low_budget, self.optimize(high_budget, **kwargs), kwargs
 
     def _budget_range(
         self, n_time_periods, prices, fixed_channels, bounds_lower, bounds_upper
@@ -1067,13 +1068,13 @@ class _Solver:
     ``jax.enable_x64(True)``.
     """
 
-    def __init__(self, fitted, params, n_hist, timeline, weekly_map, shape):
+    def __init__(self, fitted, params, n_hist, timeline, weekly_map):
         self.spec = fitted.spec
         self.params = params
         self.n_hist = n_hist
         self.timeline = timeline
         self.weekly_map = weekly_map
-        self.shape = shape
+        self.shape = fitted.spend_shares.shape  # (n_channels, n_geos)
         # With revenue_per_kpi the objective is revenue: each geo's KPI times
         # its training average revenue per KPI (ones otherwise).
         self.target_scale = jnp.asarray(

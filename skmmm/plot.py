@@ -60,6 +60,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skmmm import attribution
 from skmmm.diagnostics import mixing_table
+from skmmm.draws import interval_quantiles
 from skmmm.families import model_family
 from skmmm.optimize import OptimizationResult
 from skmmm.priors import (
@@ -113,12 +114,6 @@ def _plain_text(plot_function: Callable[..., Figure]) -> Callable[..., Figure]:
 
 def _check_fitted(estimator) -> None:
     check_is_fitted(estimator, "posterior_")
-
-
-def _check_interval(interval: float) -> tuple[float, float]:
-    if not 0 < interval < 1:
-        raise ValueError(f"interval must be in (0, 1), got {interval!r}.")
-    return (1 - interval) / 2, 1 - (1 - interval) / 2
 
 
 def _channel_color(position: int) -> str:
@@ -542,7 +537,7 @@ def plot_var_cost(X, costs, *, media_columns=None, ax: Axes | None = None) -> Fi
 def _draw_fit(
     ax: Axes, index: pd.Index, target, mean, draws, interval: float, prefix: str
 ) -> None:
-    lower_q, upper_q = _check_interval(interval)
+    lower_q, upper_q = interval_quantiles(interval)
     lower, upper = np.quantile(draws, [lower_q, upper_q], axis=0)
     r2 = r2_score(target, mean) if len(target) > 1 else np.nan
     mape = 100 * mean_absolute_percentage_error(target, mean)
@@ -564,7 +559,7 @@ def _draw_fit(
 
 def _fit_figure(estimator, X, y, interval, media_gap, prefix, ax) -> Figure:
     _check_fitted(estimator)
-    _check_interval(interval)
+    interval_quantiles(interval)
     # The rows' dates or period numbers ((date, geo) for geo fits).
     index = estimator.fitted_.timeline(X, media_gap).index
     if X is None:
@@ -625,7 +620,7 @@ def plot_prior_predictive(
     -------
     Figure
     """
-    _check_interval(interval)
+    interval_quantiles(interval)
     draws = estimator.sample_prior_predictive(
         X, y, n_draws=n_draws, random_state=random_state
     )
@@ -977,7 +972,7 @@ def plot_bars_media_metrics(
     """
     if metric not in METRICS:
         raise ValueError(f"Unknown metric {metric!r}; choose one of {METRICS}.")
-    lower_q, upper_q = _check_interval(interval)
+    lower_q, upper_q = interval_quantiles(interval)
     _check_fitted(estimator)
     if metric == "roi":
         draws = attribution.roi(estimator)
@@ -1049,7 +1044,7 @@ def plot_lift_tests(
     -------
     Figure
     """
-    lower_q, _ = _check_interval(interval)
+    lower_q, _ = interval_quantiles(interval)
     _check_fitted(estimator)
     table = attribution.lift_test_fit(
         estimator, lift_tests, interval=interval, uncalibrated=uncalibrated

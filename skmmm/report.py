@@ -34,6 +34,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, ScalarFormatter
 
 from skmmm import attribution, plot
 from skmmm.diagnostics import ConvergenceVerdict, convergence_verdict
+from skmmm.draws import interval_quantiles
 from skmmm.optimize import OptimizationResult
 
 __all__ = [
@@ -568,52 +569,65 @@ def _incremental_cells(est, interval: float) -> dict[str, tuple[float, float, fl
     }
 
 
-def _cost_per_kpi_table(
-    table: pd.DataFrame,
-    incremental: Mapping[str, tuple[float, float, float]],
-    weak_text: str,
-    units: _Units,
-    terms: _Terms,
-) -> _Table:
-    """The attribution table of a KPI that counts: cost per KPI instead of ROI."""
-    kpi, band = units.kpi_name, "plausible range" + terms.mark("range")
-    return _table(
-        [
-            "Channel",
-            f"Incremental {kpi}{terms.mark('incremental')}",
-            band,
-            f"Share of {kpi}{terms.mark('share')}",
-            f"Cost per {kpi}{terms.mark('cpa')}",
-            band,
-            f"Cost of one more {kpi}{terms.mark('mcpa')}",
-            f"Data or prior?{terms.mark('prior')}",
-        ],
-        [
-            [
-                channel,
-                _number(incremental[str(channel)][0]),
-                _interval_text(*incremental[str(channel)][1:]),
-                _percent(row["share_mean"]),
-                units.money(row["cpa_median"])
-                if math.isfinite(row["cpa_median"])
-                else "not identified",
-                f"{units.money(row['cpa_lower'])} – "
-                f"{_cost_per_kpi_text(row['cpa_upper'], units)}",
-                _cost_per_kpi_text(row["mcpa_mean"], units),
-                _prior_text(row["roi_prior_width_ratio"]),
-            ]
-            for channel, row in table.iterrows()
-        ],
-        caption=f"Cost per {kpi}: each channel's cost over the {kpi} it brought "
+def _cost_per_kpi_columns(units: _Units, terms: _Terms, band: str):
+    """The count KPI's columns after the share: cost per KPI, not ROI."""
+    kpi = units.kpi_name
+    headers = [
+        f"Cost per {kpi}{terms.mark('cpa')}",
+        band,
+        f"Cost of one more {kpi}{terms.mark('mcpa')}",
+    ]
+
+    def cells(row: pd.Series) -> list[str]:
+        return [
+            units.money(row["cpa_median"])
+            if math.isfinite(row["cpa_median"])
+            else "not identified",
+            f"{units.money(row['cpa_lower'])} – "
+            f"{_cost_per_kpi_text(row['cpa_upper'], units)}",
+            _cost_per_kpi_text(row["mcpa_mean"], units),
+        ]
+
+    caption = (
+        f"Cost per {kpi}: each channel's cost over the {kpi} it brought "
         "in the training period (the middle of the plausible scenarios); 'no "
         "upper limit' where some plausible scenarios give the channel no "
-        "effect, so its cost may buy nothing." + weak_text,
+        "effect, so its cost may buy nothing."
     )
+    return headers, cells, caption
+
+
+def _roi_columns(units: _Units, terms: _Terms, band: str):
+    """The revenue KPI's columns after the share: its band, ROI and marginal ROI."""
+    kpi = _capitalised(units.kpi_name)
+    headers = [
+        band,
+        f"{kpi} per {units.per_cost} spent{terms.mark('roi')}",
+        band,
+        f"{kpi} from the next {units.per_cost}{terms.mark('mroi')}",
+        band,
+    ]
+
+    def cells(row: pd.Series) -> list[str]:
+        return [
+            _interval_text(row["share_lower"], row["share_upper"], _percent),
+            _number(row["roi_mean"]),
+            _interval_text(row["roi_lower"], row["roi_upper"]),
+            _number(row["mroi_mean"]),
+            _interval_text(row["mroi_lower"], row["mroi_upper"]),
+        ]
+
+    caption = (
+        "Averages over the model's plausible scenarios (posterior "
+        "draws), with the range the middle of them spans."
+    )
+    return headers, cells, caption
 
 
 def _attribution_table(
     est, interval: float, kpi_type: str, units: _Units, terms: _Terms
 ) -> _Table:
+    """Per channel: incremental KPI, share, and ROI (or cost per KPI)."""
     table = attribution.summary(est, interval)
     incremental = _incremental_cells(est, interval)
     weak = prior_dominated_channels(table)
@@ -627,39 +641,30 @@ def _attribution_table(
         if weak
         else ""
     )
-    if kpi_type == "count":
-        return _cost_per_kpi_table(table, incremental, weak_text, units, terms)
+    # Footnotes are numbered in the order the headers mark their terms.
     kpi, band = units.kpi_name, "plausible range" + terms.mark("range")
+    headers = [
+        "Channel",
+        f"Incremental {kpi}{terms.mark('incremental')}",
+        band,
+        f"Share of {kpi}{terms.mark('share')}",
+    ]
+    columns = _cost_per_kpi_columns if kpi_type == "count" else _roi_columns
+    specific_headers, cells, caption = columns(units, terms, band)
     return _table(
-        [
-            "Channel",
-            f"Incremental {kpi}{terms.mark('incremental')}",
-            band,
-            f"Share of {kpi}{terms.mark('share')}",
-            band,
-            f"{_capitalised(kpi)} per {units.per_cost} spent{terms.mark('roi')}",
-            band,
-            f"{_capitalised(kpi)} from the next {units.per_cost}{terms.mark('mroi')}",
-            band,
-            f"Data or prior?{terms.mark('prior')}",
-        ],
+        [*headers, *specific_headers, f"Data or prior?{terms.mark('prior')}"],
         [
             [
                 channel,
                 _number(incremental[str(channel)][0]),
                 _interval_text(*incremental[str(channel)][1:]),
                 _percent(row["share_mean"]),
-                _interval_text(row["share_lower"], row["share_upper"], _percent),
-                _number(row["roi_mean"]),
-                _interval_text(row["roi_lower"], row["roi_upper"]),
-                _number(row["mroi_mean"]),
-                _interval_text(row["mroi_lower"], row["mroi_upper"]),
+                *cells(row),
                 _prior_text(row["roi_prior_width_ratio"]),
             ]
             for channel, row in table.iterrows()
         ],
-        caption="Averages over the model's plausible scenarios (posterior "
-        "draws), with the range the middle of them spans." + weak_text,
+        caption=caption + weak_text,
     )
 
 
@@ -976,13 +981,66 @@ def render_report(
     currency: str | None = None,
     kpi_name: str = "KPI",
 ) -> str:
-    """The report's HTML as a string (see :func:`make_report`)."""
+    """A self-contained HTML report of one or several fitted models, as a string.
+
+    The page embeds its figures (PNG ``data:`` URIs) and CSS, runs no
+    JavaScript and loads nothing from the network. Every user-given name
+    (channels, controls, models, the title) is HTML-escaped.
+    :func:`make_report` writes it to a file.
+
+    Parameters
+    ----------
+    estimators : fitted regressor, list of them or dict name -> fitted regressor
+        Several models of the same data: the first drives the detailed
+        sections (data, diagnostics, fit, attribution, response curves,
+        budget) and all of them appear in a comparison table. A list names
+        models by class name.
+    optimizer_result : OptimizationResult, default=None
+        ``BudgetOptimizer(first_model).optimize(...)``'s result: adds the
+        budget recommendation.
+    backtest : DataFrame, default=None
+        The tidy table of :func:`skmmm.model_selection.compare_models` (a
+        ``model`` column, usually a ``fold`` column and metric columns):
+        every numeric column is shown averaged over folds per model.
+    title : str, default="Media mix model report"
+        The page title.
+    interval : float, default=0.9
+        Width of the central credible intervals in tables and figures.
+    kpi_type : {"revenue", "count"}, default="revenue"
+        What the KPI is: "revenue" shows each channel's ROI (KPI per unit
+        of cost); "count" (conversions, sign-ups, acquisitions) shows its
+        cost per KPI instead (:func:`skmmm.attribution.cpa`).
+    currency : str, default=None
+        How to write amounts of money: a symbol (``"€"``, written before the
+        number) or a code (``"EUR"``, ``"k€"``, written after it). None
+        writes plain numbers and "per unit of cost".
+    kpi_name : str, default="KPI"
+        What the KPI is called in headings and sentences, e.g. ``"sales"``
+        or ``"sign-ups"``.
+
+    Returns
+    -------
+    str
+        The HTML page.
+
+    Raises
+    ------
+    ValueError
+        If a model is not fitted, ``optimizer_result`` is of another type or
+        other channels, ``backtest`` lacks a ``model`` column,
+        ``interval`` is not in (0, 1), or ``currency`` or ``kpi_name`` is
+        not a non-empty string.
+
+    See Also
+    --------
+    make_report : The same HTML, written to a file.
+    convergence_verdict : The diagnostics verdict the report shows.
+    """
     named = _as_named_estimators(estimators)
     main_name, main = next(iter(named.items()))
     _check_optimizer_result(optimizer_result, main)
     _check_backtest(backtest)
-    if not 0 < interval < 1:
-        raise ValueError(f"interval must be in (0, 1), got {interval!r}.")
+    interval_quantiles(interval)
     if kpi_type not in KPI_TYPES:
         raise ValueError(
             f"kpi_type must be 'revenue' (the KPI earns: ROI) or 'count' (it "
@@ -1036,55 +1094,19 @@ def render_report(
     return _environment().get_template("report.html").render(context)
 
 
-def make_report(
-    estimators,
-    path: str | os.PathLike,
-    *,
-    optimizer_result: OptimizationResult | None = None,
-    backtest: pd.DataFrame | None = None,
-    title: str = "Media mix model report",
-    interval: float = 0.9,
-    kpi_type: str = "revenue",
-    currency: str | None = None,
-    kpi_name: str = "KPI",
-) -> Path:
+def make_report(estimators, path: str | os.PathLike, **options) -> Path:
     """Write a self-contained HTML report of one or several fitted models.
-
-    The file embeds its figures (PNG ``data:`` URIs) and CSS, runs no
-    JavaScript and loads nothing from the network. Every user-given name
-    (channels, controls, models, the title) is HTML-escaped.
 
     Parameters
     ----------
     estimators : fitted regressor, list of them or dict name -> fitted regressor
-        Several models of the same data: the first drives the detailed
-        sections (data, diagnostics, fit, attribution, response curves,
-        budget) and all of them appear in a comparison table. A list names
-        models by class name.
+        As in :func:`render_report`.
     path : str or path-like
         The HTML file to write (its folder must exist).
-    optimizer_result : OptimizationResult, default=None
-        ``BudgetOptimizer(first_model).optimize(...)``'s result: adds the
-        budget recommendation.
-    backtest : DataFrame, default=None
-        The tidy table of :func:`skmmm.model_selection.compare_models` (a
-        ``model`` column, usually a ``fold`` column and metric columns):
-        every numeric column is shown averaged over folds per model.
-    title : str, default="Media mix model report"
-        The page title.
-    interval : float, default=0.9
-        Width of the central credible intervals in tables and figures.
-    kpi_type : {"revenue", "count"}, default="revenue"
-        What the KPI is: "revenue" shows each channel's ROI (KPI per unit
-        of cost); "count" (conversions, sign-ups, acquisitions) shows its
-        cost per KPI instead (:func:`skmmm.attribution.cpa`).
-    currency : str, default=None
-        How to write amounts of money: a symbol (``"€"``, written before the
-        number) or a code (``"EUR"``, ``"k€"``, written after it). None
-        writes plain numbers and "per unit of cost".
-    kpi_name : str, default="KPI"
-        What the KPI is called in headings and sentences, e.g. ``"sales"``
-        or ``"sign-ups"``.
+    **options
+        ``optimizer_result``, ``backtest``, ``title``, ``interval``,
+        ``kpi_type``, ``currency`` and ``kpi_name``, as in
+        :func:`render_report`.
 
     Returns
     -------
@@ -1094,15 +1116,7 @@ def make_report(
     Raises
     ------
     ValueError
-        If a model is not fitted, ``optimizer_result`` is of another type or
-        other channels, ``backtest`` lacks a ``model`` column,
-        ``interval`` is not in (0, 1), or ``currency`` or ``kpi_name`` is
-        not a non-empty string.
-
-    See Also
-    --------
-    render_report : The same HTML as a string.
-    convergence_verdict : The diagnostics verdict the report shows.
+        As :func:`render_report`; nothing is written then.
 
     Examples
     --------
@@ -1115,16 +1129,7 @@ def make_report(
     >>> make_report(mmm, "report.html", optimizer_result=result)  # doctest: +SKIP
     PosixPath('report.html')
     """
-    html = render_report(
-        estimators,
-        optimizer_result=optimizer_result,
-        backtest=backtest,
-        title=title,
-        interval=interval,
-        kpi_type=kpi_type,
-        currency=currency,
-        kpi_name=kpi_name,
-    )
+    html = render_report(estimators, **options)
     path = Path(path)
     path.write_text(html, encoding="utf-8")
     return path
