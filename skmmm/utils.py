@@ -211,32 +211,34 @@ def get_beta_params_from_mu_sigma(
     return float(a), float(b)
 
 
+def _positive(value: float, name: str) -> float:
+    value = float(value)
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value}.")
+    return value
+
+
 def get_halfnormal_mean_from_scale(scale: float) -> float:
     """Mean of ``HalfNormal(scale)``: ``scale * sqrt(2 / pi)``.
+
+    :func:`get_halfnormal_scale_from_mean` is its inverse.
 
     Examples
     --------
     >>> round(get_halfnormal_mean_from_scale(1.0), 6)
     0.797885
+    >>> round(get_halfnormal_scale_from_mean(1.0), 6)
+    1.253314
     """
-    scale = float(scale)
-    if not scale > 0:
-        raise ValueError(f"scale must be > 0, got {scale}.")
-    return scale * float(_HALFNORMAL_MEAN_PER_SCALE)
+    return _positive(scale, "scale") * float(_HALFNORMAL_MEAN_PER_SCALE)
 
 
 def get_halfnormal_scale_from_mean(mean: float) -> float:
     """Scale of the HalfNormal with mean ``mean``: ``mean * sqrt(pi / 2)``.
 
-    Examples
-    --------
-    >>> round(get_halfnormal_scale_from_mean(1.0), 6)
-    1.253314
+    The inverse of :func:`get_halfnormal_mean_from_scale` (examples there).
     """
-    mean = float(mean)
-    if not mean > 0:
-        raise ValueError(f"mean must be > 0, got {mean}.")
-    return mean / float(_HALFNORMAL_MEAN_PER_SCALE)
+    return _positive(mean, "mean") / float(_HALFNORMAL_MEAN_PER_SCALE)
 
 
 # ------------------------------------------------------------ outliers
