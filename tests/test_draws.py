@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from skmmm.draws import draw_batch_size, map_draws, mean_over_draws
+from skmmm.draws import draw_batch_size, interval_quantiles, map_draws, mean_over_draws
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 7, 100])
@@ -46,3 +46,14 @@ def test_the_batch_size_follows_the_budget_of_floats():
     assert draw_batch_size(1000, 2**24) == 1
     assert draw_batch_size(1000, 2**22) == 4
     assert draw_batch_size(3, 0) == 3
+
+
+def test_interval_quantiles_bound_the_central_interval():
+    lower, upper = interval_quantiles(0.9)
+    assert lower == pytest.approx(0.05) and upper == pytest.approx(0.95)
+
+
+@pytest.mark.parametrize("interval", [0.0, 1.0, -0.5, 1.5])
+def test_an_interval_outside_zero_one_is_a_value_error(interval):
+    with pytest.raises(ValueError, match=r"interval must be in \(0, 1\)"):
+        interval_quantiles(interval)

@@ -366,6 +366,13 @@ def test_bad_target_is_a_value_error_naming_it(optimizer, target):
         optimizer.optimize_for_target(target, N_PERIODS)
 
 
+def test_a_budget_search_names_an_unknown_keyword(optimizer):
+    with pytest.raises(TypeError, match="unexpected keyword argument.*'price'"):
+        optimizer.optimize_for_target(1.0, N_PERIODS, price=2.0)
+    with pytest.raises(TypeError, match="unexpected keyword argument.*'bounds'"):
+        optimizer.optimize_for_marginal_roi(1.0, N_PERIODS, bounds=None)
+
+
 def test_unknown_fixed_channel_in_target_mode_is_named(optimizer):
     with pytest.raises(ValueError, match="unknown channel"):
         optimizer.optimize_for_target(1.0, N_PERIODS, fixed_channels={"nope": 1.0})
