@@ -574,36 +574,7 @@ def _estimators(problem: Problem, models: Sequence[str], args) -> dict:
     }
 
 
-def _prices(problem: Problem) -> pd.Series | None:
-    """Currency per media unit: costs over total media (None: media are spend)."""
-    if problem.costs is None:
-        return None
-    units = problem.X[problem.media].sum(axis=0).to_numpy(dtype=float)
-    return pd.Series(
-        np.divide(problem.costs, units, out=np.ones_like(units), where=units > 0),
-        index=problem.media,
-    )
-
-
-def _recent_budget(problem: Problem, horizon: int, prices) -> tuple[float, float]:
-    """Budget of ``horizon`` periods at the recent average spend, and its ratio
-    to ``horizon`` periods at the historical average spend."""
-    spend = problem.X[problem.media].astype(float)
-    if prices is not None:
-        spend = spend * prices
-    per_period = spend.sum(axis=1).groupby(np.asarray(_dates(problem))).sum()
-    recent = per_period.iloc[-horizon:].mean()
-    return float(horizon * recent), float(recent / per_period.mean())
-
-
-def _optimize(best, problem: Problem, args: argparse.Namespace):
-    """Next ``args.horizon`` periods' budget split by the best model."""
-    prices = _prices(problem)
-    budget, ratio = _recent_budget(problem, args.horizon, prices)
-    return _optimize_budget(best, args, prices, budget, ratio)
-
-
-def _saved_model_budget(model, horizon: int):
+def _model_budget(model, horizon: int):
     """Prices, and the recent budget and its ratio, from a model's training data."""
     media = np.asarray(model.training_data_.media, dtype=float)
     media = media.reshape(media.shape[0], media.shape[1], -1)
@@ -773,7 +744,10 @@ def _run(problem: Problem, models: Sequence[str], args: argparse.Namespace) -> i
     ordered = {best: fitted[best], **{k: v for k, v in fitted.items() if k != best}}
 
     progress(f"optimising the next {args.horizon} periods' budget with {best} ...")
-    result = _optimize(fitted[best], problem, args)
+    best_model = fitted[best]
+    result = _optimize_budget(
+        best_model, args, *_model_budget(best_model, args.horizon)
+    )
     pd.DataFrame(
         {"starting": result.starting_allocation, "optimal": result.optimal_allocation}
     ).rename_axis("channel").to_csv(out / BUDGET_FILE)
@@ -835,7 +809,7 @@ def _report(args: argparse.Namespace) -> int:
     _check_budget_options(model.media_names_, args, "channels of the model")
     # Every section the model has the data for: the budget of the next
     # periods at the recent spend, as `skmmm fit` recommends it.
-    result = _optimize_budget(model, args, *_saved_model_budget(model, args.horizon))
+    result = _optimize_budget(model, args, *_model_budget(model, args.horizon))
     out.parent.mkdir(parents=True, exist_ok=True)
     path = make_report(
         {model.spec_.model_name: model},
