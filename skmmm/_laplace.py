@@ -53,6 +53,7 @@ from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import constrain_fn, potential_energy
 
 from skmmm._sampling import (
+    INIT_RADIUS,
     TRACE_LOCK,
     compile_lowered,
     compiler_options,
@@ -77,8 +78,6 @@ NEWTON_STEPS = 5
 MIN_CURVATURE = 1e-2
 # Step of the Hessian's central differences, in unconstrained units.
 FD_STEP = 1e-3
-INIT_RADIUS = 2.0
-_CACHE_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -147,6 +146,7 @@ class LaplaceResult:
 
 
 _PROGRAMS: OrderedDict[Hashable, dict] = OrderedDict()
+_CACHE_SIZE = 16
 _LOCK = threading.Lock()
 
 

@@ -31,6 +31,7 @@ from skmmm.draws import draw_batch_size, map_draws
 
 __all__ = [
     "CoordinateAdaptation",
+    "INIT_RADIUS",
     "SamplerSettings",
     "TRACE_LOCK",
     "SamplingResult",
@@ -186,7 +187,9 @@ _PROGRAMS: OrderedDict[Hashable, _Compiled] = OrderedDict()
 _LOCK = threading.Lock()
 # Held while a model is traced (NumPyro's handler stack is process-global).
 TRACE_LOCK = threading.Lock()
-_INIT_RADIUS = 2.0
+# Starting points are uniform on (-INIT_RADIUS, INIT_RADIUS) in unconstrained
+# space (NumPyro's init_to_uniform); the Laplace fit starts its optimiser so.
+INIT_RADIUS = 2.0
 # Largest data array (elements) compiled with XLA's older CPU fusion emitters.
 _OLD_EMITTERS_MAX_SIZE = 20_000
 
@@ -264,7 +267,7 @@ def initial_point(shapes: dict, rng_key) -> dict:
     keys = jax.random.split(rng_key, len(shapes))
     return {
         name: jax.random.uniform(
-            key, shape.shape, shape.dtype, -_INIT_RADIUS, _INIT_RADIUS
+            key, shape.shape, shape.dtype, -INIT_RADIUS, INIT_RADIUS
         )
         for key, (name, shape) in zip(keys, shapes.items(), strict=True)
     }
