@@ -5,7 +5,7 @@ set by three of its inputs (``media_noncentring``, ``roi_shear`` and
 ``geo_mean_scale``); the posterior does not depend on them, the sampler's
 efficiency does. During warm-up each chain measures the posterior's
 statistics (``*_statistics``), chooses the settings (``choose_*``) and moves
-its state to the new coordinates (``move_*``, :func:`scale_geo_means`);
+its state to the new coordinates (:func:`move_coordinates`);
 :func:`coordinate_adaptation` bundles them for :func:`skmmm._sampling.sample_nuts`.
 docs/model.md (geo section) explains the choices.
 """
@@ -13,6 +13,7 @@ docs/model.md (geo section) explains the choices.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -24,8 +25,8 @@ from skmmm.models import (
     MIN_GEO_MEAN_SCALE,
     N_GEO_MEAN_SITE_ROWS,
     SHEARED_LOG_ROI,
-    GeoModelInputs,
     GeoModelSpec,
+    ModelInputs,
     ModelSpec,
     geo_mean_scaled_sites,
     level_log_ratio_terms,
@@ -46,8 +47,7 @@ __all__ = [
     "coordinate_adaptation",
     "geo_mean_statistics",
     "level_log_ratio_statistics",
-    "move_level_log_ratios",
-    "move_roi_shear",
+    "move_coordinates",
     "roi_shear_statistics",
     "scale_geo_means",
 ]
@@ -237,19 +237,6 @@ def choose_roi_shear(means: Mapping[str, jax.Array], current: jax.Array) -> jax.
     return _clipped_slope(-covariance, variance, current)
 
 
-def move_roi_shear(
-    spec: ModelSpec,
-    unconstrained: Mapping[str, jax.Array],
-    params: Mapping[str, jax.Array],
-    current: jax.Array,
-    chosen: jax.Array,
-) -> dict[str, jax.Array]:
-    """The same parameters in the coordinates of ``roi_shear = chosen``."""
-    sensitivity = log_spend_sensitivity(spec, params)
-    moved = unconstrained[SHEARED_LOG_ROI] + (chosen - current) * sensitivity
-    return {**unconstrained, SHEARED_LOG_ROI: moved}
-
-
 def level_log_ratio_statistics(
     spec: ModelSpec,
     params: Mapping[str, jax.Array],
@@ -311,19 +298,38 @@ def choose_media_noncentring(
     return jnp.broadcast_to(chosen, current.shape)
 
 
-def move_level_log_ratios(
-    spec: ModelSpec,
+def move_coordinates(
+    spec: GeoModelSpec,
     unconstrained: Mapping[str, jax.Array],
     params: Mapping[str, jax.Array],
-    geo_prior_weights: jax.Array,
-    current: jax.Array,
-    chosen: jax.Array,
-    media: jax.Array,
+    inputs: ModelInputs,
+    chosen: tuple[jax.Array, jax.Array, jax.Array],
 ) -> dict[str, jax.Array]:
-    """The same parameters in the coordinates of ``media_noncentring = chosen``."""
-    *_, shift = level_log_ratio_terms(spec, params, geo_prior_weights, media)
-    moved = unconstrained[LEVEL_LOG_RATIOS] + (current - chosen) * shift
-    return {**unconstrained, LEVEL_LOG_RATIOS: moved}
+    """The same parameters in the coordinates of the ``chosen`` settings.
+
+    ``chosen`` holds the new ``media_noncentring``, ``roi_shear`` and
+    ``geo_mean_scale``; ``inputs`` hold the current ones. In the model's
+    coordinates of the per-geo sites (geo means unscaled), the log ratios
+    move by ``(current - chosen) * shift`` (:func:`level_log_ratio_shift`)
+    and the sheared log ROI by ``(chosen - current) * log sensitivity``
+    (:func:`log_spend_sensitivity`); then the geo means are scaled by the
+    chosen scale (:func:`scale_geo_means`).
+    """
+    noncentring, roi_shear, geo_mean_scale = chosen
+    z = scale_geo_means(spec, unconstrained, inputs.geo_mean_scale, inverse=True)
+    if spec.level_log_ratios:
+        *_, shift = level_log_ratio_terms(
+            spec, params, inputs.geo_prior_weights, inputs.media
+        )
+        z[LEVEL_LOG_RATIOS] = (
+            z[LEVEL_LOG_RATIOS] + (inputs.media_noncentring - noncentring) * shift
+        )
+    if spec.sheared_roi:
+        sensitivity = log_spend_sensitivity(spec, params)
+        z[SHEARED_LOG_ROI] = (
+            z[SHEARED_LOG_ROI] + (roi_shear - inputs.roi_shear) * sensitivity
+        )
+    return scale_geo_means(spec, z, geo_mean_scale)
 
 
 def coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
@@ -334,19 +340,16 @@ def coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
     ``spec.geo_mean_scaling``; a setting the spec does not use is kept.
     """
 
-    def statistics(params, model_args):
+    def statistics(params, inputs):
         moments = {}
         if spec.level_log_ratios:
-            weights = model_args.geo_prior_weights
             moments["noncentring"] = level_log_ratio_statistics(
-                spec, params, weights, model_args.media
+                spec, params, inputs.geo_prior_weights, inputs.media
             )
         if spec.sheared_roi:
             moments["roi_shear"] = roi_shear_statistics(spec, params)
         if spec.geo_mean_scaling:
-            moments["geo_mean"] = geo_mean_statistics(
-                spec, params, model_args.time_index
-            )
+            moments["geo_mean"] = geo_mean_statistics(spec, params, inputs.time_index)
         return moments
 
     def choose(means, current):
@@ -361,25 +364,9 @@ def coordinate_adaptation(spec: GeoModelSpec) -> CoordinateAdaptation:
             )
         return noncentring, roi_shear, geo_mean_scale
 
-    def move(z, params, model_args, chosen):
-        # The other moves act on the model's coordinates of the per-geo sites.
-        z = scale_geo_means(spec, z, model_args.geo_mean_scale, inverse=True)
-        if spec.level_log_ratios:
-            weights = model_args.geo_prior_weights
-            current = model_args.media_noncentring
-            z = move_level_log_ratios(
-                spec, z, params, weights, current, chosen[0], model_args.media
-            )
-        if spec.sheared_roi:
-            z = move_roi_shear(spec, z, params, model_args.roi_shear, chosen[1])
-        return scale_geo_means(spec, z, chosen[2])
-
     return CoordinateAdaptation(
-        tuple(
-            GeoModelInputs._fields.index(name)
-            for name in ("media_noncentring", "roi_shear", "geo_mean_scale")
-        ),
+        ("media_noncentring", "roi_shear", "geo_mean_scale"),
         statistics,
         choose,
-        move,
+        partial(move_coordinates, spec),
     )

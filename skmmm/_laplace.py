@@ -43,6 +43,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -52,6 +53,7 @@ from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import constrain_fn, potential_energy
 
 from skmmm._sampling import (
+    INIT_RADIUS,
     TRACE_LOCK,
     compile_lowered,
     compiler_options,
@@ -76,8 +78,6 @@ NEWTON_STEPS = 5
 MIN_CURVATURE = 1e-2
 # Step of the Hessian's central differences, in unconstrained units.
 FD_STEP = 1e-3
-INIT_RADIUS = 2.0
-_CACHE_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -146,12 +146,13 @@ class LaplaceResult:
 
 
 _PROGRAMS: OrderedDict[Hashable, dict] = OrderedDict()
+_CACHE_SIZE = 16
 _LOCK = threading.Lock()
 
 
-def _flat(model: Callable, model_args: tuple):
+def _flat(model: Callable, inputs: Any):
     """The latent sites' shapes and the map from a flat vector to them."""
-    shapes = unconstrained_shapes(model, model_args)
+    shapes = unconstrained_shapes(model, inputs)
     template = {name: jnp.zeros(s.shape, s.dtype) for name, s in shapes.items()}
     return shapes, ravel_pytree(template)[1]
 
@@ -159,15 +160,15 @@ def _flat(model: Callable, model_args: tuple):
 def _build(model: Callable) -> dict[str, Callable]:
     """The jitted programs: potential and gradient; constrained draws."""
 
-    def potential_fn(x, model_args):
-        _, unravel = _flat(model, model_args)
-        return potential_energy(model, model_args, {}, unravel(x))
+    def potential_fn(x, inputs):
+        _, unravel = _flat(model, inputs)
+        return potential_energy(model, (inputs,), {}, unravel(x))
 
-    def constrain(points, model_args):
-        _, unravel = _flat(model, model_args)
+    def constrain(points, inputs):
+        _, unravel = _flat(model, inputs)
         return jax.vmap(
             lambda point: constrain_fn(
-                model, model_args, {}, unravel(point), return_deterministic=True
+                model, (inputs,), {}, unravel(point), return_deterministic=True
             )
         )(points)
 
@@ -184,19 +185,19 @@ class _Compilation:
     the model with NumPyro's process-global handlers, under ``TRACE_LOCK``.
     """
 
-    def __init__(self, programs: dict, num_draws: int, model, model_args) -> None:
+    def __init__(self, programs: dict, num_draws: int, model, inputs) -> None:
         with TRACE_LOCK:
-            shapes = unconstrained_shapes(model, model_args)
+            shapes = unconstrained_shapes(model, inputs)
             size = sum(int(np.prod(s.shape)) for s in shapes.values())
             dtype = jnp.result_type(float)
             x = jax.ShapeDtypeStruct((size,), dtype)
             points = jax.ShapeDtypeStruct((num_draws, size), dtype)
             self.lowered = {
-                "value_and_grad": programs["value_and_grad"].lower(x, model_args),
-                "constrain": programs["constrain"].lower(points, model_args),
+                "value_and_grad": programs["value_and_grad"].lower(x, inputs),
+                "constrain": programs["constrain"].lower(points, inputs),
             }
         self.size, self.dtype = size, dtype
-        self.options = compiler_options(model_args)
+        self.options = compiler_options(inputs)
         self.executables: dict = {}
         self.threads = {
             name: threading.Thread(target=self.work, args=(name,))
@@ -284,7 +285,7 @@ def _refine(objective: Callable, x: np.ndarray):
 
 def fit_laplace(
     model: Callable,
-    model_args: tuple,
+    inputs: Any,
     settings: LaplaceSettings,
     *,
     cache_key: Hashable,
@@ -294,15 +295,11 @@ def fit_laplace(
 
     Parameters
     ----------
-    model : callable
-        A NumPyro model taking ``*model_args`` (arrays only).
-    model_args : tuple of arrays
-        The model's data; arrays of the same shapes reuse the compiled program.
+    model, inputs, cache_key
+        The model, its data and the key of its compiled programs, as for
+        :func:`skmmm._sampling.sample_nuts`.
     settings : LaplaceSettings
         Starts, draws and optimiser iterations.
-    cache_key : hashable
-        Identifies everything about ``model`` not in ``model_args`` (as for
-        :func:`skmmm._sampling.sample_nuts`).
     seed : int
         Seed of the starting points and the draws.
 
@@ -320,7 +317,7 @@ def fit_laplace(
             _PROGRAMS[cache_key] = programs
             while len(_PROGRAMS) > _CACHE_SIZE:
                 _PROGRAMS.popitem(last=False)
-    shapes = jax.tree.map(lambda x: (jnp.shape(x), jnp.result_type(x)), model_args)
+    shapes = jax.tree.map(lambda x: (jnp.shape(x), jnp.result_type(x)), inputs)
     shape_key = (
         str(jax.tree.structure(shapes)) + str(jax.tree.leaves(shapes)),
         settings.num_draws,
@@ -330,14 +327,14 @@ def fit_laplace(
     cached = compilation is not None
     if not cached:
         compilation = _Compilation(
-            programs["jitted"], settings.num_draws, model, model_args
+            programs["jitted"], settings.num_draws, model, inputs
         )
     value_and_grad = compilation.wait("value_and_grad")
     waiting = 0.0 if cached else time.perf_counter() - begin
     dtype = compilation.dtype
 
     def objective(x):
-        value, gradient = value_and_grad(jnp.asarray(x, dtype), model_args)
+        value, gradient = value_and_grad(jnp.asarray(x, dtype), inputs)
         value = float(value)
         if not np.isfinite(value):
             return np.inf, np.zeros_like(x)
@@ -365,9 +362,7 @@ def fit_laplace(
         waiting += time.perf_counter() - before
     if not cached:
         programs["compilations"][shape_key] = compilation
-    samples = jax.tree.map(
-        np.asarray, constrain(jnp.asarray(points, dtype), model_args)
-    )
+    samples = jax.tree.map(np.asarray, constrain(jnp.asarray(points, dtype), inputs))
     fit_seconds = time.perf_counter() - begin - waiting
     converged = bool(
         np.isfinite(value)

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -31,6 +31,7 @@ from skmmm.draws import draw_batch_size, map_draws
 
 __all__ = [
     "CoordinateAdaptation",
+    "INIT_RADIUS",
     "SamplerSettings",
     "TRACE_LOCK",
     "SamplingResult",
@@ -69,35 +70,43 @@ class CoordinateAdaptation:
 
     Some coordinates are efficient only with settings the posterior decides
     (how far to non-centre a hierarchy). The model takes those settings as
-    its arguments ``model_args[i]`` for ``i`` in ``arg_indices``. Each chain
-    warms up with the settings given and, in each window of
-    :func:`adaptation_windows`, averages ``statistics(params, model_args)``
-    over its draws; where the window ends (a mass-matrix window ends there
-    too) it sets the arguments to ``choose(means, current)`` and moves its
-    point to the same parameters in the new coordinates (``move(z, params,
-    model_args, chosen)``). The last slow window adapts the mass matrix in
-    the final coordinates. Warm-up draws are discarded and the settings are
-    fixed while sampling, so the posterior is the same for every choice.
+    the ``fields`` of its inputs (a NamedTuple). Each chain warms up with
+    the settings given and, in each window of :func:`adaptation_windows`,
+    averages ``statistics(params, inputs)`` over its draws; where the
+    window ends (a mass-matrix window ends there too) it sets the fields to
+    ``choose(means, current)`` and moves its point to the same parameters
+    in the new coordinates (``move(z, params, inputs, chosen)``). The last
+    slow window adapts the mass matrix in the final coordinates. Warm-up
+    draws are discarded and the settings are fixed while sampling, so the
+    posterior is the same for every choice.
 
     Attributes
     ----------
-    arg_indices : tuple of int
-        Positions of the settings in the model's arguments.
+    fields : tuple of str
+        The settings' fields in the model's inputs.
     statistics : callable
-        ``(params, model_args) -> pytree of arrays`` for one draw; ``params``
+        ``(params, inputs) -> pytree of arrays`` for one draw; ``params``
         are the constrained sample and deterministic sites.
     choose : callable
         ``(means, current) -> new settings``: tuples of arrays, one per
-        index, each of the same shape and dtype as the current one.
+        field, each of the same shape and dtype as the current one.
     move : callable
-        ``(z, params, model_args, chosen) -> z`` in the new coordinates, with
-        ``z`` the unconstrained point and ``model_args`` the current ones.
+        ``(z, params, inputs, chosen) -> z`` in the new coordinates, with
+        ``z`` the unconstrained point and ``inputs`` the current ones.
     """
 
-    arg_indices: tuple[int, ...]
-    statistics: Callable[[dict, tuple], Any]
+    fields: tuple[str, ...]
+    statistics: Callable[[dict, Any], Any]
     choose: Callable[[Any, tuple], tuple]
-    move: Callable[[dict, dict, tuple, tuple], dict]
+    move: Callable[[dict, dict, Any, tuple], dict]
+
+    def current(self, inputs: NamedTuple) -> tuple:
+        """The settings in ``inputs``, in the order of ``fields``."""
+        return tuple(getattr(inputs, field) for field in self.fields)
+
+    def with_settings(self, inputs: NamedTuple, settings: tuple) -> NamedTuple:
+        """``inputs`` with the settings replaced."""
+        return inputs._replace(**dict(zip(self.fields, settings, strict=True)))
 
 
 def adaptation_windows(num_warmup: int) -> tuple[tuple[int, int], ...]:
@@ -111,13 +120,6 @@ def adaptation_windows(num_warmup: int) -> tuple[tuple[int, int], ...]:
     """
     slow = build_adaptation_schedule(num_warmup)[1:-1]
     return tuple((window.start, window.end) for window in slow[-3:-1])
-
-
-def _with_args(model_args: tuple, indices: tuple[int, ...], values: tuple) -> tuple:
-    """``model_args`` with the arguments at ``indices`` replaced (same tuple type)."""
-    replaced = dict(zip(indices, values, strict=True))
-    args = [replaced.get(index, arg) for index, arg in enumerate(model_args)]
-    return type(model_args)(*args) if hasattr(model_args, "_fields") else tuple(args)
 
 
 @dataclass
@@ -185,7 +187,9 @@ _PROGRAMS: OrderedDict[Hashable, _Compiled] = OrderedDict()
 _LOCK = threading.Lock()
 # Held while a model is traced (NumPyro's handler stack is process-global).
 TRACE_LOCK = threading.Lock()
-_INIT_RADIUS = 2.0
+# Starting points are uniform on (-INIT_RADIUS, INIT_RADIUS) in unconstrained
+# space (NumPyro's init_to_uniform); the Laplace fit starts its optimiser so.
+INIT_RADIUS = 2.0
 # Largest data array (elements) compiled with XLA's older CPU fusion emitters.
 _OLD_EMITTERS_MAX_SIZE = 20_000
 
@@ -227,7 +231,7 @@ def _report_progress(*args: object) -> None:
         bar.update(*args)
 
 
-def unconstrained_shapes(model: Callable, model_args: tuple) -> dict:
+def unconstrained_shapes(model: Callable, inputs: Any) -> dict:
     """Shape and dtype of every latent site in unconstrained space.
 
     The model runs with zeros in place of its latent draws, under
@@ -243,7 +247,7 @@ def unconstrained_shapes(model: Callable, model_args: tuple) -> dict:
     def latent_values():
         model_trace = handlers.trace(
             handlers.substitute(handlers.seed(model, 0), substitute_fn=zeros_for)
-        ).get_trace(*model_args)
+        ).get_trace(inputs)
         return {
             name: biject_to(site["fn"].support).inv(site["value"])
             for name, site in model_trace.items()
@@ -263,7 +267,7 @@ def initial_point(shapes: dict, rng_key) -> dict:
     keys = jax.random.split(rng_key, len(shapes))
     return {
         name: jax.random.uniform(
-            key, shape.shape, shape.dtype, -_INIT_RADIUS, _INIT_RADIUS
+            key, shape.shape, shape.dtype, -INIT_RADIUS, INIT_RADIUS
         )
         for key, (name, shape) in zip(keys, shapes.items(), strict=True)
     }
@@ -281,26 +285,26 @@ def _build_programs(
     (``initialize_model``) would compile hundreds of single operations.
     """
 
-    def potential_fn_gen(*model_args):
-        return lambda z: potential_energy(model, model_args, {}, z)
+    def potential_fn_gen(inputs):
+        return lambda z: potential_energy(model, (inputs,), {}, z)
 
-    def constrain_one(z, model_args):
-        return constrain_fn(model, model_args, {}, z, return_deterministic=True)
+    def constrain_one(z, inputs):
+        return constrain_fn(model, (inputs,), {}, z, return_deterministic=True)
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
     windows = () if adaptation is None else adaptation_windows(settings.num_warmup)
     firsts = jnp.array([first for first, _ in windows])
     lasts = jnp.array([last for _, last in windows])
 
-    def initialise(rng_key, model_args):
+    def initialise(rng_key, inputs):
         init_key, _ = jax.random.split(rng_key)
-        z = initial_point(unconstrained_shapes(model, model_args), init_key)
-        energy, grad = jax.value_and_grad(potential_fn_gen(*model_args))(z)
+        z = initial_point(unconstrained_shapes(model, inputs), init_key)
+        energy, grad = jax.value_and_grad(potential_fn_gen(inputs))(z)
         return z, energy, grad
 
-    def adapt(state, setting, sums, iteration, model_args):
+    def adapt(state, setting, sums, iteration, inputs):
         """Accumulate a window's statistics; change coordinates at its end."""
-        args = _with_args(model_args, adaptation.arg_indices, setting)
+        args = adaptation.with_settings(inputs, setting)
         ends = iteration == lasts
 
         def switch(state, setting, sums, params):
@@ -308,9 +312,7 @@ def _build_programs(
             means = jax.tree.map(lambda total: total / count, sums)
             chosen = adaptation.choose(means, setting)
             z = adaptation.move(state.z, params, args, chosen)
-            potential = potential_fn_gen(
-                *_with_args(model_args, adaptation.arg_indices, chosen)
-            )
+            potential = potential_fn_gen(adaptation.with_settings(inputs, chosen))
             energy, grad = jax.value_and_grad(potential)(z)
             state = state._replace(z=z, z_grad=grad, potential_energy=energy)
             return state, chosen, jax.tree.map(jnp.zeros_like, sums)
@@ -340,7 +342,7 @@ def _build_programs(
             sums,
         )
 
-    def one_chain(rng_key, start, model_args):
+    def one_chain(rng_key, start, inputs):
         _, sample_key = jax.random.split(rng_key)
         state = init_kernel(
             ParamInfo(*start),
@@ -352,30 +354,26 @@ def _build_programs(
             else settings.dense_mass,
             target_accept_prob=settings.target_accept_prob,
             max_tree_depth=settings.max_tree_depth,
-            model_args=model_args,
+            model_args=(inputs,),
             rng_key=sample_key,
         )
         setting = sums = ()
         if adaptation is not None:
-            setting = tuple(model_args[index] for index in adaptation.arg_indices)
+            setting = adaptation.current(inputs)
         if windows:
             shapes = jax.eval_shape(
-                lambda: adaptation.statistics(
-                    constrain_one(state.z, model_args), model_args
-                )
+                lambda: adaptation.statistics(constrain_one(state.z, inputs), inputs)
             )
             sums = jax.tree.map(lambda leaf: jnp.zeros(leaf.shape, leaf.dtype), shapes)
 
         def step(carry, iteration):
             state, setting, sums = carry
-            args = model_args
+            args = inputs
             if adaptation is not None:
-                args = _with_args(model_args, adaptation.arg_indices, setting)
-            state = sample_kernel(state, model_args=args)
+                args = adaptation.with_settings(inputs, setting)
+            state = sample_kernel(state, model_args=(args,))
             if windows:
-                state, setting, sums = adapt(
-                    state, setting, sums, iteration, model_args
-                )
+                state, setting, sums = adapt(state, setting, sums, iteration, inputs)
             if progress_every:
                 jax.lax.cond(
                     (iteration + 1) % progress_every == 0,
@@ -394,16 +392,16 @@ def _build_programs(
         draws = jax.tree.map(lambda values: values[settings.num_warmup :], trajectory)
         return draws, setting
 
-    def constrain(draws, model_args):
+    def constrain(draws, inputs):
         # Deterministic sites such as the ROI sum a panel per draw: batches
         # of draws bound the memory of long or wide panels.
         n_draws = jax.tree.leaves(draws)[0].shape[0]
         panel_size = max(
-            (int(np.prod(np.shape(leaf))) for leaf in jax.tree.leaves(model_args)),
+            (int(np.prod(np.shape(leaf))) for leaf in jax.tree.leaves(inputs)),
             default=1,
         )
         return map_draws(
-            lambda z: constrain_one(z, model_args),
+            lambda z: constrain_one(z, inputs),
             draws,
             draw_batch_size(n_draws, panel_size),
         )
@@ -434,8 +432,8 @@ def _program_for(
         # Chains one after another: vmap would batch NUTS's while loops, which
         # costs ~20 s of tracing and makes every chain wait for the slowest.
         run = jax.jit(
-            lambda keys, starts, model_args: jax.lax.map(
-                lambda chain: one_chain(*chain, model_args), (keys, starts)
+            lambda keys, starts, inputs: jax.lax.map(
+                lambda chain: one_chain(*chain, inputs), (keys, starts)
             )
         )
         chain_method = "sequential"
@@ -452,7 +450,7 @@ def _program_for(
     return compiled
 
 
-def _compile(compiled: _Compiled, chain_keys, model_args, settings) -> tuple:
+def _compile(compiled: _Compiled, chain_keys, inputs, settings) -> tuple:
     """Lower the three programs, then compile them on two threads.
 
     Lowering traces the model with NumPyro's effect handlers, whose stack is
@@ -462,7 +460,7 @@ def _compile(compiled: _Compiled, chain_keys, model_args, settings) -> tuple:
     stays on this thread; XLA's compiler releases the GIL.
     """
     with TRACE_LOCK:
-        lowered_initialise = compiled.initialise.lower(chain_keys, model_args)
+        lowered_initialise = compiled.initialise.lower(chain_keys, inputs)
         starts = lowered_initialise.out_info
         draws = jax.tree.map(
             lambda leaf: jax.ShapeDtypeStruct(
@@ -470,12 +468,12 @@ def _compile(compiled: _Compiled, chain_keys, model_args, settings) -> tuple:
             ),
             starts[0],
         )
-        lowered_run = compiled.run.lower(chain_keys, starts, model_args)
+        lowered_run = compiled.run.lower(chain_keys, starts, inputs)
         lowered_side = (
             lowered_initialise,
-            compiled.constrain.lower(draws, model_args),
+            compiled.constrain.lower(draws, inputs),
         )
-    options = compiler_options(model_args)
+    options = compiler_options(inputs)
     side: list = []
     worker = threading.Thread(
         target=lambda: side.extend(
@@ -493,7 +491,7 @@ def _compile(compiled: _Compiled, chain_keys, model_args, settings) -> tuple:
     return side[0], run, side[1]
 
 
-def compiler_options(model_args: tuple) -> dict:
+def compiler_options(inputs: Any) -> dict:
     """XLA options for the sampling programs of this data on this platform.
 
     On CPU, XLA's older fusion emitters compile the programs about 2 s (a
@@ -502,9 +500,7 @@ def compiler_options(model_args: tuple) -> dict:
     geo panel (104 x 6 x 50, benchmarks/bench_geo.py) it ran 55% slower, so
     they are used for small data only.
     """
-    largest = max(
-        (int(np.size(leaf)) for leaf in jax.tree.leaves(model_args)), default=0
-    )
+    largest = max((int(np.size(leaf)) for leaf in jax.tree.leaves(inputs)), default=0)
     if jax.default_backend() == "cpu" and largest <= _OLD_EMITTERS_MAX_SIZE:
         return {"xla_cpu_use_fusion_emitters": False}
     return {}
@@ -523,7 +519,7 @@ def compile_lowered(lowered, options: dict):
 
 def sample_nuts(
     model: Callable,
-    model_args: tuple,
+    inputs: Any,
     settings: SamplerSettings,
     *,
     cache_key: Hashable,
@@ -536,14 +532,16 @@ def sample_nuts(
     Parameters
     ----------
     model : callable
-        A NumPyro model taking ``*model_args`` (arrays only).
-    model_args : tuple of arrays
-        The model's data; arrays of the same shapes reuse the compiled program.
+        A NumPyro model taking one argument, ``inputs``.
+    inputs : pytree of arrays
+        The model's data (a NamedTuple such as
+        :class:`skmmm.models.ModelInputs`); inputs of the same structure and
+        shapes reuse the compiled program.
     settings : SamplerSettings
         Sampler settings.
     cache_key : hashable
         Identifies everything about ``model`` (and ``adaptation``) that is not
-        in ``model_args``: its structure and priors. Equal keys must mean
+        in ``inputs``: its structure and priors. Equal keys must mean
         equal programs.
     seed : int
         Seed of the sampler's random numbers.
@@ -565,21 +563,21 @@ def sample_nuts(
     chain_keys = jax.random.split(jax.random.PRNGKey(seed), settings.num_chains)
 
     shapes = jax.tree.map(
-        lambda x: (jnp.shape(x), jnp.result_type(x)), (chain_keys, model_args)
+        lambda x: (jnp.shape(x), jnp.result_type(x)), (chain_keys, inputs)
     )
     shape_key = str(jax.tree.structure(shapes)) + str(jax.tree.leaves(shapes))
     executables = compiled.executables.get(shape_key)
     compile_seconds = 0.0
     if executables is None:
         start = time.perf_counter()
-        executables = _compile(compiled, chain_keys, model_args, settings)
+        executables = _compile(compiled, chain_keys, inputs, settings)
         compile_seconds = time.perf_counter() - start
         compiled.executables[shape_key] = executables
     initialise, run, constrain = executables
 
     bar = None
     start = time.perf_counter()
-    starts = initialise(chain_keys, model_args)
+    starts = initialise(chain_keys, inputs)
     if not np.all(np.isfinite(np.asarray(starts[1]))):
         raise ValueError(
             "The sampler's starting point has an infinite or NaN log density: "
@@ -593,7 +591,7 @@ def sample_nuts(
         bar = _ProgressBar(total, progress_every)
         _ACTIVE_BAR[0] = bar
     try:
-        trajectory, adapted = run(chain_keys, starts, model_args)
+        trajectory, adapted = run(chain_keys, starts, inputs)
         adapted = jax.tree.map(np.asarray, adapted)
         unconstrained, diverging, num_steps, energy = (
             jax.tree.map(np.asarray, part) for part in trajectory
@@ -604,12 +602,10 @@ def sample_nuts(
             bar.close()
     chains = []
     for chain in range(settings.num_chains):
-        args = model_args
+        args = inputs
         if adaptation is not None:
-            args = _with_args(
-                model_args,
-                adaptation.arg_indices,
-                tuple(setting[chain] for setting in adapted),
+            args = adaptation.with_settings(
+                inputs, tuple(setting[chain] for setting in adapted)
             )
         z = jax.tree.map(lambda leaf, chain=chain: leaf[chain], unconstrained)
         chains.append(jax.tree.map(np.asarray, constrain(z, args)))

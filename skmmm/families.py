@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -45,10 +45,9 @@ from skmmm.models import (
     LOG_SEASONALITY_AMPLITUDE,
     N_GEO_MEAN_SITE_ROWS,
     SHEARED_LOG_ROI,
-    GeoModelInputs,
     GeoModelSpec,
+    ModelInputs,
     ModelSpec,
-    NationalModelInputs,
     geo_model,
     geo_site_shapes,
     national_model,
@@ -96,8 +95,8 @@ class SamplingProblem:
         Fitted attributes (scales, costs, ``spec_``, ``roi_reference_``).
     model : callable
         The NumPyro model with its spec and priors bound.
-    inputs : NamedTuple
-        The model's arguments.
+    inputs : ModelInputs
+        The model's data, its one argument.
     dense_mass : bool or tuple of tuple of str
         The mass matrix to adapt.
     cache_key : tuple
@@ -120,7 +119,7 @@ class SamplingProblem:
     data: Any
     attributes: dict
     model: Callable
-    inputs: NamedTuple
+    inputs: ModelInputs
     dense_mass: bool | tuple[tuple[str, ...], ...]
     cache_key: tuple
     roi_site: str
@@ -158,6 +157,12 @@ def baseline_fields(est, n_times: int) -> dict:
 def safe_scale(values: np.ndarray) -> np.ndarray:
     """Means used as divisors, with 1 where a column is all zero."""
     return np.where(values > 0, values, 1.0)
+
+
+def _float_arrays(**arrays) -> dict[str, jax.Array]:
+    """Each array as a JAX array of the default float type (model inputs)."""
+    dtype = jnp.result_type(float)
+    return {name: jnp.asarray(array, dtype=dtype) for name, array in arrays.items()}
 
 
 def has_real_support(prior) -> bool:
@@ -435,17 +440,13 @@ class NationalFamily(ModelFamily):
             est, spec, n_channels, data.extra_features.shape[1], 1
         )
         sampled_spec = self._with_level_reparametrization(est, spec, priors)
-        float_dtype = jnp.result_type(float)
-        inputs = NationalModelInputs(
-            *(
-                jnp.asarray(a, dtype=float_dtype)
-                for a in (
-                    data.media / attributes["media_scale_"],
-                    data.extra_features / attributes["extra_scale_"],
-                    np.arange(n_times),
-                    media_cost,
-                    data.target / target_scale,
-                )
+        inputs = ModelInputs(
+            **_float_arrays(
+                media=data.media / attributes["media_scale_"],
+                extra_features=data.extra_features / attributes["extra_scale_"],
+                time_index=np.arange(n_times),
+                media_prior=media_cost,
+                target=data.target / target_scale,
             ),
             # Periods fill_missing inserted are left out of the likelihood.
             target_mask=None if data.present is None else jnp.asarray(data.present),
@@ -746,21 +747,19 @@ class GeoFamily(ModelFamily):
         spec = GeoModelSpec(
             **{**base.__dict__, **self._sampling_coordinates(est, priors)}
         )
-        float_dtype = jnp.result_type(float)
-        inputs = GeoModelInputs(
-            *(
-                jnp.asarray(a, dtype=float_dtype)
-                for a in (
-                    data.media / media_scale,
-                    data.extra_features / extra_scale - extra_offset,
-                    np.arange(n_times),
-                    channel_prior,
-                    geo_weights,
-                    np.full((n_channels, n_geos), INITIAL_MEDIA_NONCENTRING),
-                    np.full(n_channels, INITIAL_ROI_SHEAR),
-                    np.ones(N_GEO_MEAN_SITE_ROWS + n_channels),
-                    data.target / target_scale,
-                )
+        inputs = ModelInputs(
+            **_float_arrays(
+                media=data.media / media_scale,
+                extra_features=data.extra_features / extra_scale - extra_offset,
+                time_index=np.arange(n_times),
+                media_prior=channel_prior,
+                geo_prior_weights=geo_weights,
+                media_noncentring=np.full(
+                    (n_channels, n_geos), INITIAL_MEDIA_NONCENTRING
+                ),
+                roi_shear=np.full(n_channels, INITIAL_ROI_SHEAR),
+                geo_mean_scale=np.ones(N_GEO_MEAN_SITE_ROWS + n_channels),
+                target=data.target / target_scale,
             ),
             # Absent cells of a ragged panel are left out of the likelihood.
             target_mask=None if present is None else jnp.asarray(present),

@@ -37,10 +37,9 @@ __all__ = [
     "BASELINE_SCALE",
     "BASELINE_STEPS",
     "MODEL_NAMES",
-    "GeoModelInputs",
     "GeoModelSpec",
     "ModelSpec",
-    "NationalModelInputs",
+    "ModelInputs",
     "baseline_knots",
     "geo_mean_components",
     "geo_mean_scaled_sites",
@@ -459,59 +458,97 @@ def _sample_with_level_on_simplex(
     return {**params, "intercept": intercept, COEF_MEDIA: coef_media}
 
 
-class NationalModelInputs(NamedTuple):
-    """The arguments of :func:`national_model`, in order (internal scale)."""
+class ModelInputs(NamedTuple):
+    """The data of :func:`national_model` and :func:`geo_model` (internal scale).
+
+    The models take them as their one argument (a pytree: inputs of the same
+    shapes reuse the compiled sampler). A geo model's arrays have a geo
+    axis; the four fields after ``media_prior`` are the geo model's only
+    (None for a national model).
+
+    Parameters
+    ----------
+    media : jax.Array of shape (n_times, n_channels[, n_geos])
+        Media on the internal scale.
+    extra_features : jax.Array of shape (n_times, n_extra[, n_geos])
+        Controls on the internal scale (n_extra may be 0).
+    time_index : jax.Array of shape (n_times,)
+        Period numbers.
+    media_prior : jax.Array of shape (n_channels,)
+        The scale of each channel's media effects' prior (see each model):
+        its cost per period on the internal KPI scale (total cost /
+        (n_periods * mean KPI), averaged over geos).
+    geo_prior_weights : jax.Array of shape (n_channels, n_geos), optional
+        Relative prior scale of each geo's coefficient (ones unless the
+        media prior is given per channel and geo, or with ``channel_roi``).
+    media_noncentring : jax.Array of shape (n_channels, n_geos), optional
+        With ``spec.level_log_ratios``, how far each geo's effect moves with
+        its channel's hyper coefficient in the sampler's coordinates (0:
+        centred, 1: non-centred); the posterior does not depend on it.
+        Unused otherwise.
+    roi_shear : jax.Array of shape (n_channels,), optional
+        With ``spec.sheared_roi``, how far each channel's sampled ROI
+        coordinate is its marginal ROI (:func:`_sample_channel_roi`); the
+        posterior does not depend on it. Unused otherwise.
+    geo_mean_scale : jax.Array of shape (3 + n_channels,), optional
+        With ``spec.geo_mean_scaling``, how the sampler's coordinates scale
+        the mean over geos of each geo's level, log seasonality amplitude and
+        trend coefficient, then of each channel's log ratios
+        (:func:`scale_geo_means`); the posterior does not depend on it. The
+        log ratios and, with ``spec.seasonality_amplitude``, the amplitudes
+        use their rows in every parametrisation that samples them (ones keep
+        the model's coordinates).
+    target : jax.Array of shape (n_times[, n_geos]), optional
+        Observed KPI on the internal scale; None to sample from the prior.
+    target_mask : jax.Array of target's shape, dtype bool, optional
+        The observed periods, or cells of a ragged geo panel (geos with
+        different first or last dates); False leaves a period out of the
+        likelihood (one that ``fill_missing`` inserted, or an absent cell,
+        which holds zero media and controls). None: everything is observed.
+    lift_tests : LiftTestInputs, optional
+        Experiments, each adding a likelihood term
+        (:func:`lift_test_likelihood`).
+    """
 
     media: jax.Array
     extra_features: jax.Array
     time_index: jax.Array
     media_prior: jax.Array
+    geo_prior_weights: jax.Array | None = None
+    media_noncentring: jax.Array | None = None
+    roi_shear: jax.Array | None = None
+    geo_mean_scale: jax.Array | None = None
     target: jax.Array | None = None
     target_mask: jax.Array | None = None
     lift_tests: LiftTestInputs | None = None
 
 
 def national_model(
-    media: jax.Array,
-    extra_features: jax.Array,
-    time_index: jax.Array,
-    media_prior: jax.Array,
-    target: jax.Array | None = None,
-    target_mask: jax.Array | None = None,
-    lift_tests: LiftTestInputs | None = None,
+    inputs: ModelInputs,
     *,
     spec: ModelSpec,
     priors: Mapping[str, dist.Distribution | None],
 ) -> None:
     """LightweightMMM's national model: ``target ~ Normal(mu, sigma)``.
 
+    ``inputs.media_prior`` is each channel's cost per period on the internal
+    KPI scale. The default prior of ``coef_media`` is LightweightMMM's
+    HalfNormal(media_prior / mean(media_prior)); with an ``roi`` prior, a
+    channel's effect at average spend is ``roi * media_prior`` (``roi`` is
+    then KPI per unit of cost).
+
     Parameters
     ----------
-    media : jax.Array of shape (n_times, n_channels)
-        Media on the internal scale.
-    extra_features : jax.Array of shape (n_times, n_extra)
-        Controls on the internal scale (n_extra may be 0).
-    time_index : jax.Array of shape (n_times,)
-        Period numbers.
-    media_prior : jax.Array of shape (n_channels,)
-        Each channel's cost per period on the internal KPI scale (total cost
-        / (n_periods * mean KPI)). The default prior of ``coef_media`` is
-        LightweightMMM's HalfNormal(media_prior / mean(media_prior)); with an
-        ``roi`` prior, a channel's effect at average spend is
-        ``roi * media_prior`` (``roi`` is then KPI per unit of cost).
-    target : jax.Array of shape (n_times,), optional
-        Observed KPI on the internal scale; None to sample from the prior.
-    target_mask : jax.Array of shape (n_times,), dtype bool, optional
-        Periods whose KPI is observed; False leaves a period (one that
-        ``fill_missing`` inserted) out of the likelihood. None: every period.
-    lift_tests : LiftTestInputs, optional
-        Experiments, each adding a likelihood term
-        (:func:`lift_test_likelihood`).
+    inputs : ModelInputs
+        The data, without the geo model's fields: ``media`` (n_times,
+        n_channels), ``extra_features`` (n_times, n_extra), ``target`` and
+        ``target_mask`` (n_times,).
     spec : ModelSpec
         The model's static description.
     priors : dict
         Site name -> prior, from :func:`skmmm.priors.resolve_priors`.
     """
+    media, media_prior = inputs.media, inputs.media_prior
     coef_media_prior = priors[COEF_MEDIA]
     if coef_media_prior is None:
         coef_media_prior = dist.HalfNormal(media_prior / media_prior.mean())
@@ -537,9 +574,11 @@ def national_model(
             for name, prior in priors.items()
         }
     params = sample_baseline_steps(spec, params)
-    mu = mean_components(spec, params, media, extra_features, time_index)["mu"]
-    _observe(dist.Normal(mu, params["sigma"]), target, target_mask)
-    lift_test_likelihood(spec, params, media, lift_tests)
+    mu = mean_components(spec, params, media, inputs.extra_features, inputs.time_index)[
+        "mu"
+    ]
+    _observe(dist.Normal(mu, params["sigma"]), inputs.target, inputs.target_mask)
+    lift_test_likelihood(spec, params, media, inputs.lift_tests)
 
 
 # ------------------------------------------------------------ lift tests
@@ -687,16 +726,16 @@ class GeoModelSpec(ModelSpec):
         (:func:`_sample_geo_seasonality`).
     level_log_ratios : bool
         Sample each geo's level and its channels' log ratios to the intercept,
-        partially non-centred by the ``media_noncentring`` model argument
+        partially non-centred by the ``media_noncentring`` model input
         (:func:`_sample_geo_level_log_ratios`); needs positive priors on the
         intercept and the channels' hyper coefficients.
     sheared_roi : bool
         Sample each channel's ROI sheared towards its marginal ROI by the
-        ``roi_shear`` model argument (:func:`_sample_channel_roi`); needs a
+        ``roi_shear`` model input (:func:`_sample_channel_roi`); needs a
         ``channel_roi`` prior with positive support.
     geo_mean_scaling : bool
         Sample the per-geo coordinates with their mean over geos scaled by
-        the ``geo_mean_scale`` model argument (:func:`scale_geo_means`);
+        the ``geo_mean_scale`` model input (:func:`scale_geo_means`);
         needs ``level_log_ratios`` and a ``coef_trend`` prior with real
         support.
     """
@@ -711,7 +750,7 @@ class GeoModelSpec(ModelSpec):
 LOG_SEASONALITY_AMPLITUDE = "log_seasonality_amplitude"
 LOG_LEVEL, LEVEL_LOG_RATIOS = "log_level", "level_log_ratios"
 GEO_MEAN_SCALED_TREND = "geo_mean_scaled_coef_trend"
-# Rows of the ``geo_mean_scale`` model argument (:func:`scale_geo_means`):
+# Rows of the ``geo_mean_scale`` model input (:func:`scale_geo_means`):
 # each geo's level, log seasonality amplitude and trend coefficient, then
 # each channel's log ratios.
 _LEVEL_ROW, _AMPLITUDE_ROW, _TREND_ROW, _FIRST_RATIO_ROW = 0, 1, 2, 3
@@ -914,8 +953,7 @@ def _channel_coef_media(
     spec: GeoModelSpec,
     priors: Mapping[str, dist.Distribution],
     params: Mapping[str, jax.Array],
-    media_prior: jax.Array,
-    roi_shear: jax.Array,
+    inputs: ModelInputs,
 ) -> jax.Array:
     """Sample each channel's hyper coefficient (after the transform parameters).
 
@@ -924,8 +962,9 @@ def _channel_coef_media(
     channel's cost per period on the internal KPI scale, so a geo whose
     coefficient is at the hyper scale has that ROI at average spend.
     """
+    media_prior = inputs.media_prior
     if CHANNEL_ROI in priors:
-        roi = _sample_channel_roi(spec, priors, params, roi_shear)
+        roi = _sample_channel_roi(spec, priors, params, inputs.roi_shear)
         return numpyro.deterministic(
             CHANNEL_COEF_MEDIA, roi * media_prior / response_at_average(spec, params)
         )
@@ -934,13 +973,10 @@ def _channel_coef_media(
 
 
 def _sample_geo_priors(
-    spec: GeoModelSpec,
-    priors: Mapping[str, dist.Distribution],
-    media_prior: jax.Array,
-    roi_shear: jax.Array,
-    geo_mean_scale: jax.Array,
+    spec: GeoModelSpec, priors: Mapping[str, dist.Distribution], inputs: ModelInputs
 ) -> dict[str, jax.Array]:
     """Every shared and per-geo parameter except the level (intercept, coef_media)."""
+    geo_mean_scale = inputs.geo_mean_scale
     params = _sample_geo_seasonality(spec, priors, geo_mean_scale)
     if spec.geo_mean_scaling:
         trend_prior = priors["coef_trend"]
@@ -962,9 +998,7 @@ def _sample_geo_priors(
             if name not in skipped
         }
     )
-    params[CHANNEL_COEF_MEDIA] = _channel_coef_media(
-        spec, priors, params, media_prior, roi_shear
-    )
+    params[CHANNEL_COEF_MEDIA] = _channel_coef_media(spec, priors, params, inputs)
     return params
 
 
@@ -1150,15 +1184,7 @@ def _log_intercept_share(log_scaled: jax.Array, reference: float) -> jax.Array:
 
 
 def _sample_geo_level_log_ratios(
-    spec: ModelSpec,
-    media: jax.Array,
-    time_index: jax.Array,
-    priors: Mapping[str, dist.Distribution],
-    media_prior: jax.Array,
-    geo_prior_weights: jax.Array,
-    media_noncentring: jax.Array,
-    roi_shear: jax.Array,
-    geo_mean_scale: jax.Array,
+    spec: GeoModelSpec, priors: Mapping[str, dist.Distribution], inputs: ModelInputs
 ) -> tuple[dict[str, jax.Array], jax.Array]:
     """Sample every parameter, each geo's level split by log ratios.
 
@@ -1176,7 +1202,7 @@ def _sample_geo_level_log_ratios(
 
     where ``variation`` is :func:`log_media_variation`, ``shift`` the prior
     location of the left side (:func:`level_log_ratio_shift`) and ``k =
-    media_noncentring`` in [0, 1]. With ``k = 0`` a geo's effects stay put
+    inputs.media_noncentring`` in [0, 1]. With ``k = 0`` a geo's effects stay put
     when their channel's hyper coefficient moves (a centred hierarchy, right
     when the data fix each geo's effect); with ``k = 1`` they move with it
     (non-centred, right when the data say little about each geo's effect, as
@@ -1213,6 +1239,7 @@ def _sample_geo_level_log_ratios(
     Returns the parameters and the transformed media, which the likelihood
     reuses.
     """
+    geo_prior_weights, geo_mean_scale = inputs.geo_prior_weights, inputs.geo_mean_scale
     n_channels, n_geos = geo_prior_weights.shape
     log_level = unscaled_geo_means(
         _sample_flat(LOG_LEVEL, (n_geos,)), geo_mean_scale[_LEVEL_ROW]
@@ -1221,16 +1248,16 @@ def _sample_geo_level_log_ratios(
         _sample_flat(LEVEL_LOG_RATIOS, (n_channels, n_geos)),
         geo_mean_scale[_FIRST_RATIO_ROW:, None],
     )
-    params = _sample_geo_priors(spec, priors, media_prior, roi_shear, geo_mean_scale)
+    params = _sample_geo_priors(spec, priors, inputs)
     # The sampler's level also holds each geo's trend at its training mean
     # (item 8 in docs/model.md); the shift depends on other sites only, so
     # the map's Jacobian is unchanged.
-    trend_mean = trend_time(spec, params["expo_trend"], time_index).mean()
+    trend_mean = trend_time(spec, params["expo_trend"], inputs.time_index).mean()
     log_level = log_level - params["coef_trend"] * trend_mean
     at_average, transformed, variation, shift = level_log_ratio_terms(
-        spec, params, geo_prior_weights, media
+        spec, params, geo_prior_weights, inputs.media
     )
-    log_scaled = ratios + media_noncentring * shift - variation
+    log_scaled = ratios + inputs.media_noncentring * shift - variation
     log_share = _log_intercept_share(log_scaled, LEVEL_REFERENCE)
     log_intercept = log_level + log_share
     log_ratio = log_scaled - LEVEL_REFERENCE * log_share
@@ -1255,34 +1282,8 @@ def _sample_geo_level_log_ratios(
     return {**params, "intercept": intercept, COEF_MEDIA: coef_media}, transformed
 
 
-class GeoModelInputs(NamedTuple):
-    """The arguments of :func:`geo_model`, in order (internal scale)."""
-
-    media: jax.Array
-    extra_features: jax.Array
-    time_index: jax.Array
-    media_prior: jax.Array
-    geo_prior_weights: jax.Array
-    media_noncentring: jax.Array
-    roi_shear: jax.Array
-    geo_mean_scale: jax.Array
-    target: jax.Array | None = None
-    target_mask: jax.Array | None = None
-    lift_tests: LiftTestInputs | None = None
-
-
 def geo_model(
-    media: jax.Array,
-    extra_features: jax.Array,
-    time_index: jax.Array,
-    media_prior: jax.Array,
-    geo_prior_weights: jax.Array,
-    media_noncentring: jax.Array,
-    roi_shear: jax.Array,
-    geo_mean_scale: jax.Array,
-    target: jax.Array | None = None,
-    target_mask: jax.Array | None = None,
-    lift_tests: LiftTestInputs | None = None,
+    inputs: ModelInputs,
     *,
     spec: GeoModelSpec,
     priors: Mapping[str, dist.Distribution | None],
@@ -1311,68 +1312,25 @@ def geo_model(
 
     Parameters
     ----------
-    media : jax.Array of shape (n_times, n_channels, n_geos)
-        Media on the internal scale (per channel and geo).
-    extra_features : jax.Array of shape (n_times, n_extra, n_geos)
-        Controls on the internal scale (n_extra may be 0).
-    time_index : jax.Array of shape (n_times,)
-        Period numbers.
-    media_prior : jax.Array of shape (n_channels,)
-        Scale of the default HalfNormal prior of ``channel_coef_media``; with
-        a ``channel_roi`` prior, each channel's cost per period on the
-        internal KPI scale, averaged over geos.
-    geo_prior_weights : jax.Array of shape (n_channels, n_geos)
-        Relative prior scale of each geo's coefficient (ones unless the
-        media prior is given per channel and geo, or with ``channel_roi``).
-    media_noncentring : jax.Array of shape (n_channels, n_geos)
-        With ``spec.level_log_ratios``, how far each geo's effect moves with
-        its channel's hyper coefficient in the sampler's coordinates (0:
-        centred, 1: non-centred); the posterior does not depend on it.
-        Unused otherwise.
-    roi_shear : jax.Array of shape (n_channels,)
-        With ``spec.sheared_roi``, how far each channel's sampled ROI
-        coordinate is its marginal ROI (:func:`_sample_channel_roi`); the
-        posterior does not depend on it. Unused otherwise.
-    geo_mean_scale : jax.Array of shape (3 + n_channels,)
-        With ``spec.geo_mean_scaling``, how the sampler's coordinates scale
-        the mean over geos of each geo's level, log seasonality amplitude and
-        trend coefficient, then of each channel's log ratios
-        (:func:`scale_geo_means`); the posterior does not depend on it. The
-        log ratios and, with ``spec.seasonality_amplitude``, the amplitudes
-        use their rows in every parametrisation that samples them (ones keep
-        the model's coordinates).
-    target : jax.Array of shape (n_times, n_geos), optional
-        Observed KPI on the internal scale; None to sample from the prior.
-    target_mask : jax.Array of shape (n_times, n_geos), dtype bool, optional
-        The cells of a ragged panel (geos with different first or last
-        dates): absent cells (False) hold zero media and controls and stay
-        out of the likelihood. None: every cell is observed.
-    lift_tests : LiftTestInputs, optional
-        Experiments, each adding a likelihood term
-        (:func:`lift_test_likelihood`).
+    inputs : ModelInputs
+        The data with the geo model's fields: ``media`` (n_times,
+        n_channels, n_geos), ``extra_features`` (n_times, n_extra, n_geos),
+        ``target`` and ``target_mask`` (n_times, n_geos). ``media_prior``
+        is the scale of the default HalfNormal prior of
+        ``channel_coef_media``; with a ``channel_roi`` prior, each channel's
+        cost per period on the internal KPI scale, averaged over geos.
     spec : GeoModelSpec
         The model's static description.
     priors : dict
         Site name -> prior, from :func:`skmmm.priors.resolve_priors` over
         :func:`geo_site_shapes`.
     """
+    media, geo_prior_weights = inputs.media, inputs.geo_prior_weights
     transformed = None
     if spec.level_log_ratios:
-        params, transformed = _sample_geo_level_log_ratios(
-            spec,
-            media,
-            time_index,
-            priors,
-            media_prior,
-            geo_prior_weights,
-            media_noncentring,
-            roi_shear,
-            geo_mean_scale,
-        )
+        params, transformed = _sample_geo_level_log_ratios(spec, priors, inputs)
     else:
-        params = _sample_geo_priors(
-            spec, priors, media_prior, roi_shear, geo_mean_scale
-        )
+        params = _sample_geo_priors(spec, priors, inputs)
         params["intercept"] = numpyro.sample("intercept", priors["intercept"])
         scale = params[CHANNEL_COEF_MEDIA][:, None] * geo_prior_weights
         if spec.noncentred_media:
@@ -1385,19 +1343,17 @@ def geo_model(
     if spec.geo_mean_scaling:
         # Constant while sampling; it makes the density the exact image of
         # the model's for every scale.
+        scales = geo_mean_scaled_sites(spec, inputs.geo_mean_scale)
         numpyro.factor(
             "geo_mean_scale_jacobian",
-            -sum(
-                jnp.log(scale).sum()
-                for scale in geo_mean_scaled_sites(spec, geo_mean_scale).values()
-            ),
+            -sum(jnp.log(scale).sum() for scale in scales.values()),
         )
     params = sample_baseline_steps(spec, params, (media.shape[2],))
     mu = geo_mean_components(
-        spec, params, media, extra_features, time_index, transformed
+        spec, params, media, inputs.extra_features, inputs.time_index, transformed
     )["mu"]
-    _observe(dist.Normal(mu, params["sigma"]), target, target_mask)
-    lift_test_likelihood(spec, params, media, lift_tests)
+    _observe(dist.Normal(mu, params["sigma"]), inputs.target, inputs.target_mask)
+    lift_test_likelihood(spec, params, media, inputs.lift_tests)
 
 
 def _observe(

@@ -700,7 +700,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
         draws = Predictive(
             problem.prior_model or problem.model, num_samples=int(n_draws)
-        )(jax.random.key(seed), *problem.inputs._replace(target=None))["target"]
+        )(jax.random.key(seed), problem.inputs._replace(target=None))["target"]
         scale = np.asarray(problem.attributes["target_scale_"], dtype=float)
         draws = (np.asarray(draws, dtype=float) * scale).reshape(int(n_draws), -1)
         present = getattr(problem.data, "present", None)

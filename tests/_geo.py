@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpyro import handlers
 
-from skmmm.models import GeoModelSpec, geo_model, geo_site_shapes
+from skmmm.models import GeoModelSpec, ModelInputs, geo_model, geo_site_shapes
 from skmmm.priors import DEFAULT_PRIORS, resolve_priors
 
 # ------------------------------------------------------ the shared panel
@@ -37,7 +37,7 @@ def future_rows(data, start: int, n_weeks: int) -> pd.DataFrame:
 
 def log_ratio_models(model_name="hill_adstock"):
     """skmmm's geo model (log ratios, sheared ROI, seasonal amplitudes, scaled
-    geo means) and the centred model."""
+    geo means) and the centred model, with inputs of 12 periods (float32)."""
     n_channels, n_extra, n_geos = 2, 1, 3
     spec = GeoModelSpec(model_name, degrees_seasonality=1)
     shapes = geo_site_shapes(spec, n_channels, n_extra, n_geos, roi_prior=True)
@@ -58,18 +58,19 @@ def log_ratio_models(model_name="hill_adstock"):
         for reparametrised in (True, False)
     ]
     rng = np.random.default_rng(11)
-    args = [
-        rng.gamma(4.0, 0.25, (12, n_channels, n_geos)),
-        rng.normal(size=(12, n_extra, n_geos)),
-        np.arange(12.0),
-        np.array([0.05, 0.2]),
-        rng.gamma(4.0, 0.25, (n_channels, n_geos)),
-        np.zeros((n_channels, n_geos)),
-        np.zeros(n_channels),
-        np.ones(3 + n_channels),
-        rng.gamma(20.0, 0.05, (12, n_geos)),
-    ]
-    return models, [np.asarray(arg, np.float32) for arg in args], rng
+    inputs = {
+        "media": rng.gamma(4.0, 0.25, (12, n_channels, n_geos)),
+        "extra_features": rng.normal(size=(12, n_extra, n_geos)),
+        "time_index": np.arange(12.0),
+        "media_prior": np.array([0.05, 0.2]),
+        "geo_prior_weights": rng.gamma(4.0, 0.25, (n_channels, n_geos)),
+        "media_noncentring": np.zeros((n_channels, n_geos)),
+        "roi_shear": np.zeros(n_channels),
+        "geo_mean_scale": np.ones(3 + n_channels),
+        "target": rng.gamma(20.0, 0.05, (12, n_geos)),
+    }
+    inputs = {name: np.asarray(array, np.float32) for name, array in inputs.items()}
+    return models, ModelInputs(**inputs), rng
 
 
 # The reparametrised model's sites with a flat (improper) base measure.
@@ -86,12 +87,12 @@ def improper_draw(rng):
     return {name: rng.normal(size=shape) for name, shape in IMPROPER_SHAPES.items()}
 
 
-def shared_draw(model, args, rng):
+def shared_draw(model, inputs, rng):
     """Every site but the improper ones, drawn from the prior."""
     improper = improper_draw(rng)
     trace = handlers.trace(
         handlers.seed(handlers.substitute(model, data=improper), int(rng.integers(1e6)))
-    ).get_trace(*args)
+    ).get_trace(inputs)
     return {
         name: site["value"]
         for name, site in trace.items()

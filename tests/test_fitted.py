@@ -196,7 +196,8 @@ def test_the_model_round_trips_through_plain_data(est, geo_est, which):
     for name in ("posterior", "rhat", "ess"):
         assert all(isinstance(v, np.ndarray) for v in data[name].values())
     assert all(
-        value is None or isinstance(value, plain) for key, value in data.items()
+        value is None or isinstance(value, plain)
+        for key, value in data.items()
         if key not in ("priors",)
     )
     data["posterior"]["sigma"][:] = -1.0  # a copy: the model is unchanged

@@ -25,27 +25,34 @@ from skmmm._geo_coordinates import (
     coordinate_adaptation,
     geo_mean_statistics,
 )
-from skmmm.models import MIN_GEO_MEAN_SCALE, GeoModelInputs
+from skmmm.models import MIN_GEO_MEAN_SCALE
 
 
 def test_geo_coordinate_moves_keep_the_parameters():
     """The warm-up move of the estimator's adaptation: new coordinates, same draw."""
-    (model, _), args, rng = log_ratio_models()
+    (model, _), inputs, rng = log_ratio_models()
     adaptation = coordinate_adaptation(model.keywords["spec"])
-    shared = shared_draw(model, args, rng)
+    shared = shared_draw(model, inputs, rng)
     improper = improper_draw(rng)
-    args[5], args[6] = np.full((2, 3), 0.5), np.full(2, 0.5)
-    args[7] = np.array([0.3, 0.5, 0.7, 0.2, 1.0], np.float32)
-    z = unconstrain_fn(model, args, {}, {**shared, **improper})
-    before = constrain_fn(model, args, {}, z, return_deterministic=True)
+    inputs = inputs._replace(
+        media_noncentring=np.full((2, 3), 0.5),
+        roi_shear=np.full(2, 0.5),
+        geo_mean_scale=np.array([0.3, 0.5, 0.7, 0.2, 1.0], np.float32),
+    )
+    z = unconstrain_fn(model, (inputs,), {}, {**shared, **improper})
+    before = constrain_fn(model, (inputs,), {}, z, return_deterministic=True)
     chosen = (
         np.array([[0.1] * 3, [0.9] * 3], np.float32),
         np.array([1.0, 0.0], np.float32),
         np.array([1.0, 0.1, 0.4, 0.6, 0.05], np.float32),
     )
-    moved = adaptation.move(z, before, GeoModelInputs(*args), chosen)
+    moved = adaptation.move(z, before, inputs, chosen)
     after = constrain_fn(
-        model, [*args[:5], *chosen, args[8]], {}, moved, return_deterministic=True
+        model,
+        (adaptation.with_settings(inputs, chosen),),
+        {},
+        moved,
+        return_deterministic=True,
     )
     for name in (
         "intercept",
@@ -63,15 +70,16 @@ def test_geo_coordinate_moves_keep_the_parameters():
 def test_geo_mean_statistics_see_the_models_per_geo_coordinates():
     """The warm-up statistics of a draw are the model's coordinates: the
     sampler's per-geo values with their geo mean divided by the scale."""
-    (model, _), args, rng = log_ratio_models()
+    (model, _), inputs, rng = log_ratio_models()
     spec = model.keywords["spec"]
-    args[7] = np.array([0.3, 0.5, 0.7, 0.2, 1.0], np.float32)
-    shared, improper = shared_draw(model, args, rng), improper_draw(rng)
-    z = unconstrain_fn(model, args, {}, {**shared, **improper})
-    params = constrain_fn(model, args, {}, z, return_deterministic=True)
-    value = np.asarray(geo_mean_statistics(spec, params, args[2])["value"])
+    scale = np.array([0.3, 0.5, 0.7, 0.2, 1.0], np.float32)
+    inputs = inputs._replace(geo_mean_scale=scale)
+    shared, improper = shared_draw(model, inputs, rng), improper_draw(rng)
+    z = unconstrain_fn(model, (inputs,), {}, {**shared, **improper})
+    params = constrain_fn(model, (inputs,), {}, z, return_deterministic=True)
+    value = np.asarray(geo_mean_statistics(spec, params, inputs.time_index)["value"])
     expected = [
-        unscaled_geo_means_by_hand(improper[name], args[7][row])
+        unscaled_geo_means_by_hand(improper[name], scale[row])
         for row, name in enumerate(
             ("log_level", "log_seasonality_amplitude", "geo_mean_scaled_coef_trend")
         )

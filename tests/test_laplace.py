@@ -29,7 +29,7 @@ def normal_model(y):
 
 def test_laplace_is_exact_for_a_normal_posterior():
     y = np.array([0.3, 1.9, 2.4, 1.1], dtype=np.float32)
-    result = fit_laplace(normal_model, (y,), SETTINGS, cache_key="normal", seed=0)
+    result = fit_laplace(normal_model, y, SETTINGS, cache_key="normal", seed=0)
     precision = 1 / 2.0**2 + len(y)
     mean = (1.0 / 2.0**2 + y.sum()) / precision
     assert result.converged
@@ -46,7 +46,7 @@ def test_laplace_maps_draws_through_the_constraints():
             numpyro.sample("y", dist.Normal(0.0, scale), obs=y)
 
     y = np.random.default_rng(0).normal(0, 0.5, 50).astype(np.float32)
-    result = fit_laplace(model, (y,), SETTINGS, cache_key="scale", seed=1)
+    result = fit_laplace(model, y, SETTINGS, cache_key="scale", seed=1)
     assert result.converged
     assert np.all(result.samples["scale"] > 0)
     assert 0.35 < np.median(result.samples["scale"]) < 0.65
@@ -58,7 +58,7 @@ def test_a_flat_direction_is_not_converged():
         x = numpyro.sample("x", dist.Normal(0.0, 1.0))
         numpyro.sample("y", dist.Normal(x, 1.0), obs=y)
 
-    result = fit_laplace(model, (np.float32(0.5),), SETTINGS, cache_key="flat", seed=0)
+    result = fit_laplace(model, np.float32(0.5), SETTINGS, cache_key="flat", seed=0)
     assert not result.converged
     assert result.clipped_directions == 1
 
@@ -66,7 +66,7 @@ def test_a_flat_direction_is_not_converged():
 def test_same_seed_gives_the_same_draws():
     y = np.array([0.3, 1.9], dtype=np.float32)
     first, second = (
-        fit_laplace(normal_model, (y,), SETTINGS, cache_key="normal2", seed=5)
+        fit_laplace(normal_model, y, SETTINGS, cache_key="normal2", seed=5)
         for _ in range(2)
     )
     np.testing.assert_array_equal(first.samples["x"], second.samples["x"])

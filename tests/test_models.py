@@ -28,6 +28,7 @@ from skmmm.models import (
     BASELINE_STEPS,
     MODEL_NAMES,
     GeoModelSpec,
+    ModelInputs,
     ModelSpec,
     geo_model,
     geo_site_shapes,
@@ -219,7 +220,7 @@ def test_simplex_level_log_density_equals_direct_plus_log_jacobian(model_name):
     spec, direct, simplex = _model_pair(model_name)
     media, extra, time_index, media_prior = _data(seed=1)
     target = jnp.asarray(np.random.default_rng(2).gamma(5.0, 0.2, N_TIMES))
-    args = (media, extra, time_index, media_prior, target)
+    args = (ModelInputs(media, extra, time_index, media_prior, target=target),)
     n_points = 6
     rng = np.random.default_rng(5)
     others, level, shares = _simplex_points(spec, n_points, rng)
@@ -260,7 +261,7 @@ def test_simplex_level_deterministic_sites_are_level_times_shares():
         simplex, data={"level": level, "level_shares": shares}
     )
     trace = handlers.trace(handlers.seed(substituted, 0)).get_trace(
-        media, extra, time_index, media_prior
+        ModelInputs(media, extra, time_index, media_prior)
     )
     assert trace["intercept"]["type"] == "deterministic"
     assert trace["coef_media"]["type"] == "deterministic"
@@ -286,7 +287,7 @@ def test_simplex_level_factor_is_original_priors_plus_log_jacobian():
         simplex, data={**others, "level": level, "level_shares": shares}
     )
     trace = handlers.trace(handlers.seed(substituted, 0)).get_trace(
-        media, extra, time_index, media_prior
+        ModelInputs(media, extra, time_index, media_prior)
     )
     at_average = response_at_average(spec, others)
     intercept, coef_media = level * shares[0], level * shares[1:] / at_average
@@ -307,7 +308,7 @@ def test_national_model_runs_under_predictive(model_name):
     media, extra, time_index, media_prior = _data()
     for model in (direct, simplex):
         draws = Predictive(model, num_samples=20)(
-            jax.random.PRNGKey(0), media, extra, time_index, media_prior
+            jax.random.PRNGKey(0), ModelInputs(media, extra, time_index, media_prior)
         )
         assert draws["target"].shape == (20, N_TIMES)
         assert draws["coef_media"].shape == (20, N_CHANNELS)
@@ -322,7 +323,7 @@ def test_national_model_coef_media_prior_scale_is_media_prior():
     media, extra, time_index, _ = _data()
     media_prior = jnp.array([0.1, 1.0, 10.0])
     draws = Predictive(direct, num_samples=4000)(
-        jax.random.PRNGKey(1), media, extra, time_index, media_prior
+        jax.random.PRNGKey(1), ModelInputs(media, extra, time_index, media_prior)
     )
     # LightweightMMM's HalfNormal(media_prior / mean(media_prior)); HalfNormal(s)
     # has mean s * sqrt(2 / pi); 4000 draws: < 3% MC error.
@@ -340,7 +341,8 @@ def test_national_model_uses_custom_coef_media_prior():
     model = partial(national_model, spec=spec, priors=priors)
     media, _, time_index, media_prior = _data()
     draws = Predictive(model, num_samples=4000)(
-        jax.random.PRNGKey(2), media, jnp.zeros((N_TIMES, 0)), time_index, media_prior
+        jax.random.PRNGKey(2),
+        ModelInputs(media, jnp.zeros((N_TIMES, 0)), time_index, media_prior),
     )
     np.testing.assert_allclose(draws["coef_media"].mean(axis=0), 0.25, rtol=0.08)
 
@@ -350,7 +352,7 @@ def test_national_model_observed_target_is_conditioned():
     media, extra, time_index, media_prior = _data()
     target = jnp.linspace(1.0, 2.0, N_TIMES)
     trace = handlers.trace(handlers.seed(direct, 0)).get_trace(
-        media, extra, time_index, media_prior, target
+        ModelInputs(media, extra, time_index, media_prior, target=target)
     )
     assert trace["target"]["is_observed"]
     np.testing.assert_array_equal(trace["target"]["value"], target)
@@ -377,7 +379,7 @@ def test_roi_prior_on_simplex_log_density_equals_direct_plus_log_jacobian(model_
     spec, direct, simplex = _model_pair(model_name, roi_prior=True)
     media, extra, time_index, media_cost = _data(seed=3)
     target = jnp.asarray(np.random.default_rng(4).gamma(5.0, 0.2, N_TIMES))
-    args = (media, extra, time_index, media_cost, target)
+    args = (ModelInputs(media, extra, time_index, media_cost, target=target),)
     n_points = 6
     rng = np.random.default_rng(6)
     others, level, shares = _simplex_points(spec, n_points, rng)
@@ -412,7 +414,7 @@ def test_roi_prior_sets_effect_at_average_spend():
     media, extra, time_index, _ = _data()
     media_cost = jnp.array([0.01, 0.1, 1.0])
     draws = Predictive(direct, num_samples=4000)(
-        jax.random.PRNGKey(3), media, extra, time_index, media_cost
+        jax.random.PRNGKey(3), ModelInputs(media, extra, time_index, media_cost)
     )
     np.testing.assert_allclose(
         np.median(draws["roi"], axis=0), np.exp(RELATIVE_ROI_LOC), rtol=0.08
@@ -493,18 +495,20 @@ def test_geo_model_sites_in_each_parametrization():
     roi_shapes = geo_site_shapes(spec, 2, 1, 3, roi_prior=True)
     assert "channel_roi" in roi_shapes and "channel_coef_media" not in roi_shapes
     roi_priors = resolve_priors(None, roi_shapes, DEFAULT_PRIORS)
-    args = tuple(
-        np.asarray(a, dtype=np.float32)
-        for a in (
-            np.ones((10, 2, 3)),
-            np.ones((10, 1, 3)),
-            np.arange(10),
-            np.ones(2),
-            np.ones((2, 3)),
-            np.full((2, 3), 0.5),
-            np.full(2, 0.5),
-            np.ones(3 + 2),
-        )
+    inputs = ModelInputs(
+        **{
+            name: np.asarray(a, dtype=np.float32)
+            for name, a in {
+                "media": np.ones((10, 2, 3)),
+                "extra_features": np.ones((10, 1, 3)),
+                "time_index": np.arange(10),
+                "media_prior": np.ones(2),
+                "geo_prior_weights": np.ones((2, 3)),
+                "media_noncentring": np.full((2, 3), 0.5),
+                "roi_shear": np.full(2, 0.5),
+                "geo_mean_scale": np.ones(3 + 2),
+            }.items()
+        }
     )
     expected = {
         (False, False, False): ("sample", "channel_coef_media"),  # LightweightMMM
@@ -540,7 +544,7 @@ def test_geo_model_sites_in_each_parametrization():
             }
         model = handlers.substitute(model, data=fixed if log_ratios else {})
         trace = handlers.trace(handlers.seed(model, jax.random.PRNGKey(0))).get_trace(
-            *args
+            inputs
         )
         assert trace["coef_media"]["type"] == kind
         assert trace["coef_media"]["value"].shape == (2, 3)
@@ -624,15 +628,19 @@ def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
 
     from skmmm.models import LEVEL_REFERENCE
 
-    (new_model, centred_model), args, rng = log_ratio_models()
+    (new_model, centred_model), inputs, rng = log_ratio_models()
     settings = [
         (np.zeros((2, 3)), np.zeros(2), np.ones(5)),
         (np.ones((2, 3)), np.ones(2), np.full(5, 0.2)),
         (rng.uniform(size=(2, 3)), rng.uniform(size=2), rng.uniform(0.05, 1, 5)),
     ]
     for noncentring, roi_shear, geo_mean_scale in settings:
-        args[5], args[6], args[7] = noncentring, roi_shear, geo_mean_scale
-        shared = shared_draw(new_model, args, rng)
+        inputs = inputs._replace(
+            media_noncentring=noncentring,
+            roi_shear=roi_shear,
+            geo_mean_scale=geo_mean_scale,
+        )
+        shared = shared_draw(new_model, inputs, rng)
         log_level, ratios = rng.normal(0.0, 0.5, 3), rng.normal(-1.0, 1.0, (2, 3))
         sheared_log_roi = rng.normal(0.2, 0.5, 2)
         log_amplitude, scaled_trend = rng.normal(-2.0, 0.5, 3), rng.normal(0, 1, 3)
@@ -654,16 +662,19 @@ def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
         at_average = 1 / (
             1 + shared["half_max_effective_concentration"] ** shared["slope"]
         )
-        hyper = roi * args[3] / at_average
-        variation = _log_variation_by_hand(args[0], shared)
+        hyper = roi * inputs.media_prior / at_average
+        variation = _log_variation_by_hand(inputs.media, shared)
         log_scaled = (
             model_ratios
             + noncentring
-            * (np.log(hyper[:, None] * args[4] * at_average[:, None]) + variation)
+            * (
+                np.log(hyper[:, None] * inputs.geo_prior_weights * at_average[:, None])
+                + variation
+            )
             - variation
         )
         # The sampler's level includes each geo's trend at its training mean.
-        trend_mean = np.mean(args[2] ** shared["expo_trend"])
+        trend_mean = np.mean(inputs.time_index ** shared["expo_trend"])
         log_intercept, log_effect, log_det = _level_by_hand(
             model_level - coef_trend * trend_mean, log_scaled, LEVEL_REFERENCE
         )
@@ -680,7 +691,7 @@ def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
         )
         new, _ = log_density(
             new_model,
-            args,
+            (inputs,),
             {},
             {
                 **shared,
@@ -693,7 +704,7 @@ def test_geo_log_ratios_log_density_is_the_centred_models_plus_log_jacobian():
         )
         centred, _ = log_density(
             centred_model,
-            args,
+            (inputs,),
             {},
             {
                 **shared,
@@ -789,27 +800,33 @@ def test_geo_masked_likelihood_is_the_complete_panels_at_the_present_cells():
     controls); filled with the complete panel's values instead, its
     unmasked density would count them.
     """
-    models, args, rng = log_ratio_models("adstock")
+    models, inputs, rng = log_ratio_models("adstock")
     present = np.ones((12, 3), dtype=bool)
     present[:4, 1] = present[9:, 2] = False
-    complete = list(args)
-    complete[0] = np.where(present[:, None, :], args[0], 0.0).astype(np.float32)
-    ragged = [np.where(present[:, None, :], complete[0], 0.0).astype(np.float32)]
-    ragged.append(np.where(present[:, None, :], args[1], 0.0).astype(np.float32))
-    ragged += complete[2:8]
-    ragged.append(np.where(present, args[8], 0.0).astype(np.float32))
+
+    def where_present(array, axes=(slice(None), None, slice(None))):
+        return np.where(present[axes], array, 0.0).astype(np.float32)
+
+    complete = inputs._replace(media=where_present(inputs.media))
     mask = jnp.asarray(present)
+    ragged = complete._replace(
+        extra_features=where_present(inputs.extra_features),
+        target=where_present(inputs.target, ...),
+        target_mask=mask,
+    )
     for model, reparametrised in zip(models, (True, False), strict=True):
         params = shared_draw(model, complete, rng)
         if reparametrised:
             params.update(improper_draw(rng))
         site = handlers.trace(handlers.substitute(model, data=params)).get_trace(
-            *complete
+            complete
         )["target"]
         absent = np.asarray(site["fn"].log_prob(site["value"]))[~present].sum()
-        full, _ = log_density(model, complete, {}, params)
-        masked, _ = log_density(model, (*ragged, mask), {}, params)
-        filled, _ = log_density(model, (*complete, mask), {}, params)
+        full, _ = log_density(model, (complete,), {}, params)
+        masked, _ = log_density(model, (ragged,), {}, params)
+        filled, _ = log_density(
+            model, (complete._replace(target_mask=mask),), {}, params
+        )
         assert abs(absent) > 1.0  # the absent cells' terms matter
         np.testing.assert_allclose(masked, full - absent, rtol=1e-5, atol=1e-3)
         np.testing.assert_allclose(filled, masked, rtol=1e-5, atol=1e-3)
@@ -820,11 +837,11 @@ def test_national_masked_likelihood_leaves_out_the_masked_periods():
     _, direct, simplex = _model_pair("adstock", roi_prior=True)
     media, extra, time_index, media_prior = _data(seed=1)
     target = jnp.asarray(np.random.default_rng(2).gamma(5.0, 0.2, N_TIMES))
-    args = (media, extra, time_index, media_prior, target)
+    inputs = ModelInputs(media, extra, time_index, media_prior, target=target)
     mask = np.ones(N_TIMES, dtype=bool)
     mask[[4, 5, 17]] = False
     for model in (direct, simplex):
-        trace = handlers.trace(handlers.seed(model, 0)).get_trace(*args)
+        trace = handlers.trace(handlers.seed(model, 0)).get_trace(inputs)
         params = {
             name: site["value"]
             for name, site in trace.items()
@@ -832,8 +849,10 @@ def test_national_masked_likelihood_leaves_out_the_masked_periods():
         }
         site = trace["target"]
         pointwise = np.asarray(site["fn"].log_prob(site["value"]))
-        full, _ = log_density(model, args, {}, params)
-        masked, _ = log_density(model, (*args, jnp.asarray(mask)), {}, params)
+        full, _ = log_density(model, (inputs,), {}, params)
+        masked = log_density(
+            model, (inputs._replace(target_mask=jnp.asarray(mask)),), {}, params
+        )[0]
         assert abs(pointwise[~mask].sum()) > 0.1
         np.testing.assert_allclose(
             masked, full - pointwise[~mask].sum(), rtol=1e-5, atol=1e-4
@@ -847,16 +866,17 @@ def test_geo_mask_of_a_complete_panel_changes_nothing():
     draws are those of a fit before ragged panels; this checks that the
     mask itself is exact where it keeps a cell.
     """
-    models, args, rng = log_ratio_models("adstock")
+    models, inputs, rng = log_ratio_models("adstock")
     model = models[0]
-    params = {**shared_draw(model, args, rng), **improper_draw(rng)}
-    mask = jnp.ones(args[8].shape, dtype=bool)
+    params = {**shared_draw(model, inputs, rng), **improper_draw(rng)}
+    mask = jnp.ones(inputs.target.shape, dtype=bool)
 
-    def density(params, *inputs):
-        return log_density(model, inputs, {}, params)[0]
+    def density(params, inputs):
+        return log_density(model, (inputs,), {}, params)[0]
 
     plain, masked = (
-        jax.value_and_grad(density)(params, *inputs) for inputs in (args, (*args, mask))
+        jax.value_and_grad(density)(params, each)
+        for each in (inputs, inputs._replace(target_mask=mask))
     )
     np.testing.assert_array_equal(plain[0], masked[0])
     for name in params:
@@ -906,7 +926,7 @@ def test_spline_baseline_adds_its_sites_and_a_level_part():
     priors = resolve_priors(None, site_shapes(spec, N_CHANNELS, N_EXTRA))
     draws = Predictive(
         partial(national_model, spec=spec, priors=priors), num_samples=10
-    )(jax.random.PRNGKey(0), media, extra, time_index, media_prior)
+    )(jax.random.PRNGKey(0), ModelInputs(media, extra, time_index, media_prior))
     assert draws[BASELINE_STEPS].shape == (10, 3)
     draw = {name: value[0] for name, value in draws.items()}
     parts = mean_components(spec, draw, media, extra, time_index)

@@ -100,11 +100,11 @@ def test_without_lift_tests_the_model_has_no_lift_site(data):
     est = AdstockRegressor(media_columns=data.media_columns, **MCMC)
     problem = model_family(est).prepare(est, data.X, data.y, stacklevel=1)
     assert problem.inputs.lift_tests is None
-    trace = handlers.trace(handlers.seed(problem.model, 0)).get_trace(*problem.inputs)
+    trace = handlers.trace(handlers.seed(problem.model, 0)).get_trace(problem.inputs)
     assert "lift_tests" not in trace
     est.set_params(lift_tests=_precise_test(data, 2.0))
     problem = model_family(est).prepare(est, data.X, data.y, stacklevel=1)
-    trace = handlers.trace(handlers.seed(problem.model, 0)).get_trace(*problem.inputs)
+    trace = handlers.trace(handlers.seed(problem.model, 0)).get_trace(problem.inputs)
     assert trace["lift_tests"]["type"] == "sample"  # numpyro.factor
 
 

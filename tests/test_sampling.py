@@ -8,6 +8,7 @@ choice rule (the geo model's rules are tested in tests/test_geo_coordinates.py).
 import io
 import sys
 from contextlib import redirect_stderr
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -29,12 +30,18 @@ PRIOR_SD, GROUP_SIZE = 3.0, 20
 NOISE_SD = np.array([0.2, 3.0])
 
 
-def _hierarchy(y, noncentring):
+class HierarchyInputs(NamedTuple):
+    y: jnp.ndarray
+    noncentring: jnp.ndarray
+
+
+def _hierarchy(inputs):
     """``x[c, i] ~ Normal(mu[c], 1)``, ``y[c, i] ~ Normal(x[c, i], NOISE_SD[c])``.
 
     The sampler moves ``v = x - noncentring * mu``: a shear, so the density
     of ``x`` needs no Jacobian.
     """
+    y, noncentring = inputs
     n_groups, n_members = y.shape
     mu = numpyro.sample("mu", dist.Normal(jnp.zeros(n_groups), PRIOR_SD))
     v = numpyro.sample(
@@ -45,7 +52,7 @@ def _hierarchy(y, noncentring):
     numpyro.sample("y", dist.Normal(x, NOISE_SD[:, None]), obs=y)
 
 
-def _statistics(params, model_args):
+def _statistics(params, inputs):
     shift = jnp.broadcast_to(params["mu"][:, None], params["x"].shape)
     ratio = params["x"]
     return {
@@ -67,12 +74,12 @@ def _choose(means, current):
     return (jnp.broadcast_to(chosen, current[0].shape),)
 
 
-def _move(z, params, model_args, chosen):
-    current = model_args[1]
+def _move(z, params, inputs, chosen):
+    current = inputs.noncentring
     return {**z, "v": z["v"] + (current - chosen[0]) * params["mu"][:, None]}
 
 
-ADAPTATION = CoordinateAdaptation((1,), _statistics, _choose, _move)
+ADAPTATION = CoordinateAdaptation(("noncentring",), _statistics, _choose, _move)
 
 
 def test_adaptation_windows_are_the_slow_windows_before_the_last():
@@ -92,7 +99,7 @@ def test_chains_choose_the_non_centring_the_posterior_needs(chains):
     settings = SamplerSettings(500, 1000, chains, 0.8, False, (6, 10))
     result = sample_nuts(
         _hierarchy,
-        (jnp.asarray(y, jnp.float32), jnp.asarray(start)),
+        HierarchyInputs(jnp.asarray(y, jnp.float32), jnp.asarray(start)),
         settings,
         cache_key=("test-hierarchy", chains),
         seed=1,
@@ -120,7 +127,7 @@ def test_without_adaptation_the_setting_is_not_reported():
     settings = SamplerSettings(20, 20, 1, 0.8, False, (4, 4))
     result = sample_nuts(
         _hierarchy,
-        (y, jnp.full((2, 3), 1.0)),
+        HierarchyInputs(y, jnp.full((2, 3), 1.0)),
         settings,
         cache_key="test-hierarchy-plain",
         seed=0,
@@ -134,8 +141,11 @@ def test_without_adaptation_the_setting_is_not_reported():
     )
 
 
-def _correlated_pairs():
-    """Two sites, ``pair`` and ``other``, each two values with correlation 0.99."""
+def _correlated_pairs(inputs):
+    """Two sites, ``pair`` and ``other``, each two values with correlation 0.99.
+
+    No data: ``inputs`` is None.
+    """
     covariance = jnp.array([[1.0, 0.99], [0.99, 1.0]])
     numpyro.sample("pair", dist.MultivariateNormal(jnp.zeros(2), covariance))
     numpyro.sample("other", dist.MultivariateNormal(jnp.zeros(2), covariance))
@@ -148,7 +158,7 @@ def _correlated_pairs():
 def test_dense_blocks_adapt_to_their_sites_only(dense_mass, whitened):
     settings = SamplerSettings(300, 300, 1, 0.8, dense_mass, (10, 10))
     result = sample_nuts(
-        _correlated_pairs, (), settings, cache_key=("test-pairs", dense_mass), seed=0
+        _correlated_pairs, None, settings, cache_key=("test-pairs", dense_mass), seed=0
     )
     steps = result.num_steps.mean()
     # A diagonal matrix leaves a pair's ellipse (axes' ratio 14) to the step
