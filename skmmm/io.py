@@ -430,7 +430,7 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
     def put(key: str, value: Any) -> None:
         arrays[key] = _as_saveable_array(key, value)
 
-    model = estimator.fitted_.to_dict(with_priors=False)
+    model = estimator.fitted_.to_dict(with_priors=False, copy=False)
     for group in ("posterior", "rhat", "ess"):
         for name, value in model[group].items():
             put(f"{group}/{name}", value)
@@ -440,10 +440,10 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
     target_scale = np.asarray(estimator.target_scale_, dtype=float)
     if target_scale.ndim:  # a geo fit: one scale per geo
         put("target_scale", target_scale)
-    train = estimator.training_data_
+    train = model["training"]
     for name in ("media", "extra_features", "target"):
-        put(f"training/{name}", model["training"][name])
-    present = getattr(train, "present", None)
+        put(f"training/{name}", train[name])
+    present = train["present"]
     if present is not None:  # a ragged panel's cells
         put("training/present", np.asarray(present, dtype=bool))
 
@@ -490,18 +490,18 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
         "other": extra_json,
     }
     training = {
-        "index": _encode_index(train.index),
-        "media_names": [str(n) for n in train.media_names],
-        "extra_names": [str(n) for n in train.extra_names],
-        "media_positions": [int(p) for p in train.media_positions],
-        "extra_positions": [int(p) for p in train.extra_positions],
+        "index": _encode_index(train["index"]),
+        "media_names": [str(n) for n in train["media_names"]],
+        "extra_names": [str(n) for n in train["extra_names"]],
+        "media_positions": [int(p) for p in train["media_positions"]],
+        "extra_positions": [int(p) for p in train["extra_positions"]],
         "feature_names_in": None
-        if train.feature_names_in is None
-        else [str(n) for n in train.feature_names_in],
-        "n_features_in": int(train.n_features_in),
-        "frequency": None if train.frequency is None else train.frequency.freqstr,
+        if train["feature_names_in"] is None
+        else [str(n) for n in train["feature_names_in"]],
+        "n_features_in": int(train["n_features_in"]),
+        "frequency": None if train["frequency"] is None else train["frequency"].freqstr,
     }
-    geo_names = getattr(train, "geo_names", None)
+    geo_names = train.get("geo_names")
     if geo_names is not None:
         training["geo_names"] = [str(n) for n in geo_names]
     return arrays, {"attributes": attributes, "training_data": training}
