@@ -899,7 +899,7 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
         target_scale = float(attributes["target_scale_"])
     sampling_info = dict(attributes["sampling_info_"])
     sampling_info.update(groups["sampling"])
-    fitted = {
+    fitted_attributes = {
         "spec_": {**spec_fields, "geo": geo_names is not None},
         "posterior_": posterior,
         "rhat_": groups["rhat"],
@@ -913,11 +913,11 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
         "n_features_in_": int(attributes["n_features_in_"]),
     }
     if attributes["feature_names_in_"] is not None:
-        fitted["feature_names_in_"] = np.asarray(
+        fitted_attributes["feature_names_in_"] = np.asarray(
             _str_list(attributes["feature_names_in_"], "feature_names_in_"),
             dtype=object,
         )
-    fitted["training_data_"] = train
+    fitted_attributes["training_data_"] = train
     others = {**dict(attributes.get("other", {})), **groups["attribute"]}
     for name, value in others.items():
         _expect(
@@ -928,8 +928,8 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
             and not hasattr(cls, name),
             f"Invalid fitted attribute name {name!r} in the model file.",
         )
-        fitted[name] = value
-    regressor.load_fitted(estimator, fitted)
+        fitted_attributes[name] = value
+    regressor.load_fitted(estimator, fitted_attributes)
     return estimator
 
 

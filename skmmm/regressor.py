@@ -1000,7 +1000,7 @@ class CarryoverRegressor(_FixedModelRegressor):
 
 
 def load_fitted(estimator: BayesianMMMRegressor, attributes: Mapping[str, Any]):
-    """Make an estimator the fitted one of the given fitted attributes.
+    """Make ``estimator`` the fitted estimator that ``attributes`` describe.
 
     What :func:`skmmm.load_model` builds the estimator with. The attributes
     that hold the fields of the fitted model (``posterior_``,
