@@ -162,7 +162,7 @@ class FittedMMM:
         media prior is not on ROI). Called on first use of :attr:`priors`
         or :attr:`roi_prior`, so that a model whose priors cannot be
         resolved any more still predicts.
-    roi_reference : float
+    roi_reference : float, default=1.0
         What the model's ROI site is relative to (1.0 when absolute).
     control_offset : ndarray of shape (n_controls, n_geos), default=None
         Subtracted from the scaled controls (geo fits centre them).
@@ -195,7 +195,7 @@ class FittedMMM:
         target_scale,
         media_cost,
         priors: Callable[[], tuple[Mapping[str, Any], Any]],
-        roi_reference: float,
+        roi_reference: float = 1.0,
         control_offset=None,
         geo_column: str | None = None,
         date_column: str | None = None,
@@ -234,6 +234,14 @@ class FittedMMM:
         self.estimator_name = estimator_name
         self.sampling_info = dict(sampling_info or {})
         self.revenue_column = revenue_column
+        # As given (a number stays a number), for to_dict.
+        self._revenue_per_kpi = (
+            None
+            if revenue_per_kpi is None
+            else np.asarray(revenue_per_kpi, dtype=float)
+            if np.ndim(revenue_per_kpi)
+            else float(revenue_per_kpi)
+        )
         self.revenue_weights = (
             None
             if revenue_per_kpi is None
@@ -655,15 +663,19 @@ class FittedMMM:
 
     # ------------------------------------------------------------ as data
 
-    def to_dict(self, with_priors: bool = True) -> dict[str, Any]:
+    def to_dict(self, with_priors: bool = True, copy: bool = True) -> dict[str, Any]:
         """The model as plain data: what :meth:`from_dict` rebuilds it from.
 
         Parameters
         ----------
         with_priors : bool, default=True
-            Include the resolved priors (``"priors"``), which
-            :meth:`from_dict` needs; False leaves them unresolved (the
-            arrays only, as :func:`skmmm.save_model` writes them).
+            Include the resolved priors (``"priors"``); False leaves them
+            unresolved (the arrays only, as :func:`skmmm.save_model` writes
+            them).
+        copy : bool, default=True
+            Copy the arrays, so that changing them leaves the model as it
+            is; False shares them with the model (no memory for a second
+            posterior).
 
         Returns
         -------
@@ -675,34 +687,39 @@ class FittedMMM:
             and costs as the estimator holds them (national arrays without
             the geo axis), ``roi_reference``, the column names new rows are
             read with, ``estimator_name``, ``sampling_info``,
-            ``revenue_per_kpi`` and ``revenue_column``, and ``priors``: the
+            ``revenue_per_kpi`` (as the model was given it: a number, an
+            array or None) and ``revenue_column``, and ``priors``: the
             resolved ``(site priors, ROI prior)`` as NumPyro distributions.
-            Arrays are copies: changing them leaves the model as it is.
         """
+        as_array = np.array if copy else np.asarray
 
         def as_fitted(values):
-            values = np.array(values, dtype=float)
+            values = as_array(values, dtype=float)
             return values if self.is_geo else values[..., 0]
+
+        def arrays(group):
+            return {name: as_array(value) for name, value in group.items()}
 
         training = {
             field.name: getattr(self.training, field.name)
             for field in dataclasses.fields(self.training)
         }
         training = {
-            name: np.array(value) if isinstance(value, np.ndarray) else value
+            name: as_array(value) if isinstance(value, np.ndarray) else value
             for name, value in training.items()
         }
+        revenue = self._revenue_per_kpi
         return {
             "spec": {**dict(vars(self.spec)), "geo": self.is_geo},
-            "posterior": {name: np.array(v) for name, v in self.posterior.items()},
-            "rhat": {name: np.array(v) for name, v in self.rhat.items()},
-            "ess": {name: np.array(v) for name, v in self.ess.items()},
+            "posterior": arrays(self.posterior),
+            "rhat": arrays(self.rhat),
+            "ess": arrays(self.ess),
             "divergences": self.divergences,
             "training": training,
             "media_scale": as_fitted(self.media_scale),
             "control_scale": as_fitted(self.control_scale),
             "control_offset": as_fitted(self.control_offset),
-            "target_scale": np.array(self.target_scale)
+            "target_scale": as_array(self.target_scale)
             if self.is_geo
             else float(self.target_scale[0]),
             "media_cost": as_fitted(self.media_cost),
@@ -712,9 +729,9 @@ class FittedMMM:
             "date_format": self.date_format,
             "estimator_name": self.estimator_name,
             "sampling_info": dict(self.sampling_info),
-            "revenue_per_kpi": None
-            if self.revenue_weights is None
-            else as_fitted(self.revenue_weights),
+            "revenue_per_kpi": as_array(revenue)
+            if isinstance(revenue, np.ndarray)
+            else revenue,
             "revenue_column": self.revenue_column,
             **({"priors": self._priors()} if with_priors else {}),
         }
@@ -726,7 +743,10 @@ class FittedMMM:
         Parameters
         ----------
         data : dict
-            As :meth:`to_dict` returns it.
+            As :meth:`to_dict` returns it. ``priors`` may also be a callable
+            that returns them, called on first use (as the ``priors``
+            parameter of the class); keys that :meth:`to_dict` has and
+            ``data`` lacks take the class's defaults.
 
         Returns
         -------
@@ -741,7 +761,7 @@ class FittedMMM:
         return cls(
             spec=spec_class(**spec_fields),
             training=training_class(**fields),
-            priors=lambda: priors,
+            priors=priors if callable(priors) else lambda: priors,
             **data,
         )
 

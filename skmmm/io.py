@@ -430,7 +430,7 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
     def put(key: str, value: Any) -> None:
         arrays[key] = _as_saveable_array(key, value)
 
-    model = estimator.fitted_.to_dict(with_priors=False)
+    model = estimator.fitted_.to_dict(with_priors=False, copy=False)
     for group in ("posterior", "rhat", "ess"):
         for name, value in model[group].items():
             put(f"{group}/{name}", value)
@@ -440,10 +440,10 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
     target_scale = np.asarray(estimator.target_scale_, dtype=float)
     if target_scale.ndim:  # a geo fit: one scale per geo
         put("target_scale", target_scale)
-    train = estimator.training_data_
+    train = model["training"]
     for name in ("media", "extra_features", "target"):
-        put(f"training/{name}", model["training"][name])
-    present = getattr(train, "present", None)
+        put(f"training/{name}", train[name])
+    present = train["present"]
     if present is not None:  # a ragged panel's cells
         put("training/present", np.asarray(present, dtype=bool))
 
@@ -490,18 +490,18 @@ def _collect(estimator) -> tuple[dict[str, np.ndarray], dict]:
         "other": extra_json,
     }
     training = {
-        "index": _encode_index(train.index),
-        "media_names": [str(n) for n in train.media_names],
-        "extra_names": [str(n) for n in train.extra_names],
-        "media_positions": [int(p) for p in train.media_positions],
-        "extra_positions": [int(p) for p in train.extra_positions],
+        "index": _encode_index(train["index"]),
+        "media_names": [str(n) for n in train["media_names"]],
+        "extra_names": [str(n) for n in train["extra_names"]],
+        "media_positions": [int(p) for p in train["media_positions"]],
+        "extra_positions": [int(p) for p in train["extra_positions"]],
         "feature_names_in": None
-        if train.feature_names_in is None
-        else [str(n) for n in train.feature_names_in],
-        "n_features_in": int(train.n_features_in),
-        "frequency": None if train.frequency is None else train.frequency.freqstr,
+        if train["feature_names_in"] is None
+        else [str(n) for n in train["feature_names_in"]],
+        "n_features_in": int(train["n_features_in"]),
+        "frequency": None if train["frequency"] is None else train["frequency"].freqstr,
     }
-    geo_names = getattr(train, "geo_names", None)
+    geo_names = train.get("geo_names")
     if geo_names is not None:
         training["geo_names"] = [str(n) for n in geo_names]
     return arrays, {"attributes": attributes, "training_data": training}
@@ -797,10 +797,17 @@ def _str_list(value: Any, what: str) -> list[str]:
 
 
 def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
+    """The fitted estimator of a checked file's metadata and arrays.
+
+    The file holds the estimator's fitted attributes; those of the fitted
+    model become a :class:`skmmm.fitted.FittedMMM` (``FittedMMM.from_dict``)
+    and the estimator's attributes are set from it
+    (:func:`skmmm.regressor.load_fitted`).
+    """
     from pandas.tseries.frequencies import to_offset
 
-    from skmmm._validation import GeoTrainingData, TrainingData
-    from skmmm.models import MODEL_NAMES, GeoModelSpec, ModelSpec
+    from skmmm import regressor
+    from skmmm.models import MODEL_NAMES
 
     cls = _estimator_class(metadata.get("class"))
     params = metadata.get("params")
@@ -852,71 +859,65 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
     )
     frequency = training["frequency"]
     feature_names = training["feature_names_in"]
-    data_class, geo_fields = TrainingData, {}
     present = arrays.get("training/present")
     if present is not None:
         _expect(
             present.dtype.kind == "b" and present.shape == target.shape,
             "The training cells (training/present) disagree with the training KPI.",
         )
-    if geo_names is not None:
-        data_class = GeoTrainingData
-        geo_fields = {"geo_names": _str_list(geo_names, "geo_names")}
-    train = data_class(
-        media=media,
-        extra_features=extra,
-        target=target,
-        index=index,
-        media_names=_str_list(training["media_names"], "media_names"),
-        extra_names=_str_list(training["extra_names"], "extra_names"),
-        media_positions=[int(p) for p in training["media_positions"]],
-        extra_positions=[int(p) for p in training["extra_positions"]],
-        feature_names_in=None
+    train = {
+        "media": media,
+        "extra_features": extra,
+        "target": target,
+        "index": index,
+        "media_names": _str_list(training["media_names"], "media_names"),
+        "extra_names": _str_list(training["extra_names"], "extra_names"),
+        "media_positions": [int(p) for p in training["media_positions"]],
+        "extra_positions": [int(p) for p in training["extra_positions"]],
+        "feature_names_in": None
         if feature_names is None
         else np.asarray(_str_list(feature_names, "feature_names_in"), dtype=object),
-        n_features_in=int(training["n_features_in"]),
-        frequency=None if frequency is None else to_offset(frequency),
-        present=present,
-        **geo_fields,
-    )
+        "n_features_in": int(training["n_features_in"]),
+        "frequency": None if frequency is None else to_offset(frequency),
+        "present": present,
+    }
+    if geo_names is not None:
+        train["geo_names"] = _str_list(geo_names, "geo_names")
 
     spec_fields = attributes["spec_"]
     _expect(
         isinstance(spec_fields, dict) and spec_fields.get("model_name") in MODEL_NAMES,
         "metadata.json lacks a valid model spec.",
     )
-    spec_class = ModelSpec if geo_names is None else GeoModelSpec
-    estimator.spec_ = spec_class(**spec_fields)
-    estimator.posterior_ = posterior
-    estimator.rhat_ = groups["rhat"]
-    estimator.ess_ = groups["ess"]
-    estimator.media_scale_ = arrays["media_scale"]
-    estimator.extra_scale_ = arrays["extra_scale"]
-    estimator.media_prior_ = arrays["media_prior"]
     if attributes["target_scale_"] is None:
         _expect(
             "target_scale" in arrays and geo_names is not None,
             "metadata.json lacks the target scale.",
         )
-        estimator.target_scale_ = arrays["target_scale"]
+        target_scale = arrays["target_scale"]
     else:
-        estimator.target_scale_ = float(attributes["target_scale_"])
-    estimator.divergences_ = int(attributes["divergences_"])
+        target_scale = float(attributes["target_scale_"])
     sampling_info = dict(attributes["sampling_info_"])
     sampling_info.update(groups["sampling"])
-    estimator.sampling_info_ = sampling_info
-    estimator.media_names_ = media_names
-    estimator.extra_feature_names_ = extra_names
-    estimator.n_media_channels_ = int(attributes["n_media_channels_"])
-    estimator.n_geos_ = int(attributes["n_geos_"])
-    estimator.n_features_in_ = int(attributes["n_features_in_"])
+    fitted_attributes = {
+        "spec_": {**spec_fields, "geo": geo_names is not None},
+        "posterior_": posterior,
+        "rhat_": groups["rhat"],
+        "ess_": groups["ess"],
+        "media_scale_": arrays["media_scale"],
+        "extra_scale_": arrays["extra_scale"],
+        "media_prior_": arrays["media_prior"],
+        "target_scale_": target_scale,
+        "divergences_": int(attributes["divergences_"]),
+        "sampling_info_": sampling_info,
+        "n_features_in_": int(attributes["n_features_in_"]),
+    }
     if attributes["feature_names_in_"] is not None:
-        estimator.feature_names_in_ = np.asarray(
+        fitted_attributes["feature_names_in_"] = np.asarray(
             _str_list(attributes["feature_names_in_"], "feature_names_in_"),
             dtype=object,
         )
-    estimator.training_data_ = train
-    estimator.n_train_periods_ = int(n_train)
+    fitted_attributes["training_data_"] = train
     others = {**dict(attributes.get("other", {})), **groups["attribute"]}
     for name, value in others.items():
         _expect(
@@ -927,7 +928,8 @@ def _rebuild(metadata: Mapping, arrays: Mapping[str, np.ndarray]):
             and not hasattr(cls, name),
             f"Invalid fitted attribute name {name!r} in the model file.",
         )
-        setattr(estimator, name, value)
+        fitted_attributes[name] = value
+    regressor.load_fitted(estimator, fitted_attributes)
     return estimator
 
 

@@ -6,6 +6,8 @@ import copy
 import inspect
 import warnings
 import weakref
+from collections.abc import Mapping
+from functools import partial
 from numbers import Integral, Real
 from typing import Any
 
@@ -52,6 +54,72 @@ INFERENCE_METHODS = ("nuts", "laplace")
 SAMPLING_MAX_TREE_DEPTH = 10
 WARMUP_MAX_TREE_DEPTH = 6
 _FITTED_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _model_attributes(geo: bool) -> dict[str, str]:
+    """The fitted attribute that holds each field of the fitted model.
+
+    By the field's name, a parameter of :class:`FittedMMM` and a key of its
+    ``to_dict``: ``fitted_`` builds the model from these attributes, and
+    :func:`load_fitted` sets them from the model it builds.
+    """
+    return {
+        "spec": "spec_",
+        "posterior": "posterior_",
+        "rhat": "rhat_",
+        "ess": "ess_",
+        "divergences": "divergences_",
+        "sampling_info": "sampling_info_",
+        "training": "training_data_",
+        "media_scale": "media_scale_",
+        "control_scale": "extra_scale_",
+        "target_scale": "target_scale_",
+        "media_cost": "media_prior_by_geo_" if geo else "media_prior_",
+        "roi_reference": "roi_reference_",
+        "revenue_per_kpi": "revenue_per_kpi_",
+        **({"control_offset": "extra_offset_"} if geo else {}),
+    }
+
+
+def _model_settings(est, geo: bool) -> dict[str, Any]:
+    """The fitted model's settings that the estimator's parameters give."""
+    column = est.revenue_per_kpi
+    return {
+        "geo_column": est.geo_column if geo else None,
+        "date_column": est.date_column,
+        "date_format": est.date_format,
+        "estimator_name": type(est).__name__,
+        "revenue_column": column if isinstance(column, str) else None,
+    }
+
+
+def _resolved_priors(est) -> tuple[dict, Any]:
+    """A fitted estimator's ``(site priors, ROI prior)``: the model's priors."""
+    site_priors = model_family(est).resolve_priors(
+        est,
+        est.spec_,
+        est.n_media_channels_,
+        len(est.extra_feature_names_),
+        est.n_geos_,
+    )
+    return site_priors, est.roi_prior()
+
+
+def _hold(est, fitted: FittedMMM) -> None:
+    """Make ``fitted`` the estimator's ``fitted_`` until ``posterior_`` is replaced."""
+    _FITTED_MODELS[est] = (est.posterior_, fitted)
+
+
+def _set_training_data(est, data, geo: bool) -> None:
+    """The fitted attributes that the training data give: names and sizes."""
+    est.media_names_ = list(data.media_names)
+    est.extra_feature_names_ = list(data.extra_names)
+    est.n_media_channels_ = len(data.media_names)
+    est.n_geos_ = len(data.geo_names) if geo else 1
+    if geo:
+        est.geo_names_ = list(data.geo_names)
+    est.training_data_ = data
+    est.n_train_periods_ = int(data.media.shape[0])
 
 
 def _describe_mass_matrix(dense_mass: bool | tuple[tuple[str, ...], ...]) -> str:
@@ -426,20 +494,12 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
             self.posterior_[problem.roi_site] = (
                 self.posterior_[problem.roi_site] * self.roi_reference_
             )
-        data = problem.data
-        self.media_names_ = list(data.media_names)
-        self.extra_feature_names_ = list(data.extra_names)
-        self.n_media_channels_ = len(data.media_names)
-        self.n_geos_ = len(data.geo_names) if family is GEO else 1
-        if family is GEO:
-            self.geo_names_ = list(data.geo_names)
         self.n_features_in_ = problem.n_features_in
         if problem.feature_names_in is not None:
             self.feature_names_in_ = problem.feature_names_in
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self.training_data_ = data
-        self.n_train_periods_ = int(data.media.shape[0])
+        _set_training_data(self, problem.data, family is GEO)
         self._warn_on_convergence(stacklevel=3)
         return self
 
@@ -580,51 +640,28 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         What attribution, the optimiser, the plots and the report work on:
         the posterior draws, the scales, the training timeline, the spec and
         the resolved priors, national fits as a panel of one geo. Built from
-        the fitted attributes on first use and rebuilt when ``posterior_`` is
-        replaced (a refit, :meth:`reduce_trace`, a load).
+        the fitted attributes on first use (a load and :meth:`reduce_trace`
+        hand the estimator its model) and rebuilt when ``posterior_`` is
+        replaced.
         """
         check_is_fitted(self, "posterior_")
         cached = _FITTED_MODELS.get(self)
         if cached is not None and cached[0] is self.posterior_:
             return cached[1]
         geo = self._is_geo_fit()
-        # A shallow copy resolves the priors on first use: the model must not
-        # hold the estimator, its key in the cache.
-        source = copy.copy(self)
+        attributes = vars(self)
         fitted = FittedMMM(
-            spec=self.spec_,
-            posterior=self.posterior_,
-            rhat=self.rhat_,
-            ess=self.ess_,
-            divergences=self.divergences_,
-            training=self.training_data_,
-            media_scale=self.media_scale_,
-            control_scale=self.extra_scale_,
-            control_offset=getattr(self, "extra_offset_", None),
-            target_scale=self.target_scale_,
-            media_cost=self.media_prior_by_geo_ if geo else self.media_prior_,
-            priors=lambda: (
-                model_family(source).resolve_priors(
-                    source,
-                    source.spec_,
-                    source.n_media_channels_,
-                    len(source.extra_feature_names_),
-                    source.n_geos_,
-                ),
-                source.roi_prior(),
-            ),
-            roi_reference=getattr(self, "roi_reference_", 1.0),
-            geo_column=self.geo_column if geo else None,
-            date_column=self.date_column,
-            date_format=self.date_format,
-            estimator_name=type(self).__name__,
-            sampling_info=getattr(self, "sampling_info_", None),
-            revenue_per_kpi=getattr(self, "revenue_per_kpi_", None),
-            revenue_column=self.revenue_per_kpi
-            if isinstance(self.revenue_per_kpi, str)
-            else None,
+            **{
+                field: attributes[name]
+                for field, name in _model_attributes(geo).items()
+                if name in attributes
+            },
+            **_model_settings(self, geo),
+            # A shallow copy resolves the priors on first use: the model must
+            # not hold the estimator, its key in the cache.
+            priors=partial(_resolved_priors, copy.copy(self)),
         )
-        _FITTED_MODELS[self] = (self.posterior_, fitted)
+        _hold(self, fitted)
         return fitted
 
     def predict(self, X, return_std: bool = False, media_gap=None):
@@ -807,7 +844,10 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
         keep = np.sort(
             np.random.default_rng(random_state).choice(total, n_draws, replace=False)
         )
-        self.posterior_ = {name: value[keep] for name, value in self.posterior_.items()}
+        # The model keeps its resolved priors: no rebuild from the attributes.
+        fitted = self.fitted_.with_draws(keep)
+        self.posterior_ = fitted.posterior
+        _hold(self, fitted)
         return self
 
     # ------------------------------------------------------------ plumbing
@@ -957,3 +997,54 @@ class CarryoverRegressor(_FixedModelRegressor):
     """
 
     model = "carryover"
+
+
+def load_fitted(estimator: BayesianMMMRegressor, attributes: Mapping[str, Any]):
+    """Make ``estimator`` the fitted estimator that ``attributes`` describe.
+
+    What :func:`skmmm.load_model` builds the estimator with. The attributes
+    that hold the fields of the fitted model (``posterior_``,
+    ``media_scale_``, ...) become a :class:`FittedMMM` through
+    :meth:`FittedMMM.from_dict`, its other settings from the estimator's
+    parameters and its priors resolved from them on first use. The
+    estimator holds that model as ``fitted_``; those attributes, and the
+    ones the training data give (``media_names_``, ``n_geos_``, ...), are
+    set from it, and any other attribute as given.
+
+    Parameters
+    ----------
+    estimator : BayesianMMMRegressor
+        Unfitted, with the parameters of the fit.
+    attributes : dict
+        Fitted attributes by name; ``spec_`` and ``training_data_`` as plain
+        data, as :meth:`FittedMMM.to_dict` gives ``spec`` and ``training``.
+
+    Returns
+    -------
+    FittedMMM
+        The estimator's ``fitted_``.
+    """
+    geo = bool(attributes["spec_"]["geo"])
+    held = {
+        field: name
+        for field, name in _model_attributes(geo).items()
+        if name in attributes
+    }
+    source = estimator  # a copy once its attributes are set, below
+    fitted = FittedMMM.from_dict(
+        {
+            **{field: attributes[name] for field, name in held.items()},
+            **_model_settings(estimator, geo),
+            "priors": lambda: _resolved_priors(source),
+        }
+    )
+    model = fitted.to_dict(with_priors=False, copy=False)
+    model.update(spec=fitted.spec, training=fitted.training)
+    from_model = {name: model[field] for field, name in held.items()}
+    # In the order given: a saved loaded model lists its attributes as saved.
+    for name, value in attributes.items():
+        setattr(estimator, name, from_model[name] if name in from_model else value)
+    _set_training_data(estimator, fitted.training, geo)
+    source = copy.copy(estimator)
+    _hold(estimator, fitted)
+    return fitted

@@ -72,8 +72,16 @@ def test_components_add_up_to_the_mean_and_predict(est, national_data):
 
 def test_the_model_is_cached_and_rebuilt_with_the_posterior(est):
     assert est.fitted_ is est.fitted_
-    smaller = pickle.loads(pickle.dumps(est)).reduce_trace(10, random_state=0)
+    copy = pickle.loads(pickle.dumps(est))
+    priors = copy.fitted_.priors
+    smaller = copy.reduce_trace(10, random_state=0)
+    # reduce_trace hands the estimator the model of its draws, priors resolved.
     assert smaller.fitted_.n_draws == 10
+    assert smaller.fitted_.posterior is smaller.posterior_
+    assert smaller.fitted_.priors == priors
+    held = smaller.fitted_
+    smaller.posterior_ = dict(smaller.posterior_)
+    assert smaller.fitted_ is not held
 
 
 def test_the_model_pickles_without_device_arrays(est):
@@ -210,3 +218,24 @@ def test_the_model_round_trips_through_plain_data(est, geo_est, which):
     for part, values in model.components().items():
         np.testing.assert_array_equal(rebuilt.components()[part], values)
     assert set(rebuilt.site_priors()) == set(model.site_priors())
+
+
+def test_plain_data_can_share_the_arrays_and_resolve_the_priors_later(est):
+    model = est.fitted_
+    shared = model.to_dict(with_priors=False, copy=False)
+    assert shared["posterior"]["sigma"] is model.posterior["sigma"]
+    assert shared["training"]["media"] is model.training.media
+    calls = []
+
+    def priors():
+        calls.append(1)
+        return model.priors, model.roi_prior
+
+    rebuilt = FittedMMM.from_dict({**shared, "priors": priors, "revenue_per_kpi": 3.0})
+    np.testing.assert_array_equal(rebuilt.mean_draws(), model.mean_draws())
+    assert calls == []
+    assert rebuilt.priors == model.priors and rebuilt.roi_prior is model.roi_prior
+    assert calls == [1]
+    # The revenue per KPI goes back as it was given: a number stays a number.
+    assert rebuilt.to_dict(with_priors=False)["revenue_per_kpi"] == 3.0
+    np.testing.assert_array_equal(rebuilt.revenue_weights, 3.0)

@@ -156,6 +156,22 @@ def test_load_model_round_trip_gives_identical_results(fitted, saved, data):
     )
 
 
+def test_the_loaded_estimator_holds_the_model_its_attributes_come_from(saved, tmp_path):
+    loaded = load_model(saved)
+    model = loaded.fitted_
+    assert loaded.fitted_ is model
+    assert loaded.posterior_ == model.posterior and loaded.rhat_ == model.rhat
+    assert loaded.posterior_["sigma"] is model.posterior["sigma"]  # one copy
+    assert loaded.spec_ is model.spec and loaded.training_data_ is model.training
+    np.testing.assert_array_equal(loaded.media_scale_, model.media_scale[:, 0])
+    assert loaded.target_scale_ == model.target_scale[0]
+    assert loaded.media_names_ == model.media_names
+    assert loaded.n_train_periods_ == model.n_train_periods
+    # Saved again, the loaded model writes the file it was loaded from.
+    save_model(loaded, tmp_path / "again.skmmm")
+    assert (tmp_path / "again.skmmm").read_bytes() == saved.read_bytes()
+
+
 def test_spline_baseline_round_trip(data, tmp_path):
     est = _fit(
         data.X,

@@ -26,6 +26,10 @@ def test_geo_fit_round_trips_through_save_and_load(tmp_path, geo_fit, geo_data):
     pd.testing.assert_frame_equal(
         attribution.summary(loaded, by_geo=True), attribution.summary(est, by_geo=True)
     )
+    # The loaded model's attributes keep their order: saved again, the file
+    # is the one it was loaded from.
+    save_model(loaded, tmp_path / "again.skmmm")
+    assert (tmp_path / "again.skmmm").read_bytes() == path.read_bytes()
 
 
 def test_geo_fit_exports_to_arviz_with_a_geo_dimension(geo_fit):
