@@ -553,12 +553,16 @@ class FittedMMM:
 
     def predictive_draws(self, X=None, random_state=None, media_gap=None) -> np.ndarray:
         """Draws of the KPI (mean plus noise), (n_draws, n_rows), in KPI units."""
-        return self._predictive_at(
-            self.timeline(X, media_gap), np.random.default_rng(random_state)
-        )
+        return self.predictive_draws_at(self.timeline(X, media_gap), random_state)
 
-    def _predictive_at(self, timeline: Timeline, rng: np.random.Generator):
-        """Mean plus noise per draw at the timeline's rows, noise from ``rng``."""
+    def predictive_draws_at(self, timeline: Timeline, random_state=None) -> np.ndarray:
+        """Draws of the KPI (mean plus noise) at the rows of a :meth:`timeline`.
+
+        ``random_state`` is a seed or a :class:`numpy.random.Generator`; a
+        generator continues its stream, so successive calls on subsets of the
+        draws (:meth:`with_draws`) draw the noise of one call on them all.
+        """
+        rng = np.random.default_rng(random_state)
         mu, sigma = self._mean_and_noise(None, None, timeline)
         return mu + sigma * rng.standard_normal(mu.shape)
 
@@ -593,7 +597,7 @@ class FittedMMM:
         totals = []
         for first in range(0, self.n_draws, batch):
             subset = self.with_draws(np.arange(first, min(first + batch, self.n_draws)))
-            draws = subset._predictive_at(timeline, rng)
+            draws = subset.predictive_draws_at(timeline, rng)
             totals.append(np.add.reduceat(draws[:, order], starts, axis=1))
         return np.concatenate(totals), index
 
