@@ -229,9 +229,10 @@ def test_predict_array_differs_from_prediction_without_history(fitted):
     cold_media[:N_TRAIN] = 0.0
     cold = _mu_draws(fitted, cold_media, X_full[:, 2:]).mean(axis=0)[N_TRAIN:]
     prediction = fitted.predict(X_TEST.to_numpy())
-    first_rows = slice(0, 3)
-    gap = np.abs(prediction[first_rows] - cold[first_rows])
-    assert np.all(gap > 1e-3 * np.abs(prediction[first_rows]))
+    # The history's carryover is largest in the first new period and decays
+    # after it (by how much depends on the fitted lag weights).
+    gap = np.abs(prediction[0] - cold[0])
+    assert gap > 1e-3 * np.abs(prediction[0])
 
 
 def test_predict_datetime_in_sample_rows_reproduce_fit(frame_fit):
