@@ -321,7 +321,7 @@ def test_training_1d_x_raises_like_sklearn():
 
 
 def test_training_series_x_raises_1d_error():
-    with pytest.raises(ValueError, match=r"Expected 2D array.*Reshape your data"):
+    with pytest.raises(ValueError, match=r"(?s)Expected 2D array.*Reshape your data"):
         validate_training_data(pd.Series(np.ones(N)), _y())
 
 
@@ -483,8 +483,15 @@ def test_training_date_feature_column_suggests_date_column():
 
 def test_training_complex_data_not_supported():
     X = np.ones((N, 1)) + 1j
-    with pytest.raises(ValueError, match="column 0 .*Complex data not supported"):
+    with pytest.raises(
+        ValueError, match="X holds complex .*Complex data not supported"
+    ):
         validate_training_data(X, _y())
+    frame = pd.DataFrame({"tv": np.ones(N), "price": np.ones(N) + 1j})
+    with pytest.raises(ValueError, match="column 'price' holds complex numbers"):
+        validate_training_data(frame, _y())
+    with pytest.raises(ValueError, match="y holds complex numbers"):
+        validate_training_data(_array(), _y() + 1j)
 
 
 # --- training: media_columns errors ----------------------------------------
