@@ -48,6 +48,7 @@ __all__ = [
     "TableOptions",
     "TrainingData",
     "check_target_scale",
+    "parse_date",
     "parse_date_column",
     "place_on_calendar",
     "validate_geo_media_gap",
@@ -218,6 +219,30 @@ def _close_matches(name: Any, candidates: Sequence[Any]) -> str:
     strings = [c for c in candidates if isinstance(c, str)]
     matches = difflib.get_close_matches(name, strings, n=1)
     return f"; did you mean {_format_label(matches[0])}?" if matches else ""
+
+
+def _check_is_column(
+    name: Any, columns: Sequence[Any], argument: str, what: str
+) -> None:
+    """``argument=name`` must be one of ``what``'s columns."""
+    if name not in columns:
+        raise ValueError(
+            f"{argument}={_format_label(name)} is not a column of {what}"
+            f"{_close_matches(name, columns)} {what} has columns "
+            f"{_format_names(columns)}."
+        )
+
+
+def _check_none_missing(
+    missing: np.ndarray, what: str, noun: str, fix: str, marker: str = ""
+) -> None:
+    """Refuse missing values, naming how many and the first row."""
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"{what} has {_plural(int(missing.sum()), noun)}{marker}, first at "
+            f"row {row}. {fix}"
+        )
 
 
 # --- X as a table of columns -----------------------------------------------
@@ -705,16 +730,50 @@ def parse_date_column(
     return _parse_date_column(series, what, series.index, date_format)
 
 
+def parse_date(value: Any, *, not_a_date: str, missing: str) -> pd.Timestamp:
+    """One date, read by :class:`pandas.Timestamp`.
+
+    Parameters
+    ----------
+    value : str, datetime-like or None
+        The date.
+    not_a_date : str
+        The message when ``value`` cannot be read as a date.
+    missing : str
+        The message when ``value`` is missing (None, NaN, NaT).
+
+    Returns
+    -------
+    Timestamp
+
+    Raises
+    ------
+    ValueError
+        With ``not_a_date`` or ``missing``.
+
+    Examples
+    --------
+    >>> parse_date("2024-01-08", not_a_date="not a date", missing="missing")
+    Timestamp('2024-01-08 00:00:00')
+    """
+    try:
+        date = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ValueError(not_a_date) from None
+    if pd.isna(date):
+        raise ValueError(missing)
+    return date
+
+
 def _check_dates(dates: pd.DatetimeIndex, what: str, date_column: Any = None) -> None:
     """Dates must be present, unique and strictly increasing."""
-    missing = np.asarray(dates.isna())
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
-        raise ValueError(
-            f"{what} has {_plural(int(missing.sum()), 'missing date')} (NaT), "
-            f"first at row {row}. Every row of X needs a date: fill or drop "
-            "those rows."
-        )
+    _check_none_missing(
+        np.asarray(dates.isna()),
+        what,
+        "missing date",
+        "Every row of X needs a date: fill or drop those rows.",
+        marker=" (NaT)",
+    )
     duplicated = np.asarray(dates.duplicated(keep=False))
     if duplicated.any():
         date = dates[int(np.flatnonzero(duplicated)[0])]
@@ -754,12 +813,7 @@ def _resolve_dates(
                 "DataFrame, or leave date_column=None."
             )
         columns = list(table.frame.columns)
-        if date_column not in columns:
-            raise ValueError(
-                f"date_column={_format_label(date_column)} is not a column of "
-                f"X{_close_matches(date_column, columns)} X has columns "
-                f"{_format_names(columns)}."
-            )
+        _check_is_column(date_column, columns, "date_column", "X")
         position = columns.index(date_column)
         what = f"date column {_format_label(date_column)}"
         dates = _parse_date_column(
@@ -1114,10 +1168,17 @@ def _as_target(y: Any, estimator_name: str) -> tuple[pd.Series | np.ndarray, str
     if isinstance(y, pd.Series):
         name = "y" if y.name is None else f"y ({_format_label(y.name)})"
         return y, name
-    if np.iscomplexobj(y):
+    try:
+        values = np.asarray(y)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"y could not be read as a 1-D array ({exc}). Pass one KPI value "
+            "per row of X."
+        ) from exc
+    if values.dtype.kind == "c":
         raise _complex_error("y")
     try:
-        values = column_or_1d(y, warn=True)
+        values = column_or_1d(values, warn=True)
     except ValueError as exc:
         raise ValueError(
             f"{exc} Pass one KPI value per row of X (a single target)."
@@ -1398,15 +1459,8 @@ def validate_prediction_data(
     fitted : TrainingData or any object with the same column attributes
         ``media_positions``, ``extra_positions``, ``feature_names_in``,
         ``n_features_in``, ``media_names`` and ``extra_names`` of the fit.
-    date_column : hashable, default=None
-        The date column of the fit, if any.
-    estimator_name : str, default="BayesianMMMRegressor"
-        Name used in error messages.
-    date_format : str, default=None
-        :func:`time.strftime` format of a date column given as strings (e.g.
-        ``"%d/%m/%Y"``). None reads ISO and other unambiguous dates, and
-        numeric day/month dates when some field is above 12; otherwise it
-        raises rather than guess the order.
+    date_column, estimator_name, date_format : default=None, "BayesianMMMRegressor", None
+        As at fit (:class:`TableOptions`).
 
     Returns
     -------
@@ -1880,13 +1934,7 @@ def _panel_frame(X: Any, geo_column: Hashable, what: str) -> pd.DataFrame:
             "long-format DataFrame (one row per date and geo) with that column, "
             f"but got {type(X).__name__}."
         )
-    columns = list(X.columns)
-    if geo_column not in columns:
-        raise ValueError(
-            f"geo_column={_format_label(geo_column)} is not a column of {what}"
-            f"{_close_matches(geo_column, columns)} {what} has columns "
-            f"{_format_names(columns)}."
-        )
+    _check_is_column(geo_column, list(X.columns), "geo_column", what)
     _check_column_names(X, what)
     return X
 
@@ -1894,14 +1942,12 @@ def _panel_frame(X: Any, geo_column: Hashable, what: str) -> pd.DataFrame:
 def _panel_geos(frame: pd.DataFrame, geo_column: Hashable) -> np.ndarray:
     """The geo of every row, as strings; missing geos are refused."""
     raw = frame[geo_column]
-    missing = np.asarray(raw.isna())
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
-        raise ValueError(
-            f"geo column {_format_label(geo_column)} has "
-            f"{_plural(int(missing.sum()), 'missing value')}, first at row {row}. "
-            "Every row needs a geo: fill or drop those rows."
-        )
+    _check_none_missing(
+        np.asarray(raw.isna()),
+        f"geo column {_format_label(geo_column)}",
+        "missing value",
+        "Every row needs a geo: fill or drop those rows.",
+    )
     return np.asarray([str(value) for value in raw], dtype=object)
 
 
@@ -1913,12 +1959,7 @@ def _panel_dates(
 ) -> pd.DatetimeIndex:
     """The date of every row of a long panel (repeated across geos)."""
     if date_column is not None:
-        if date_column not in frame.columns:
-            raise ValueError(
-                f"date_column={_format_label(date_column)} is not a column of X"
-                f"{_close_matches(date_column, list(frame.columns))} X has "
-                f"columns {_format_names(list(frame.columns))}."
-            )
+        _check_is_column(date_column, list(frame.columns), "date_column", "X")
         if date_column == geo_column:
             raise ValueError("date_column and geo_column must be different columns.")
         what = f"date column {_format_label(date_column)}"
@@ -1933,13 +1974,13 @@ def _panel_dates(
                 "(a column of dates) or give X a DatetimeIndex."
             )
         dates, what = index, "the DatetimeIndex of X"
-    missing = np.asarray(dates.isna())
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
-        raise ValueError(
-            f"{what} has {_plural(int(missing.sum()), 'missing date')} (NaT), "
-            f"first at row {row}. Every row needs a date: fill or drop those rows."
-        )
+    _check_none_missing(
+        np.asarray(dates.isna()),
+        what,
+        "missing date",
+        "Every row needs a date: fill or drop those rows.",
+        marker=" (NaT)",
+    )
     return pd.DatetimeIndex(dates)
 
 
