@@ -10,15 +10,17 @@ never parsed as numbers, a column-vector ``y`` is the only reshaping and it
 warns), and the caller's data is never modified (every returned array is a
 fresh ``float64`` copy).
 
-The module is pure NumPy/pandas: it knows nothing of JAX, NumPyro or the
-estimators that call it.
+scikit-learn does the structural checks it has (``validate_data`` for
+feature names and counts, ``check_array``, ``column_or_1d``,
+``check_consistent_length``); the checks here name the column, the row and
+the fix where scikit-learn's message would not. The module knows nothing of
+JAX, NumPyro or the estimators that call it.
 """
 
 from __future__ import annotations
 
 import decimal
 import difflib
-import functools
 import numbers
 import re
 import warnings
@@ -369,19 +371,13 @@ class _ColumnRecord(BaseEstimator):
 
     ``n_features_in_`` and, when X's column names are all strings,
     ``feature_names_in_``: at fit from X (``reset=True``), at prediction
-    from the fit (see :func:`_fit_columns`).
+    from the fit (:func:`_fit_columns`).
     """
 
 
-@functools.cache
-def _named_record(estimator_name: str) -> type[_ColumnRecord]:
-    """A record class named like the estimator, which sklearn's messages name."""
-    return type(estimator_name, (_ColumnRecord,), {})
-
-
 def _fit_columns(fitted: _FittedColumns, estimator_name: str) -> _ColumnRecord:
-    """The columns seen at fit, as ``validate_data(..., reset=False)`` reads them."""
-    record = _named_record(estimator_name)()
+    """The columns seen at fit, on a record named as scikit-learn's messages say."""
+    record = type(estimator_name, (_ColumnRecord,), {})()
     record.n_features_in_ = int(fitted.n_features_in)
     if fitted.feature_names_in is not None:
         record.feature_names_in_ = np.asarray(fitted.feature_names_in, dtype=object)
@@ -750,11 +746,6 @@ def parse_date(value: Any, *, not_a_date: str, missing: str) -> pd.Timestamp:
     ------
     ValueError
         With ``not_a_date`` or ``missing``.
-
-    Examples
-    --------
-    >>> parse_date("2024-01-08", not_a_date="not a date", missing="missing")
-    Timestamp('2024-01-08 00:00:00')
     """
     try:
         date = pd.Timestamp(value)
