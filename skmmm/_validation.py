@@ -1450,8 +1450,9 @@ def validate_prediction_data(
     fitted : TrainingData or any object with the same column attributes
         ``media_positions``, ``extra_positions``, ``feature_names_in``,
         ``n_features_in``, ``media_names`` and ``extra_names`` of the fit.
-    date_column, estimator_name, date_format : default=None, "BayesianMMMRegressor", None
-        As at fit (:class:`TableOptions`).
+    date_column, estimator_name, date_format
+        As at fit (see :class:`TableOptions`); by default None,
+        ``"BayesianMMMRegressor"`` and None.
 
     Returns
     -------
