@@ -10,8 +10,11 @@ never parsed as numbers, a column-vector ``y`` is the only reshaping and it
 warns), and the caller's data is never modified (every returned array is a
 fresh ``float64`` copy).
 
-The module is pure NumPy/pandas: it knows nothing of JAX, NumPyro or the
-estimators that call it.
+scikit-learn does the structural checks it has (``validate_data`` for
+feature names and counts, ``check_array``, ``column_or_1d``,
+``check_consistent_length``); the checks here name the column, the row and
+the fix where scikit-learn's message would not. The module knows nothing of
+JAX, NumPyro or the estimators that call it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numbers
 import re
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 import numpy as np
@@ -31,14 +34,23 @@ from numpy.typing import ArrayLike
 from pandas.api import types as pdt
 from pandas.tseries.frequencies import to_offset
 from scipy import sparse
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    column_or_1d,
+    validate_data,
+)
 
 __all__ = [
     "GeoPredictionData",
     "GeoTrainingData",
     "PredictionData",
+    "TableOptions",
     "TrainingData",
     "check_target_scale",
+    "parse_date",
     "parse_date_column",
     "place_on_calendar",
     "validate_geo_media_gap",
@@ -211,6 +223,30 @@ def _close_matches(name: Any, candidates: Sequence[Any]) -> str:
     return f"; did you mean {_format_label(matches[0])}?" if matches else ""
 
 
+def _check_is_column(
+    name: Any, columns: Sequence[Any], argument: str, what: str
+) -> None:
+    """``argument=name`` must be one of ``what``'s columns."""
+    if name not in columns:
+        raise ValueError(
+            f"{argument}={_format_label(name)} is not a column of {what}"
+            f"{_close_matches(name, columns)} {what} has columns "
+            f"{_format_names(columns)}."
+        )
+
+
+def _check_none_missing(
+    missing: np.ndarray, what: str, noun: str, fix: str, marker: str = ""
+) -> None:
+    """Refuse missing values, naming how many and the first row."""
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"{what} has {_plural(int(missing.sum()), noun)}{marker}, first at "
+            f"row {row}. {fix}"
+        )
+
+
 # --- X as a table of columns -----------------------------------------------
 
 
@@ -224,19 +260,14 @@ class _Table:
     n_cols: int
 
     @property
+    def data(self) -> pd.DataFrame | np.ndarray:
+        """X itself: the DataFrame or the array."""
+        return self.array if self.frame is None else self.frame
+
+    @property
     def labels(self) -> list[Any] | None:
         """Column labels of a DataFrame, None for arrays."""
         return None if self.frame is None else list(self.frame.columns)
-
-    @property
-    def feature_names(self) -> np.ndarray | None:
-        """Column names as sklearn's ``feature_names_in_`` (all-string only)."""
-        labels = self.labels
-        if labels is None or not labels:
-            return None
-        if not all(isinstance(label, str) for label in labels):
-            return None
-        return np.asarray([str(label) for label in labels], dtype=object)
 
     def describe_column(self, position: int) -> str:
         """``"column 'tv'"`` for a DataFrame, ``'column 2'`` for an array."""
@@ -267,6 +298,35 @@ def _reject_sparse(data: Any, what: str) -> None:
         )
 
 
+def _check_column_names(frame: pd.DataFrame, what: str) -> None:
+    """Unique column names, all strings or none (scikit-learn's feature names).
+
+    scikit-learn raises a TypeError for names mixing strings and other
+    types; skmmm refuses them with a ValueError that says how to fix them,
+    before its own lookups could read an integer name as a position.
+    """
+    duplicated = frame.columns[frame.columns.duplicated()]
+    if len(duplicated):
+        name = duplicated[0]
+        positions = [i for i, c in enumerate(frame.columns) if c == name]
+        raise ValueError(
+            f"{what} has duplicate column names: {_format_label(name)} appears "
+            f"at positions {positions}. Give every column a unique name."
+        )
+    is_string = [isinstance(label, str) for label in frame.columns]
+    if any(is_string) and not all(is_string):
+        position = is_string.index(False)
+        label = frame.columns[position]
+        raise ValueError(
+            f"{what}'s column names mix strings and other types: column "
+            f"{position} is named {label!r} ({type(label).__name__}). Column "
+            "names are feature names only when all are strings, and an "
+            "integer name could be read as a position: convert them with "
+            f"{what}.columns = {what}.columns.astype(str), and name the media, "
+            "date and geo columns by those strings."
+        )
+
+
 def _as_table(X: Any) -> _Table:
     """Check that X is 2-D and wrap it, without converting its values."""
     if X is None:
@@ -276,22 +336,8 @@ def _as_table(X: Any) -> _Table:
         )
     _reject_sparse(X, "X")
     if isinstance(X, pd.DataFrame):
-        duplicated = X.columns[X.columns.duplicated()]
-        if len(duplicated):
-            name = duplicated[0]
-            positions = [i for i, c in enumerate(X.columns) if c == name]
-            raise ValueError(
-                f"X has duplicate column names: {_format_label(name)} appears "
-                f"at positions {positions}. Give every column a unique name."
-            )
+        _check_column_names(X, "X")
         return _Table(frame=X, array=None, n_rows=X.shape[0], n_cols=X.shape[1])
-    if isinstance(X, pd.Series):
-        raise ValueError(
-            "Expected 2D array, got 1D array instead (a pandas Series). Reshape "
-            "your data either using X.to_frame() (or array.reshape(-1, 1)) if "
-            "your data has a single feature or array.reshape(1, -1) if it "
-            "contains a single sample."
-        )
     try:
         array = np.asarray(X)
     except (ValueError, TypeError) as exc:
@@ -300,18 +346,6 @@ def _as_table(X: Any) -> _Table:
             "array or a DataFrame: every row must have the same number of "
             "columns."
         ) from exc
-    if array.ndim == 0:
-        raise ValueError(
-            f"Expected 2D array, got scalar array instead: X={X!r}. Pass a 2-D "
-            "array or DataFrame with one row per time period."
-        )
-    if array.ndim == 1:
-        raise ValueError(
-            f"Expected 2D array, got 1D array instead (shape {array.shape}). "
-            "Reshape your data either using array.reshape(-1, 1) if your data "
-            "has a single feature or array.reshape(1, -1) if it contains a "
-            "single sample."
-        )
     if array.ndim > 2:
         raise ValueError(
             f"Found array with dim {array.ndim} (shape {array.shape}); X must "
@@ -319,7 +353,35 @@ def _as_table(X: Any) -> _Table:
             "features. For data with several geos pass a long-format DataFrame "
             "with a geo column."
         )
+    if array.dtype.kind == "c":
+        raise _complex_error("X")
+    # A scalar or a 1-D X (a Series too): scikit-learn's message.
+    check_array(
+        array,
+        dtype=None,
+        ensure_all_finite=False,
+        ensure_min_samples=0,
+        ensure_min_features=0,
+    )
     return _Table(frame=None, array=array, n_rows=array.shape[0], n_cols=array.shape[1])
+
+
+class _ColumnRecord(BaseEstimator):
+    """What scikit-learn's ``validate_data`` records of X on an estimator.
+
+    ``n_features_in_`` and, when X's column names are all strings,
+    ``feature_names_in_``: at fit from X (``reset=True``), at prediction
+    from the fit (:func:`_fit_columns`).
+    """
+
+
+def _fit_columns(fitted: _FittedColumns, estimator_name: str) -> _ColumnRecord:
+    """The columns seen at fit, on a record named as scikit-learn's messages say."""
+    record = type(estimator_name, (_ColumnRecord,), {})()
+    record.n_features_in_ = int(fitted.n_features_in)
+    if fitted.feature_names_in is not None:
+        record.feature_names_in_ = np.asarray(fitted.feature_names_in, dtype=object)
+    return record
 
 
 # --- numeric columns -------------------------------------------------------
@@ -664,16 +726,45 @@ def parse_date_column(
     return _parse_date_column(series, what, series.index, date_format)
 
 
+def parse_date(value: Any, *, not_a_date: str, missing: str) -> pd.Timestamp:
+    """One date, read by :class:`pandas.Timestamp`.
+
+    Parameters
+    ----------
+    value : str, datetime-like or None
+        The date.
+    not_a_date : str
+        The message when ``value`` cannot be read as a date.
+    missing : str
+        The message when ``value`` is missing (None, NaN, NaT).
+
+    Returns
+    -------
+    Timestamp
+
+    Raises
+    ------
+    ValueError
+        With ``not_a_date`` or ``missing``.
+    """
+    try:
+        date = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ValueError(not_a_date) from None
+    if pd.isna(date):
+        raise ValueError(missing)
+    return date
+
+
 def _check_dates(dates: pd.DatetimeIndex, what: str, date_column: Any = None) -> None:
     """Dates must be present, unique and strictly increasing."""
-    missing = np.asarray(dates.isna())
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
-        raise ValueError(
-            f"{what} has {_plural(int(missing.sum()), 'missing date')} (NaT), "
-            f"first at row {row}. Every row of X needs a date: fill or drop "
-            "those rows."
-        )
+    _check_none_missing(
+        np.asarray(dates.isna()),
+        what,
+        "missing date",
+        "Every row of X needs a date: fill or drop those rows.",
+        marker=" (NaT)",
+    )
     duplicated = np.asarray(dates.duplicated(keep=False))
     if duplicated.any():
         date = dates[int(np.flatnonzero(duplicated)[0])]
@@ -713,12 +804,7 @@ def _resolve_dates(
                 "DataFrame, or leave date_column=None."
             )
         columns = list(table.frame.columns)
-        if date_column not in columns:
-            raise ValueError(
-                f"date_column={_format_label(date_column)} is not a column of "
-                f"X{_close_matches(date_column, columns)} X has columns "
-                f"{_format_names(columns)}."
-            )
+        _check_is_column(date_column, columns, "date_column", "X")
         position = columns.index(date_column)
         what = f"date column {_format_label(date_column)}"
         dates = _parse_date_column(
@@ -1056,17 +1142,19 @@ def _as_target(y: Any, estimator_name: str) -> tuple[pd.Series | np.ndarray, str
             "value per row of X."
         )
     _reject_sparse(y, "y")
-    column_vector_warning = (
-        "A column-vector y was passed when a 1d array was expected. Please "
-        "change the shape of y to (n_samples, ), for example using ravel()."
-    )
     if isinstance(y, pd.DataFrame):
         if y.shape[1] != 1:
             raise ValueError(
                 f"y should be a 1d array, got a DataFrame with {y.shape[1]} "
                 "columns. Pass the single KPI column, e.g. y=df['sales']."
             )
-        warnings.warn(column_vector_warning, DataConversionWarning, stacklevel=4)
+        # column_or_1d's warning; the Series keeps y's name and row labels.
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please "
+            "change the shape of y to (n_samples, ), for example using ravel().",
+            DataConversionWarning,
+            stacklevel=4,
+        )
         y = y.iloc[:, 0]
     if isinstance(y, pd.Series):
         name = "y" if y.name is None else f"y ({_format_label(y.name)})"
@@ -1078,53 +1166,41 @@ def _as_target(y: Any, estimator_name: str) -> tuple[pd.Series | np.ndarray, str
             f"y could not be read as a 1-D array ({exc}). Pass one KPI value "
             "per row of X."
         ) from exc
-    if values.ndim == 2 and values.shape[1] == 1:
-        warnings.warn(column_vector_warning, DataConversionWarning, stacklevel=4)
-        values = values[:, 0]
-    if values.ndim != 1:
+    if values.dtype.kind == "c":
+        raise _complex_error("y")
+    try:
+        values = column_or_1d(values, warn=True)
+    except ValueError as exc:
         raise ValueError(
-            f"y should be a 1d array, got an array of shape {values.shape}. "
-            "Pass one KPI value per row of X (a single target)."
-        )
+            f"{exc} Pass one KPI value per row of X (a single target)."
+        ) from None
     return values, "y"
 
 
 # --- public API ------------------------------------------------------------
 
 
-def validate_training_data(
-    X: ArrayLike | pd.DataFrame,
-    y: ArrayLike | pd.Series | pd.DataFrame,
-    *,
-    media_columns: Hashable | Sequence[Hashable] | None = None,
-    date_column: Hashable | None = None,
-    min_periods: int = 5,
-    estimator_name: str = _DEFAULT_ESTIMATOR,
-    date_format: str | None = None,
-    fill_missing: Any = None,
-) -> TrainingData:
-    """Check the training data of an MMM and split it into media and controls.
+@dataclass(frozen=True)
+class TableOptions:
+    """How a training table is read: the keyword arguments of the validators.
 
-    Parameters
+    :func:`validate_training_data` and :func:`validate_geo_training_data`
+    take these as keyword arguments.
+
+    Attributes
     ----------
-    X : array-like of shape (n_times, n_columns) or DataFrame
-        One row per time period, in time order. Media columns must be finite
-        and ``>= 0``; control columns finite. Boolean columns count as 0/1.
-    y : array-like of shape (n_times,), Series or one-column DataFrame
-        The KPI, finite. A column vector is accepted with a
-        ``DataConversionWarning``, as in scikit-learn.
     media_columns : str, int, list of str or int, or None, default=None
         Which columns are media: names (DataFrame X) or integer positions in X
         as passed (negative positions count from the end). None means every
-        column except the date column. The other columns are controls. The
-        media keep the order given here.
+        column except the date (and geo) column. The other columns are
+        controls. The media keep the order given here.
     date_column : hashable, default=None
         Name of a DataFrame column holding the dates (datetime values, or
         strings parsed with :func:`pandas.to_datetime`); it becomes the index
         and is not a feature. Without it, a ``DatetimeIndex`` (or
         ``PeriodIndex``) of X is used when present.
     min_periods : int, default=5
-        Fewest rows accepted.
+        Fewest periods accepted (rows of a national X, dates of a panel).
     estimator_name : str, default="BayesianMMMRegressor"
         Name used in error messages.
     date_format : str, default=None
@@ -1138,6 +1214,43 @@ def validate_training_data(
         value with those values (other columns 0). Inserted periods get a
         zero KPI and ``present`` marks them, so that the fit leaves them out
         of the likelihood. Dates off the calendar stay an error.
+    """
+
+    media_columns: Hashable | Sequence[Hashable] | None = None
+    date_column: Hashable | None = None
+    min_periods: int = 5
+    estimator_name: str = _DEFAULT_ESTIMATOR
+    date_format: str | None = None
+    fill_missing: Any = None
+
+    def __post_init__(self) -> None:
+        periods = self.min_periods
+        if isinstance(periods, bool) or not isinstance(periods, numbers.Integral):
+            raise ValueError(f"min_periods must be an integer >= 1, got {periods!r}.")
+        if periods < 1:
+            raise ValueError(f"min_periods must be an integer >= 1, got {periods}.")
+
+
+def validate_training_data(
+    X: ArrayLike | pd.DataFrame,
+    y: ArrayLike | pd.Series | pd.DataFrame,
+    **options: Any,
+) -> TrainingData:
+    """Check the training data of an MMM and split it into media and controls.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_times, n_columns) or DataFrame
+        One row per time period, in time order. Media columns must be finite
+        and ``>= 0``; control columns finite. Boolean columns count as 0/1.
+        A DataFrame's column names are all strings or none is.
+    y : array-like of shape (n_times,), Series or one-column DataFrame
+        The KPI, finite. A column vector is accepted with a
+        ``DataConversionWarning``, as in scikit-learn.
+    **options
+        The fields of :class:`TableOptions`: ``media_columns``,
+        ``date_column``, ``min_periods``, ``estimator_name``,
+        ``date_format``, ``fill_missing``.
 
     Returns
     -------
@@ -1164,23 +1277,24 @@ def validate_training_data(
     >>> data.media.shape, data.extra_features.shape
     ((5, 2), (5, 1))
     """
-    if isinstance(min_periods, bool) or not isinstance(min_periods, numbers.Integral):
-        raise ValueError(f"min_periods must be an integer >= 1, got {min_periods!r}.")
-    if min_periods < 1:
-        raise ValueError(f"min_periods must be an integer >= 1, got {min_periods}.")
-
+    options = TableOptions(**options)
+    estimator_name, min_periods = options.estimator_name, options.min_periods
     table = _as_table(X)
+    columns = _ColumnRecord()
+    validate_data(columns, table.data, reset=True, skip_check_array=True)
     y = _align_target(y, table.frame.index if table.frame is not None else None)
     y_values, y_name = _as_target(y, estimator_name)
-    if len(y_values) != table.n_rows:
+    try:
+        check_consistent_length(table.data, y_values)
+    except ValueError as exc:
         raise ValueError(
-            "Found input variables with inconsistent numbers of samples: "
-            f"[{table.n_rows}, {len(y_values)}]. X has {table.n_rows} rows "
-            f"(time periods) but y has {len(y_values)} values; pass one KPI "
-            "value per row of X."
-        )
+            f"{exc}. X has {table.n_rows} rows (time periods) but y has "
+            f"{len(y_values)} values; pass one KPI value per row of X."
+        ) from None
 
-    dates, date_position = _resolve_dates(table, date_column, date_format)
+    dates, date_position = _resolve_dates(
+        table, options.date_column, options.date_format
+    )
     n_features = table.n_cols - (date_position is not None)
     if n_features == 0:
         besides = "" if date_position is None else " besides the date column"
@@ -1210,7 +1324,7 @@ def validate_training_data(
                 "(e.g. y = y.reindex(X.index))."
             )
 
-    media_in_x = _resolve_media_columns(media_columns, table, date_position)
+    media_in_x = _resolve_media_columns(options.media_columns, table, date_position)
     extra_in_x = [
         p for p in range(table.n_cols) if p != date_position and p not in media_in_x
     ]
@@ -1235,7 +1349,9 @@ def validate_training_data(
 
     frequency = _infer_frequency(dates)
     present = None
-    calendar = _check_regular_calendar(dates, frequency, "X's dates", fill_missing)
+    calendar = _check_regular_calendar(
+        dates, frequency, "X's dates", options.fill_missing
+    )
     if calendar is not None:
         media, extra, target, present = _insert_periods(
             calendar,
@@ -1243,7 +1359,7 @@ def validate_training_data(
             media,
             extra,
             target,
-            fill_missing,
+            options.fill_missing,
             media_names,
             extra_names,
         )
@@ -1257,8 +1373,8 @@ def validate_training_data(
         extra_names=extra_names,
         media_positions=[_without_date(p, date_position) for p in media_in_x],
         extra_positions=[_without_date(p, date_position) for p in extra_in_x],
-        feature_names_in=table.feature_names,
-        n_features_in=table.n_cols,
+        feature_names_in=getattr(columns, "feature_names_in_", None),
+        n_features_in=columns.n_features_in_,
         frequency=frequency,
         present=present,
     )
@@ -1286,51 +1402,34 @@ def _insert_periods(
     return full_media, full_extra, full_target, present
 
 
-def _check_feature_names(
-    table: _Table, fitted_names: np.ndarray | None, estimator_name: str
+def _check_fit_columns(
+    table: _Table, fitted: _FittedColumns, estimator_name: str
 ) -> None:
-    """scikit-learn's feature-name rules between fit and predict."""
-    names = table.feature_names
-    if fitted_names is None and names is None:
-        return
-    if fitted_names is None:
-        warnings.warn(
-            f"X has feature names, but {estimator_name} was fitted without "
-            "feature names",
-            UserWarning,
-            stacklevel=4,
-        )
-        return
-    if names is None:
-        warnings.warn(
-            f"X does not have valid feature names, but {estimator_name} was "
-            "fitted with feature names",
-            UserWarning,
-            stacklevel=4,
-        )
-        return
-    fitted_list = [str(name) for name in fitted_names]
-    names_list = [str(name) for name in names]
-    if fitted_list == names_list:
-        return
-    unexpected = sorted(set(names_list) - set(fitted_list))
-    missing = sorted(set(fitted_list) - set(names_list))
+    """scikit-learn's feature-name and feature-count rules between fit and predict.
 
-    def listing(header: str, items: list[str]) -> str:
-        lines = "".join(f"- {item}\n" for item in items[:5])
-        return f"{header}\n{lines}" + ("- ...\n" if len(items) > 5 else "")
-
-    message = "The feature names should match those that were passed during fit.\n"
-    if unexpected:
-        message += listing("Feature names unseen at fit time:", unexpected)
-    if missing:
-        message += listing("Feature names seen at fit time, yet now missing:", missing)
-    if not unexpected and not missing:
-        message += "Feature names must be in the same order as they were in fit.\n"
-    raise ValueError(
-        message + "Pass X with the columns of the training data, in the same "
-        f"order: {_format_names(fitted_list)}."
-    )
+    ``validate_data(..., reset=False)``: an error when the names differ
+    from the fit's (or are in another order) or the number of columns
+    differs, a warning when only one of the two has names.
+    """
+    try:
+        validate_data(
+            _fit_columns(fitted, estimator_name),
+            table.data,
+            reset=False,
+            skip_check_array=True,
+        )
+    except ValueError as exc:
+        message = str(exc)
+        if fitted.feature_names_in is None:
+            fix = "Pass the columns used at fit (the date column included)."
+        else:
+            names = _format_names(list(fitted.feature_names_in))
+            fix = (
+                "Pass X with the columns of the training data, in the same "
+                f"order: {names}."
+            )
+        separator = "" if message.endswith("\n") else " "
+        raise ValueError(message + separator + fix) from None
 
 
 def validate_prediction_data(
@@ -1351,15 +1450,9 @@ def validate_prediction_data(
     fitted : TrainingData or any object with the same column attributes
         ``media_positions``, ``extra_positions``, ``feature_names_in``,
         ``n_features_in``, ``media_names`` and ``extra_names`` of the fit.
-    date_column : hashable, default=None
-        The date column of the fit, if any.
-    estimator_name : str, default="BayesianMMMRegressor"
-        Name used in error messages.
-    date_format : str, default=None
-        :func:`time.strftime` format of a date column given as strings (e.g.
-        ``"%d/%m/%Y"``). None reads ISO and other unambiguous dates, and
-        numeric day/month dates when some field is above 12; otherwise it
-        raises rather than guess the order.
+    date_column, estimator_name, date_format
+        As at fit (see :class:`TableOptions`); by default None,
+        ``"BayesianMMMRegressor"`` and None.
 
     Returns
     -------
@@ -1386,14 +1479,7 @@ def validate_prediction_data(
     ((2, 2), (2, 1), [0, 1])
     """
     table = _as_table(X)
-    _check_feature_names(table, fitted.feature_names_in, estimator_name)
-    n_expected = int(fitted.n_features_in)
-    if table.n_cols != n_expected:
-        raise ValueError(
-            f"X has {table.n_cols} features, but {estimator_name} is expecting "
-            f"{n_expected} features as input. Pass the columns used at fit "
-            "(the date column included)."
-        )
+    _check_fit_columns(table, fitted, estimator_name)
     if table.n_rows == 0:
         raise ValueError(
             f"X has 0 rows (0 sample(s)); {estimator_name} needs at least 1 "
@@ -1840,27 +1926,20 @@ def _panel_frame(X: Any, geo_column: Hashable, what: str) -> pd.DataFrame:
             "long-format DataFrame (one row per date and geo) with that column, "
             f"but got {type(X).__name__}."
         )
-    columns = list(X.columns)
-    if geo_column not in columns:
-        raise ValueError(
-            f"geo_column={_format_label(geo_column)} is not a column of {what}"
-            f"{_close_matches(geo_column, columns)} {what} has columns "
-            f"{_format_names(columns)}."
-        )
+    _check_is_column(geo_column, list(X.columns), "geo_column", what)
+    _check_column_names(X, what)
     return X
 
 
 def _panel_geos(frame: pd.DataFrame, geo_column: Hashable) -> np.ndarray:
     """The geo of every row, as strings; missing geos are refused."""
     raw = frame[geo_column]
-    missing = np.asarray(raw.isna())
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
-        raise ValueError(
-            f"geo column {_format_label(geo_column)} has "
-            f"{_plural(int(missing.sum()), 'missing value')}, first at row {row}. "
-            "Every row needs a geo: fill or drop those rows."
-        )
+    _check_none_missing(
+        np.asarray(raw.isna()),
+        f"geo column {_format_label(geo_column)}",
+        "missing value",
+        "Every row needs a geo: fill or drop those rows.",
+    )
     return np.asarray([str(value) for value in raw], dtype=object)
 
 
@@ -1872,12 +1951,7 @@ def _panel_dates(
 ) -> pd.DatetimeIndex:
     """The date of every row of a long panel (repeated across geos)."""
     if date_column is not None:
-        if date_column not in frame.columns:
-            raise ValueError(
-                f"date_column={_format_label(date_column)} is not a column of X"
-                f"{_close_matches(date_column, list(frame.columns))} X has "
-                f"columns {_format_names(list(frame.columns))}."
-            )
+        _check_is_column(date_column, list(frame.columns), "date_column", "X")
         if date_column == geo_column:
             raise ValueError("date_column and geo_column must be different columns.")
         what = f"date column {_format_label(date_column)}"
@@ -1892,14 +1966,22 @@ def _panel_dates(
                 "(a column of dates) or give X a DatetimeIndex."
             )
         dates, what = index, "the DatetimeIndex of X"
-    missing = np.asarray(dates.isna())
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
-        raise ValueError(
-            f"{what} has {_plural(int(missing.sum()), 'missing date')} (NaT), "
-            f"first at row {row}. Every row needs a date: fill or drop those rows."
-        )
+    _check_none_missing(
+        np.asarray(dates.isna()),
+        what,
+        "missing date",
+        "Every row needs a date: fill or drop those rows.",
+        marker=" (NaT)",
+    )
     return pd.DatetimeIndex(dates)
+
+
+def _distinct_dates(dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The distinct dates of a panel, sorted, in their time zone."""
+    distinct = pd.DatetimeIndex(np.unique(dates.to_numpy()))
+    if dates.tz is not None:
+        distinct = distinct.tz_localize("UTC").tz_convert(dates.tz)
+    return distinct
 
 
 def _check_unique_pairs(dates: pd.DatetimeIndex, geos: np.ndarray) -> None:
@@ -2042,12 +2124,7 @@ def validate_geo_training_data(
     y: ArrayLike | pd.Series,
     *,
     geo_column: Hashable,
-    media_columns: Hashable | Sequence[Hashable] | None = None,
-    date_column: Hashable | None = None,
-    min_periods: int = 5,
-    estimator_name: str = _DEFAULT_ESTIMATOR,
-    date_format: str | None = None,
-    fill_missing: Any = None,
+    **options: Any,
 ) -> GeoTrainingData:
     """Check a long-format geo panel and arrange it on a (date, geo) grid.
 
@@ -2061,12 +2138,11 @@ def validate_geo_training_data(
         The KPI of every row, finite.
     geo_column : hashable
         The column naming each row's geo.
-    media_columns, date_column, min_periods, estimator_name, date_format
-        As in :func:`validate_training_data`; ``min_periods`` counts dates.
-    fill_missing : {"zero"} or dict, default=None
-        As in :func:`validate_training_data`: the periods missing from the
-        panel's calendar, and those inside a geo's history, are inserted
-        with the fill values (``present`` False: their KPI is left out).
+    **options
+        The fields of :class:`TableOptions`: ``min_periods`` counts dates,
+        and ``fill_missing`` inserts the periods missing from the panel's
+        calendar and those inside a geo's history (``present`` False: their
+        KPI is left out).
 
     Returns
     -------
@@ -2090,13 +2166,13 @@ def validate_geo_training_data(
     >>> data.media.shape, data.geo_names, data.target[:, 1].tolist()
     ((2, 1, 2), ['a', 'b'], [6.0, 8.0])
     """
+    options = TableOptions(**options)
+    date_column, fill_missing = options.date_column, options.fill_missing
     frame = _panel_frame(X, geo_column, "X")
     geos = _panel_geos(frame, geo_column)
-    dates = _panel_dates(frame, date_column, geo_column, date_format)
+    dates = _panel_dates(frame, date_column, geo_column, options.date_format)
     _check_unique_pairs(dates, geos)
-    all_dates = pd.DatetimeIndex(np.unique(dates.to_numpy())).rename(dates.name)
-    if dates.tz is not None:
-        all_dates = all_dates.tz_localize("UTC").tz_convert(dates.tz)
+    all_dates = _distinct_dates(dates).rename(dates.name)
     geo_names = list(pd.unique(geos))
     if fill_missing is None:
         histories = _geo_histories(dates, geos, all_dates, geo_names)
@@ -2108,10 +2184,10 @@ def validate_geo_training_data(
         all_dates, frequency = calendar, _infer_frequency(calendar)
     if fill_missing is not None:
         histories = _geo_histories(dates, geos, all_dates, geo_names, allow_gaps=True)
-    if len(all_dates) < min_periods:
+    if len(all_dates) < options.min_periods:
         raise ValueError(
-            f"{estimator_name} needs at least {min_periods} dates per geo to "
-            f"fit, got {len(all_dates)}. Pass more periods."
+            f"{options.estimator_name} needs at least {options.min_periods} "
+            f"dates per geo to fit, got {len(all_dates)}. Pass more periods."
         )
     dropped = [geo_column] + ([date_column] if date_column is not None else [])
     rows = validate_training_data(
@@ -2119,9 +2195,11 @@ def validate_geo_training_data(
         _align_target(y, frame.index).reset_index(drop=True)
         if isinstance(y, (pd.Series, pd.DataFrame))
         else y,
-        media_columns=_media_names_without_panel_columns(media_columns, frame, dropped),
+        media_columns=_media_names_without_panel_columns(
+            options.media_columns, frame, dropped
+        ),
         min_periods=1,
-        estimator_name=estimator_name,
+        estimator_name=options.estimator_name,
     )
     date_codes = all_dates.get_indexer(dates)
     geo_codes = pd.Index(geo_names).get_indexer(geos)
@@ -2142,21 +2220,17 @@ def validate_geo_training_data(
     media[date_codes, :, geo_codes] = rows.media
     extra[date_codes, :, geo_codes] = rows.extra_features
     target[date_codes, geo_codes] = rows.target
-    return GeoTrainingData(
-        media=media,
-        extra_features=extra,
-        target=target,
-        index=all_dates,
-        media_names=rows.media_names,
-        extra_names=rows.extra_names,
-        media_positions=rows.media_positions,
-        extra_positions=rows.extra_positions,
-        feature_names_in=rows.feature_names_in,
-        n_features_in=rows.n_features_in,
-        frequency=frequency,
-        geo_names=geo_names,
-        present=None if present.all() else present,
-    )
+    # The rows' names, positions and feature counts, on the (date, geo) grid.
+    on_grid = {
+        "media": media,
+        "extra_features": extra,
+        "target": target,
+        "index": all_dates,
+        "frequency": frequency,
+        "present": None if present.all() else present,
+    }
+    by_row = {f.name: getattr(rows, f.name) for f in fields(rows)}
+    return GeoTrainingData(**{**by_row, **on_grid}, geo_names=geo_names)
 
 
 def validate_geo_prediction_data(
@@ -2209,9 +2283,7 @@ def validate_geo_prediction_data(
         )
     dates = _panel_dates(frame, date_column, geo_column, date_format)
     _check_unique_pairs(dates, geos)
-    all_dates = pd.DatetimeIndex(np.unique(dates.to_numpy()))
-    if dates.tz is not None:
-        all_dates = all_dates.tz_localize("UTC").tz_convert(dates.tz)
+    all_dates = _distinct_dates(dates)
     _check_active_geos(dates, geos, all_dates, fitted)
     rows = validate_prediction_data(
         _panel_feature_frame(frame, date_column, geo_column),

@@ -12,8 +12,8 @@ Three entry points:
   channels, two controls) and its ground truth.
 
 This module is the independent ground truth of the package: its media
-transforms are plain NumPy re-implementations and it imports nothing else
-from skmmm (and no JAX).
+transforms are plain NumPy re-implementations; from skmmm it imports only
+how a date is read (:func:`skmmm._validation.parse_date`), and no JAX.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
+
+from skmmm._validation import parse_date
 
 __all__ = ["load_example", "simulate_dummy_data", "simulate_mmm_data"]
 
@@ -589,14 +591,12 @@ def simulate_mmm_data(
             "geo_spend_variation must be a finite number >= 0, "
             f"got {geo_spend_variation!r}."
         )
-    try:
-        start = pd.Timestamp(start_date)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"start_date must be a date such as '2021-01-04', got {start_date!r}."
-        ) from None
-    if start is pd.NaT:
-        raise ValueError(f"start_date must be a date, got {start_date!r}.")
+    start = parse_date(
+        start_date,
+        not_a_date=f"start_date must be a date such as '2021-01-04', got "
+        f"{start_date!r}.",
+        missing=f"start_date must be a date, got {start_date!r}.",
+    )
 
     rng = np.random.default_rng(seed)
     is_geo = n_geos > 1

@@ -44,6 +44,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from skmmm._validation import parse_date
+
 __all__ = [
     "LIFT_TEST_COLUMNS",
     "LiftTestInputs",
@@ -176,17 +178,13 @@ def _period(value: Any, where: str, column: str, index: pd.Index) -> int:
                 f"lift_tests {where}, column {column!r}: the training data have "
                 f"dates, so give a date (e.g. '{index[0].date()}'), got {value!r}."
             )
-        try:
-            date = pd.Timestamp(value)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"lift_tests {where}, column {column!r}: {value!r} is not a date."
-            ) from None
-        if date is pd.NaT or pd.isna(date):
-            raise ValueError(
-                f"lift_tests {where}, column {column!r} is missing; every test "
-                "needs its dates."
-            )
+        date = parse_date(
+            value,
+            not_a_date=f"lift_tests {where}, column {column!r}: {value!r} is not "
+            "a date.",
+            missing=f"lift_tests {where}, column {column!r} is missing; every "
+            "test needs its dates.",
+        )
         if index.tz is not None and date.tz is None:
             date = date.tz_localize(index.tz)
         position = index.get_indexer([date])[0]

@@ -374,7 +374,8 @@ def test_simulate_mmm_data_oracle_recovers_roi():
         ({"geo_spend_variation": -0.5}, "geo_spend_variation"),
         ({"geo_spend_variation": float("inf")}, "geo_spend_variation"),
         ({"geo_spend_variation": True}, "geo_spend_variation"),
-        ({"start_date": "not a date"}, "start_date"),
+        ({"start_date": "not a date"}, "start_date must be a date such as"),
+        ({"start_date": None}, r"start_date must be a date, got None\."),
     ],
 )
 def test_simulate_mmm_data_invalid_arguments(kwargs, match):

@@ -71,6 +71,7 @@ def test_undated_data_take_period_positions():
         ({"lift": np.nan}, r"row 0, column 'lift'.*finite"),
         ({"delta_spend": np.nan}, r"row 0, column 'delta_spend'.*finite"),
         ({"start": pd.NaT}, r"row 0, column 'start' is missing"),
+        ({"start": "soon"}, r"row 0, column 'start': 'soon' is not a date\."),
         ({"delta_spend": -11.0}, r"column 'delta_spend'.*'tv''s media negative"),
         ({"delta_spend": 0}, r"column 'delta_spend'.*changes nothing"),
         ({"lift": "big"}, r"column 'lift'.*expected a number"),

@@ -253,6 +253,47 @@ def test_training_feature_names_none_for_non_string_columns():
     assert data.media_names == ["0", "1", "2"]
 
 
+@pytest.mark.parametrize("media_columns", [["tv"], [0], None])
+def test_training_column_names_mixing_strings_and_integers_are_refused(media_columns):
+    # scikit-learn has no feature names for them, and the integer name 0 at
+    # position 1 could be read as position 0.
+    X = pd.DataFrame(_array(), columns=["tv", 0, "price"])
+    with pytest.raises(ValueError, match=re.escape("column 1 is named 0 (int)")):
+        validate_training_data(X, _y(), media_columns=media_columns)
+    data = validate_training_data(X.set_axis(X.columns.astype(str), axis=1), _y())
+    assert list(data.feature_names_in) == ["tv", "0", "price"]
+
+
+def test_prediction_column_names_mixing_strings_and_integers_are_refused():
+    fit = validate_training_data(_array(), _y())
+    X = pd.DataFrame(_array(), columns=["tv", 0, "price"])
+    with pytest.raises(ValueError, match=r"X.columns = X.columns.astype\(str\)"):
+        validate_prediction_data(X, fitted=fit)
+
+
+def test_geo_column_names_mixing_strings_and_integers_are_refused():
+    X = pd.DataFrame(
+        {"date": np.repeat(DATES[:5], 2), "geo": ["a", "b"] * 5, 7: np.ones(10)}
+    )
+    with pytest.raises(ValueError, match="column 2 is named 7 .*astype"):
+        _validation.validate_geo_training_data(
+            X, np.ones(10), geo_column="geo", date_column="date"
+        )
+
+
+def test_training_feature_names_are_sklearns():
+    from sklearn.utils.validation import validate_data
+
+    from skmmm.preprocessing import CustomScaler
+
+    X = _frame(with_date=False)
+    reference = CustomScaler()
+    validate_data(reference, X, reset=True, skip_check_array=True)
+    data = validate_training_data(X, _y())
+    np.testing.assert_array_equal(data.feature_names_in, reference.feature_names_in_)
+    assert data.n_features_in == reference.n_features_in_
+
+
 def test_training_y_series_is_accepted():
     data = validate_training_data(_array(), pd.Series(_y(), name="sales"))
     np.testing.assert_array_equal(data.target, _y())
@@ -321,7 +362,7 @@ def test_training_1d_x_raises_like_sklearn():
 
 
 def test_training_series_x_raises_1d_error():
-    with pytest.raises(ValueError, match=r"Expected 2D array.*Reshape your data"):
+    with pytest.raises(ValueError, match=r"(?s)Expected 2D array.*Reshape your data"):
         validate_training_data(pd.Series(np.ones(N)), _y())
 
 
@@ -351,6 +392,11 @@ def test_training_x_none_raises():
 def test_training_ragged_x_raises():
     with pytest.raises(ValueError, match="could not be read as a 2-D array"):
         validate_training_data([[1.0, 2.0], [3.0]], [1.0, 2.0])
+
+
+def test_training_ragged_y_raises():
+    with pytest.raises(ValueError, match="y could not be read as a 1-D array"):
+        validate_training_data(np.ones((2, 2)), [[1.0, 2.0], [3.0]])
 
 
 def test_training_zero_features_raises_sklearn_message():
@@ -483,8 +529,15 @@ def test_training_date_feature_column_suggests_date_column():
 
 def test_training_complex_data_not_supported():
     X = np.ones((N, 1)) + 1j
-    with pytest.raises(ValueError, match="column 0 .*Complex data not supported"):
+    with pytest.raises(
+        ValueError, match="X holds complex .*Complex data not supported"
+    ):
         validate_training_data(X, _y())
+    frame = pd.DataFrame({"tv": np.ones(N), "price": np.ones(N) + 1j})
+    with pytest.raises(ValueError, match="column 'price' holds complex numbers"):
+        validate_training_data(frame, _y())
+    with pytest.raises(ValueError, match="y holds complex numbers"):
+        validate_training_data(_array(), _y() + 1j)
 
 
 # --- training: media_columns errors ----------------------------------------
