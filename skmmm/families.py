@@ -353,6 +353,29 @@ class ModelFamily:
     def place_rows(self, fitted, X, media_gap):
         raise NotImplementedError
 
+    @staticmethod
+    def training_rows(fitted, index: pd.Index):
+        """:meth:`place_rows` of the training rows (``X`` None), labelled ``index``.
+
+        Every training (period, geo) cell, period-major, except the cells a
+        ragged panel or ``fill_missing`` left out of the training data.
+        """
+        n_train, _, n_geos = fitted.training_media.shape
+        rows = np.repeat(np.arange(n_train), n_geos)
+        geos = np.tile(np.arange(n_geos), n_train)
+        present = fitted.training.present
+        if present is not None:
+            kept = present.reshape(-1)
+            index, rows, geos = index[kept], rows[kept], geos[kept]
+        return (
+            fitted.training_media,
+            fitted.training_controls,
+            np.arange(n_train, dtype=float),
+            rows,
+            geos,
+            index,
+        )
+
     def media_gap(self, fitted, media_gap) -> np.ndarray:
         raise NotImplementedError
 
@@ -494,18 +517,7 @@ class NationalFamily(ModelFamily):
         train = fitted.training
         n_train = fitted.n_train_periods
         if X is None:
-            positions = np.arange(n_train)
-            index = train.index
-            if train.present is not None:  # the periods X had
-                positions, index = positions[train.present], index[train.present]
-            return (
-                fitted.training_media,
-                fitted.training_controls,
-                np.arange(n_train, dtype=float),
-                positions,
-                np.zeros(len(positions), dtype=int),
-                index,
-            )
+            return self.training_rows(fitted, train.index)
         new = _validation.validate_prediction_data(
             X,
             fitted=train,
@@ -869,19 +881,7 @@ class GeoFamily(ModelFamily):
                 [train.index, fitted.geo_names],
                 names=[train.index.name or "date", str(fitted.geo_column)],
             )
-            rows = np.repeat(np.arange(n_train), n_geos)
-            geos = np.tile(np.arange(n_geos), n_train)
-            if train.present is not None:  # the cells the training panel has
-                kept = train.present.reshape(-1)
-                index, rows, geos = index[kept], rows[kept], geos[kept]
-            return (
-                train.media,
-                train.extra_features,
-                np.arange(n_train, dtype=float),
-                rows,
-                geos,
-                index,
-            )
+            return self.training_rows(fitted, index)
         new = _validation.validate_geo_prediction_data(
             X,
             fitted=train,

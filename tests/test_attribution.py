@@ -52,11 +52,14 @@ def test_contributions_add_up_to_predict_on_new_rows(est, data):
     np.testing.assert_allclose(
         frame.sum(axis=1).to_numpy(), est.predict(new), rtol=1e-5
     )
-    # Plain arrays: a RangeIndex continuing after the training periods...
-    array_frame = attribution.contributions(est, 1.1 * new.to_numpy())
+    # Plain arrays (scikit-learn warns that they have no column names): a
+    # RangeIndex continuing after the training periods...
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        array_frame = attribution.contributions(est, 1.1 * new.to_numpy())
     assert array_frame.index.equals(pd.RangeIndex(156, 164))
     # ... unless they are training rows, which are the training periods.
-    in_sample = attribution.contributions(est, new.to_numpy())
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        in_sample = attribution.contributions(est, new.to_numpy())
     assert in_sample.index.equals(pd.RangeIndex(148, 156))
 
 
