@@ -756,6 +756,25 @@ def parse_date(value: Any, *, not_a_date: str, missing: str) -> pd.Timestamp:
     return date
 
 
+def split_unknown(names: Any, known: Sequence) -> tuple[list, list]:
+    """One name or several, as a list, and those of them not in ``known``.
+
+    Parameters
+    ----------
+    names : str or iterable
+        A name (a string) or names (a list, or a dict's keys).
+    known : sequence
+        The names allowed.
+
+    Returns
+    -------
+    (list, list)
+        ``names`` as a list, and the unknown ones in their order.
+    """
+    listed = [names] if isinstance(names, str) else list(names)
+    return listed, [name for name in listed if name not in known]
+
+
 def _check_dates(dates: pd.DatetimeIndex, what: str, date_column: Any = None) -> None:
     """Dates must be present, unique and strictly increasing."""
     _check_none_missing(

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from sklearn.utils.validation import check_is_fitted
 
+from skmmm._validation import split_unknown
 from skmmm.draws import interval_quantiles, map_draws
 from skmmm.fitted import FittedMMM
 from skmmm.models import CARRYOVER_LAGS, panel_mean_components
@@ -968,9 +969,7 @@ class BudgetOptimizer:
     def _fixed(self, fixed_channels, start) -> dict[str, float]:
         if fixed_channels is None:
             return {}
-        if isinstance(fixed_channels, str):
-            fixed_channels = [fixed_channels]
-        unknown = [c for c in fixed_channels if c not in self.channels]
+        listed, unknown = split_unknown(fixed_channels, self.channels)
         if unknown:
             raise ValueError(
                 f"fixed_channels names unknown channel(s) {unknown}; the channels "
@@ -981,7 +980,7 @@ class BudgetOptimizer:
             if any(not np.isfinite(v) or v < 0 for v in fixed.values()):
                 raise ValueError("Fixed spends must be finite and >= 0.")
             return fixed
-        return {c: float(start[self.channels.index(c)]) for c in fixed_channels}
+        return {c: float(start[self.channels.index(c)]) for c in listed}
 
     def _check_feasible(self, budget, lower, upper, free) -> None:
         low_sum, high_sum = float(lower.sum()), float(upper.sum())

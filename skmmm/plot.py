@@ -59,6 +59,7 @@ from sklearn.metrics import mean_absolute_percentage_error, r2_score
 from sklearn.utils.validation import check_is_fitted
 
 from skmmm import attribution
+from skmmm._validation import split_unknown
 from skmmm.diagnostics import mixing_table
 from skmmm.draws import interval_quantiles
 from skmmm.families import model_family
@@ -152,14 +153,12 @@ def _select_channels(estimator, channels: Sequence[str] | None) -> list[str]:
     names = list(estimator.media_names_)
     if channels is None:
         return names
-    if isinstance(channels, str):
-        channels = [channels]
-    unknown = [name for name in channels if name not in names]
+    channels, unknown = split_unknown(channels, names)
     if unknown:
         raise ValueError(f"Unknown channel(s) {unknown}; the model's are {names}.")
     if not channels:
         raise ValueError("channels must name at least one channel.")
-    return list(channels)
+    return channels
 
 
 def _density_curve(samples: np.ndarray, low: float, high: float):
@@ -191,15 +190,13 @@ def _media_frame(X, media_columns) -> pd.DataFrame:
                 for c in media_columns
             ]
     if media_columns is not None:
-        if isinstance(media_columns, str):
-            media_columns = [media_columns]
-        missing = [c for c in media_columns if c not in frame.columns]
+        media_columns, missing = split_unknown(media_columns, frame.columns)
         if missing:
             raise ValueError(
                 f"X lacks the media column(s) {missing}; its columns are "
                 f"{list(frame.columns)}."
             )
-        frame = frame[list(media_columns)]
+        frame = frame[media_columns]
     converted = {}
     for column in frame.columns:
         values = frame[column]
