@@ -327,6 +327,16 @@ def _check_column_names(frame: pd.DataFrame, what: str) -> None:
         )
 
 
+def _read_array(value: Any, what: str, ndim: int, remedy: str) -> np.ndarray:
+    """``value`` as a NumPy array, or a ValueError that says how to pass it."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{what} could not be read as a {ndim}-D array ({exc}). {remedy}"
+        ) from exc
+
+
 def _as_table(X: Any) -> _Table:
     """Check that X is 2-D and wrap it, without converting its values."""
     if X is None:
@@ -338,14 +348,13 @@ def _as_table(X: Any) -> _Table:
     if isinstance(X, pd.DataFrame):
         _check_column_names(X, "X")
         return _Table(frame=X, array=None, n_rows=X.shape[0], n_cols=X.shape[1])
-    try:
-        array = np.asarray(X)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(
-            f"X could not be read as a 2-D array ({exc}). Pass a rectangular "
-            "array or a DataFrame: every row must have the same number of "
-            "columns."
-        ) from exc
+    array = _read_array(
+        X,
+        "X",
+        2,
+        "Pass a rectangular array or a DataFrame: every row must have the same "
+        "number of columns.",
+    )
     if array.ndim > 2:
         raise ValueError(
             f"Found array with dim {array.ndim} (shape {array.shape}); X must "
@@ -1178,13 +1187,7 @@ def _as_target(y: Any, estimator_name: str) -> tuple[pd.Series | np.ndarray, str
     if isinstance(y, pd.Series):
         name = "y" if y.name is None else f"y ({_format_label(y.name)})"
         return y, name
-    try:
-        values = np.asarray(y)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(
-            f"y could not be read as a 1-D array ({exc}). Pass one KPI value "
-            "per row of X."
-        ) from exc
+    values = _read_array(y, "y", 1, "Pass one KPI value per row of X.")
     if values.dtype.kind == "c":
         raise _complex_error("y")
     try:
