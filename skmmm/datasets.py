@@ -763,15 +763,15 @@ def simulate_mmm_data(
         + "; coefficients are in sales units."
     )
     columns = media_names + control_names
-    common = dict(
-        media_columns=media_names,
-        control_columns=control_names,
-        costs=costs,
-        true_roi=true_roi,
-        true_params=true_params,
-        model=model,
-        description=description,
-    )
+    common = {
+        "media_columns": media_names,
+        "control_columns": control_names,
+        "costs": costs,
+        "true_roi": true_roi,
+        "true_params": true_params,
+        "model": model,
+        "description": description,
+    }
     if not is_geo:
         X = pd.DataFrame(
             np.concatenate([spend[:, :, 0], controls[:, :, 0]], axis=1),
