@@ -1433,6 +1433,14 @@ def _check_fit_columns(
     from the fit's (or are in another order) or the number of columns
     differs, a warning when only one of the two has names.
     """
+    names = fitted.feature_names_in
+    if (
+        table.frame is not None
+        and names is not None
+        and len(names) == table.n_cols
+        and (table.frame.columns == names).all()
+    ):
+        return  # the fit's columns in the fit's order: nothing to say
     try:
         validate_data(
             _fit_columns(fitted, estimator_name),
