@@ -94,7 +94,7 @@ def expected_interval_widths(
     -------
     (width_now, expected_width_after, mean_effective_draws)
     """
-    lower_q, upper_q = (1 - interval) / 2, 1 - (1 - interval) / 2
+    lower_q, upper_q = interval_quantiles(interval)
     roi_draws = np.asarray(roi_draws, dtype=float)
     lift_draws = np.asarray(lift_draws, dtype=float)
     rng = np.random.default_rng(random_state)

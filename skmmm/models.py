@@ -574,9 +574,10 @@ def national_model(
             for name, prior in priors.items()
         }
     params = sample_baseline_steps(spec, params)
-    mu = mean_components(spec, params, media, inputs.extra_features, inputs.time_index)[
-        "mu"
-    ]
+    parts = mean_components(
+        spec, params, media, inputs.extra_features, inputs.time_index
+    )
+    mu = parts["mu"]
     _observe(dist.Normal(mu, params["sigma"]), inputs.target, inputs.target_mask)
     lift_test_likelihood(spec, params, media, inputs.lift_tests)
 

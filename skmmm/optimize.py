@@ -423,8 +423,8 @@ class BudgetOptimizer:
         return fitted.n_train_periods + len(gap), timeline
 
     def _interval(self, draws: np.ndarray) -> tuple[float, float]:
-        tail = (1 - self.interval) / 2
-        return (float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail)))
+        lower_q, upper_q = interval_quantiles(self.interval)
+        return float(np.quantile(draws, lower_q)), float(np.quantile(draws, upper_q))
 
     def _bounds(self, n_time_periods, prices, bounds_lower, bounds_upper):
         # Average weekly spend per channel, summed over geos.

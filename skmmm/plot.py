@@ -617,7 +617,7 @@ def plot_prior_predictive(
     -------
     Figure
     """
-    interval_quantiles(interval)
+    lower_q, upper_q = interval_quantiles(interval)
     draws = estimator.sample_prior_predictive(
         X, y, n_draws=n_draws, random_state=random_state
     )
@@ -634,8 +634,7 @@ def plot_prior_predictive(
         draws, target = draws.sum(axis=2), target.sum(axis=1)
     elif present is not None:  # the periods fill_missing did not insert
         index, target = index[present], target[present]
-    tail = (1 - interval) / 2
-    lower, median, upper = np.quantile(draws, [tail, 0.5, 1 - tail], axis=0)
+    lower, median, upper = np.quantile(draws, [lower_q, 0.5, upper_q], axis=0)
     figure, ax = _single_axes(ax)
     ax.plot(index, target, color=_ACTUAL_COLOR, label="Actual KPI")
     ax.plot(index, median, color=_FIT_COLOR, linestyle="--", label="Prior median")

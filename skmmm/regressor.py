@@ -28,6 +28,7 @@ from skmmm._sampling import (
 )
 from skmmm.config import ensure_configured
 from skmmm.diagnostics import chain_diagnostics, convergence_verdict
+from skmmm.draws import interval_quantiles
 from skmmm.families import GEO, GEO_ONLY_ATTRIBUTES, NATIONAL, model_family
 from skmmm.fitted import FittedMMM
 from skmmm.models import (
@@ -796,7 +797,7 @@ class BayesianMMMRegressor(RegressorMixin, BaseEstimator):
                 "interval must be a number between 0 and 1 (the width of the "
                 f"central credible interval, e.g. 0.9), got {interval!r}."
             )
-        lower_q, upper_q = (1 - interval) / 2, 1 - (1 - interval) / 2
+        lower_q, upper_q = interval_quantiles(interval)
         fitted = self.fitted_
         rows = {}
         for name, draws in self.posterior_.items():

@@ -558,7 +558,7 @@ def _cost_per_kpi_text(value: float, units: _Units) -> str:
 def _incremental_cells(est, interval: float) -> dict[str, tuple[float, float, float]]:
     """Each channel's incremental KPI: posterior mean and central interval."""
     draws = attribution.incremental_kpi(est)
-    lower_q, upper_q = (1 - interval) / 2, 1 - (1 - interval) / 2
+    lower_q, upper_q = interval_quantiles(interval)
     return {
         str(channel): (
             float(values.mean()),
